@@ -1,0 +1,5 @@
+"""HTML pages of the accounts app."""
+
+app_name = "accounts"
+
+urlpatterns: list = []

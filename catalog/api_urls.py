@@ -1,0 +1,3 @@
+"""REST API endpoints of the catalog app (mounted under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""HTML pages of the catalog app."""
+
+app_name = "catalog"
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""HTML pages of the generator app."""
+
+app_name = "generator"
+
+urlpatterns: list = []

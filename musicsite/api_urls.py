@@ -1,0 +1,14 @@
+"""The REST API, version 1: every app's endpoints plus the OpenAPI schema and its viewers."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("catalog.api_urls")),
+    path("", include("recommender.api_urls")),
+    path("", include("generator.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

@@ -1,0 +1,19 @@
+"""Settings for the test suite: embedded defaults unless DATABASE_URL / CELERY_BROKER_URL are set.
+
+Tasks go to Celery's in-memory transport unless a real broker URL is given, so a test never
+drops messages into the development worker's queue.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+from musicsite.settings import *  # noqa: E402,F403  (test settings extend the real ones)
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="musicsite-test-media-")
+MODEL_ROOT = tempfile.mkdtemp(prefix="musicsite-test-models-")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}

@@ -1,0 +1,17 @@
+"""Top-level URLs: pages per app, the REST API under /api/v1/, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from musicsite import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("recommender.urls")),
+    path("", include("generator.urls")),
+    path("api/v1/", include("musicsite.api_urls")),
+    path("admin/", admin.site.urls),
+]

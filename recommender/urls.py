@@ -1,0 +1,5 @@
+"""HTML pages of the recommender app."""
+
+app_name = "recommender"
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The listening log: plays, skips, ratings and likes (see issue: listening signals)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The model registry: training runs and model versions."""
+
+__all__: list[str] = []

@@ -1,0 +1,66 @@
+"""factory_boy factories shared by the whole suite. Add to this file; never rewrite it whole."""
+
+import hashlib
+
+import factory
+from django.contrib.auth import get_user_model
+
+from catalog.models import Artist, Collection, Tag, Track
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"listener{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class ArtistFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Artist
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Composer {n}")
+    slug = factory.Sequence(lambda n: f"composer-{n}")
+
+
+class CollectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Collection
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Collection {n}")
+    slug = factory.Sequence(lambda n: f"collection-{n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+    slug = factory.Sequence(lambda n: f"tag{n}")
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    """A published track row with plausible metadata (no media files unless a test adds them)."""
+
+    class Meta:
+        model = Track
+
+    title = factory.Sequence(lambda n: f"Piece {n}")
+    artist = factory.SubFactory(ArtistFactory)
+    collection = factory.SubFactory(CollectionFactory)
+    midi_file = factory.Sequence(lambda n: f"midi/test/piece-{n}.mid")
+    content_hash = factory.Sequence(lambda n: hashlib.sha256(f"piece-{n}".encode()).hexdigest())
+    duration_seconds = 90.0
+    tempo_bpm = 100.0
+    key = "C major"
+    time_signature = "4/4"
+    instruments = factory.LazyFunction(lambda: ["Acoustic Grand Piano"])
+    note_count = 240
+    pitch_min = 48
+    pitch_max = 79

@@ -12,7 +12,8 @@ def demo_user_ensure() -> tuple[str, str]:
     """Create (once) the demo staff login printed by `make run`; return its credentials."""
     User = get_user_model()
     user, created = User.objects.get_or_create(
-        username=DEMO_USERNAME, defaults={"email": "demo@example.com", "is_staff": True, "is_superuser": True}
+        username=DEMO_USERNAME,
+        defaults={"email": "demo@example.com", "is_staff": True, "is_superuser": True},
     )
     if created:
         user.set_password(DEMO_PASSWORD)

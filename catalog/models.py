@@ -91,7 +91,9 @@ class Track(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="tracks")
 
     midi_file = models.FileField(upload_to="midi/%Y/%m/")
-    content_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the MIDI bytes")
+    content_hash = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the MIDI bytes"
+    )
     source = models.CharField(max_length=500, blank=True, help_text="Where the piece came from")
 
     duration_seconds = models.FloatField()

@@ -9,7 +9,7 @@ import tempfile
 
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
-from musicsite.settings import *  # noqa: E402,F403  (test settings extend the real ones)
+from musicsite.settings import *  # noqa: F403  (test settings extend the real ones)
 
 MEDIA_ROOT = tempfile.mkdtemp(prefix="musicsite-test-media-")
 MODEL_ROOT = tempfile.mkdtemp(prefix="musicsite-test-models-")

@@ -1,5 +1,14 @@
 """HTML pages of the catalog app."""
 
+from django.urls import path
+
+from catalog import media_views, staff_views
+
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("tracks/<int:pk>/audio/", media_views.track_audio, name="track_audio"),
+    path("tracks/<int:pk>/midi/", media_views.track_midi, name="track_midi"),
+    path("tracks/<int:pk>/pianoroll/", media_views.track_pianoroll, name="track_pianoroll"),
+    path("staff/upload/", staff_views.staff_upload, name="staff_upload"),
+]

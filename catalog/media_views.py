@@ -1,0 +1,136 @@
+"""Media of a track (audio, MIDI, piano roll), served with HTTP range requests so players can seek.
+
+Visibility follows ``Track.objects.visible_to``: a draft, hidden or another listener's private
+piece is a 404. Staff may also fetch draft and hidden public pieces (for curation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.http import http_date
+from django.utils.text import slugify
+from django.views.decorators.http import require_safe
+
+from catalog.models import Track
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 64 * 1024
+
+
+def _visible_track(request: HttpRequest, pk: int) -> Track:
+    tracks = Track.objects.visible_to(request.user)
+    if request.user.is_staff:
+        tracks = Track.objects.filter(Q(pk__in=tracks.values("pk")) | Q(owner__isnull=True))
+    return get_object_or_404(tracks, pk=pk)
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Return the inclusive byte span of a single-range ``Range`` header, or None if absent.
+
+    Raises ``ValueError`` when the range cannot be satisfied for a file of ``size`` bytes.
+    Several ranges (``bytes=0-1,5-6``) or a malformed header are ignored (None): the
+    whole file is then sent, which RFC 9110 allows.
+    """
+    match = _RANGE_RE.match(header.strip())
+    if not match:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise ValueError("empty suffix range")
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError("range starts beyond the end of the file")
+    return start, min(end, size - 1)
+
+
+def _iter_span(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def serve_file(
+    request: HttpRequest, field, content_type: str, filename: str | None = None
+) -> HttpResponse:
+    """Send a stored file, honouring a single ``Range`` header (206 / 416)."""
+    if not field:
+        raise Http404("This file is not available yet.")
+    storage, name = field.storage, field.name
+    if not storage.exists(name):
+        raise Http404("This file is missing from storage.")
+    size = storage.size(name)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
+    try:
+        headers["Last-Modified"] = http_date(storage.get_modified_time(name).timestamp())
+    except (NotImplementedError, OSError):
+        pass
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    try:
+        span = parse_range(request.headers.get("Range", ""), size)
+    except ValueError:
+        response = HttpResponse(status=416, headers=headers)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = storage.open(name, "rb")
+    if span is None:
+        response = FileResponse(handle, content_type=content_type, headers=headers)
+        response["Content-Length"] = str(size)
+        return response
+    start, end = span
+    length = end - start + 1
+    if request.method == "HEAD":
+        handle.close()
+        response = HttpResponse(status=206, content_type=content_type, headers=headers)
+    else:
+        response = StreamingHttpResponse(
+            _iter_span(handle, start, length),
+            status=206,
+            content_type=content_type,
+            headers=headers,
+        )
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(length)
+    return response
+
+
+@require_safe
+def track_audio(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rendered Ogg Vorbis audio of a track (404 until rendering is done)."""
+    track = _visible_track(request, pk)
+    return serve_file(request, track.audio_file, "audio/ogg")
+
+
+@require_safe
+def track_midi(request: HttpRequest, pk: int) -> HttpResponse:
+    """The track's MIDI file, as a download."""
+    track = _visible_track(request, pk)
+    filename = f"{slugify(track.title)[:80] or 'track'}-{track.pk}.mid"
+    return serve_file(request, track.midi_file, "audio/midi", filename=filename)
+
+
+@require_safe
+def track_pianoroll(request: HttpRequest, pk: int) -> HttpResponse:
+    """The piano-roll PNG of a track."""
+    track = _visible_track(request, pk)
+    return serve_file(request, track.pianoroll_image, "image/png")

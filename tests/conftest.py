@@ -12,3 +12,31 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 def _media_root(settings, tmp_path):
     """Each test writes uploaded and rendered files to its own folder."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def celery_worker_real(settings):
+    """A real Celery worker (a thread running the project's app) on the configured broker.
+
+    Under CI the broker is Redis and an unreachable broker fails the test; locally it is
+    Celery's in-memory transport. Use with ``@pytest.mark.django_db(transaction=True)`` so the
+    worker's own database connection sees the rows the test committed.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from musicsite.celery import app
+
+    if REQUIRE_SERVICES:
+        assert app.conf.broker_url.startswith("redis://"), app.conf.broker_url
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=3)
+    app.conf.task_always_eager = False
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        queues=["default", "ml"],
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker

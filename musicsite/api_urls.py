@@ -1,7 +1,9 @@
 """The REST API, version 1: every app's endpoints plus the OpenAPI schema and its viewers."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from musicsite.api import api_not_found
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
@@ -11,4 +13,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Last: unknown API paths answer in the API's error format (musicsite/api.py).
+    re_path(r"^(?P<path>.*)$", api_not_found),
 ]

@@ -164,6 +164,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error format for every API error (musicsite/api.py).
+    "EXCEPTION_HANDLER": "musicsite.api.exception_handler",
+    # Throttling: per client (anon/user) plus per-endpoint scopes (a view's `throttle_scope`).
+    # Throttled requests get 429 with Retry-After. Rates: API_THROTTLE_RATES=user=2000/min,...
+    "DEFAULT_THROTTLE_CLASSES": [
+        "musicsite.api.AnonThrottle",
+        "musicsite.api.UserThrottle",
+        "musicsite.api.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "600/min",
+        "user": "3000/min",
+        "auth": "60/min",  # sign-up, token obtain
+        "feed": "600/min",
+        "generation": "60/hour",
+        **env.dict("API_THROTTLE_RATES", default={}),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "musicsite API",
@@ -173,6 +190,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "musicsite.api.add_error_responses",
+    ],
 }
 
 LOGGING = {

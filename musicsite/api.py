@@ -1,0 +1,238 @@
+"""The API's shared plumbing: one error format, throttling per scope, and schema hooks.
+
+Every error under ``/api/v1/`` has one shape::
+
+    {"error": {"code": "invalid", "message": "rating: Ensure ...", "fields": {"rating": ["..."]}}}
+
+``code`` is a stable machine-readable string, ``message`` a sentence a developer can show, and
+``fields`` (present on validation errors only) maps each bad field to its messages. The DRF
+exception handler below applies it; ``api_not_found`` gives unknown API paths the same shape.
+Throttled requests get ``429`` with a ``Retry-After`` header (whole seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
+from rest_framework import exceptions, status, throttling
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+ERROR_SCHEMA_NAME = "Error"
+
+
+def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested validation detail into ``{"field.sub": ["message", ...]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for sub, messages in _flatten_fields(value, name).items():
+                out.setdefault(sub, []).extend(messages)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    name = f"{prefix}.{index}" if prefix else str(index)
+                    for sub, messages in _flatten_fields(item, name).items():
+                        out.setdefault(sub, []).extend(messages)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _first_code(codes: Any, default: str) -> str:
+    while isinstance(codes, (dict, list)):
+        if not codes:
+            return default
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return str(codes) if codes else default
+
+
+def error_payload(
+    code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The body of every API error."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def _validation_payload(exc: exceptions.ValidationError) -> dict[str, Any]:
+    fields = _flatten_fields(exc.detail)
+    general = fields.pop("non_field_errors", [])
+    parts = list(general) + [f"{name}: {' '.join(msgs)}" for name, msgs in fields.items()]
+    message = "; ".join(parts) or "The request was invalid."
+    code = _first_code(exc.get_codes(), "invalid")
+    if fields:
+        code = "invalid"
+    return error_payload(code, message, fields or None)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's ``EXCEPTION_HANDLER``: every error in the one format, unexpected ones as 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if not isinstance(exc, exceptions.APIException):
+        view = context.get("view")
+        logger.exception("Unhandled API error in %s", type(view).__name__ if view else "?")
+        set_rollback()
+        return Response(
+            error_payload("server_error", "Something went wrong on our side; please retry."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled):
+        headers["Retry-After"] = str(max(1, math.ceil(wait or 1)))
+
+    if isinstance(exc, exceptions.ValidationError):
+        data = _validation_payload(exc)
+    else:
+        detail = exc.detail
+        if isinstance(detail, (dict, list)):
+            data = _validation_payload(exceptions.ValidationError(detail))
+            data["error"]["code"] = exc.default_code
+        else:
+            code = getattr(detail, "code", None) or exc.default_code
+            data = error_payload(str(code), str(detail))
+    set_rollback()
+    return Response(data, status=exc.status_code, headers=headers)
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown paths under /api/v1/ answer in the API's error format, not an HTML page."""
+    message = f"No API endpoint at {request.path}."
+    if not request.path.endswith("/"):
+        match = resolve_or_none(request.path + "/")
+        if match is not None and match.func is not api_not_found:
+            message += f" Did you mean {request.path}/ (with the trailing slash)?"
+    return JsonResponse(error_payload("not_found", message), status=404)
+
+
+def resolve_or_none(path: str):
+    """``resolve(path)`` or None when nothing matches."""
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
+
+
+# --- throttling ------------------------------------------------------------------------------
+
+
+class _RatesFromSettings:
+    """Read rates at request time so ``override_settings`` (and tests) can change them."""
+
+    scope: str | None
+
+    def get_rate(self) -> str | None:
+        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
+        return rates.get(self.scope) if self.scope else None
+
+
+class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    """Anonymous clients, by address (scope ``anon``)."""
+
+
+class UserThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Signed-in clients, by user (scope ``user``)."""
+
+
+class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
+    """Per-endpoint scopes named by a view's ``throttle_scope`` (``auth``, ``feed``, ...).
+
+    A view whose scope has no configured rate is not throttled by this class.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope or not self.get_rate():
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return throttling.SimpleRateThrottle.allow_request(self, request, view)
+
+
+# --- OpenAPI schema ---------------------------------------------------------------------------
+
+_ERROR_COMPONENT = {
+    "type": "object",
+    "description": "Every API error has this shape.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable code."},
+                "message": {"type": "string", "description": "What went wrong, for people."},
+                "fields": {
+                    "type": "object",
+                    "description": "Validation errors: field name to its messages.",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Malformed or invalid input",
+    "401": "Authentication credentials were missing or wrong",
+    "403": "Not allowed",
+    "404": "Not found",
+    "405": "Method not allowed",
+    "406": "Not acceptable",
+    "409": "Conflict with the current state",
+    "413": "Request too large",
+    "415": "Unsupported media type",
+    "429": "Throttled; retry after the number of seconds in Retry-After",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: document the error format on every operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas[ERROR_SCHEMA_NAME] = _ERROR_COMPONENT
+    ref = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in _ERROR_DESCRIPTIONS.items():
+                existing = responses.get(code)
+                if existing is None:
+                    responses[code] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+                    if code == "429":
+                        responses[code]["headers"] = {
+                            "Retry-After": {"schema": {"type": "integer"}, "required": True}
+                        }
+                elif "content" not in existing:
+                    existing["content"] = {"application/json": {"schema": ref}}
+    return result

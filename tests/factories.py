@@ -4,6 +4,7 @@ import hashlib
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from catalog.models import Artist, Collection, Tag, Track
 
@@ -64,3 +65,33 @@ class TrackFactory(factory.django.DjangoModelFactory):
     note_count = 240
     pitch_min = 48
     pitch_max = 79
+
+
+# --- listening log (recommender.models.listening) ---
+
+
+class ListenEventFactory(factory.django.DjangoModelFactory):
+    """A finished listen that counted as a play."""
+
+    class Meta:
+        model = "recommender.ListenEvent"
+
+    user = factory.SubFactory(UserFactory)
+    track = factory.SubFactory(TrackFactory)
+    client_event_id = factory.Faker("uuid4", cast_to=None)
+    context = "track_page"
+    started_at = factory.LazyFunction(timezone.now)
+    position_ms = 40_000
+    played_ms = 40_000
+    duration_ms = 90_000
+    counted = True
+
+
+class RatingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommender.Rating"
+        django_get_or_create = ("user", "track")
+
+    user = factory.SubFactory(UserFactory)
+    track = factory.SubFactory(TrackFactory)
+    stars = 4

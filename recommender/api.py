@@ -1,0 +1,227 @@
+"""REST API of the listening log, for the player and mobile clients (mounted under /api/v1/).
+
+``POST /api/v1/listens/`` takes one listen report, a list, or ``{"events": [...]}`` (at most
+500 per request, see ``recommender.listening_input``). It is **all or nothing**: if any report
+is malformed or names a track the listener can't see, the answer is 400 in the API's error
+format, ``{"error": {"code": "invalid_events", "message": ..., "events": [...]}}``, with one entry
+per problem (the report's ``index``, the ``field``, a ``code`` and a ``message``), and nothing is
+stored; more than 500 reports is 413 (``batch_too_large``); while the listener's history is
+paused it is 409 (``history_paused``: drop those events, don't retry). Otherwise every report
+is written before the 200 answer, with one result per report: ``created``, ``updated`` or
+``duplicate`` (a retry: acknowledged again, never stored twice).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from catalog.models import Track
+from musicsite.api import error_payload
+from recommender import selectors, services
+from recommender.listening_input import BatchRejected, parse_listen_payload
+from recommender.models import ListenEvent
+
+
+def _record(user, payload) -> tuple[dict, int]:
+    """Check and store a listen payload; return the JSON answer and its HTTP status."""
+    try:
+        reports = parse_listen_payload(payload, now=timezone.now())
+        results = services.listens_record(user=user, reports=reports)
+    except BatchRejected as rejected:
+        body = error_payload(rejected.code, rejected.message)
+        if rejected.errors:
+            body["error"]["events"] = [e.as_dict() for e in rejected.errors]
+        return body, rejected.status
+    except services.HistoryPaused as paused:
+        return error_payload("history_paused", str(paused)), status.HTTP_409_CONFLICT
+    counts = {"created": 0, "updated": 0, "duplicate": 0}
+    for result in results:
+        counts[result.status] += 1
+    body = {
+        "accepted": len(results),
+        **counts,
+        "results": [
+            {
+                "index": r.index,
+                "client_event_id": r.client_event_id,
+                "status": r.status,
+                "counted": r.counted,
+                "skipped": r.skipped,
+                "completed": r.completed,
+            }
+            for r in results
+        ],
+    }
+    return body, status.HTTP_200_OK
+
+
+class ListensApi(APIView):
+    """Record listen reports (start, progress, complete, skip); idempotent by client_event_id."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=dict, responses={200: dict, 400: dict, 409: dict, 413: dict})
+    def post(self, request: Request) -> Response:
+        body, code = _record(request.user, request.data)
+        return Response(body, status=code)
+
+
+@require_POST
+def listens_beacon(request: HttpRequest) -> JsonResponse:
+    """The same as ``POST /listens/`` for ``navigator.sendBeacon`` (which can't set headers).
+
+    The browser posts ``application/x-www-form-urlencoded`` with ``csrfmiddlewaretoken`` and
+    ``events`` (the JSON list), so Django's CSRF middleware checks it like any form, and the
+    session cookie authenticates it. Never exempt from CSRF.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            error_payload("not_authenticated", "log in to record listens"), status=403
+        )
+    try:
+        payload = json.loads(request.POST.get("events", ""))
+    except json.JSONDecodeError:
+        return JsonResponse(error_payload("malformed", "events must be a JSON list"), status=400)
+    body, code = _record(request.user, payload)
+    return JsonResponse(body, status=code)
+
+
+class RatingApi(APIView):
+    """``GET``/``PUT``/``DELETE`` the caller's rating, like and "not interested" of one piece.
+
+    ``PUT`` sets the fields it names and keeps the others (``{"stars": null}`` removes stars).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        stars = serializers.IntegerField(min_value=1, max_value=5, allow_null=True, required=False)
+        liked = serializers.BooleanField(required=False)
+        not_interested = serializers.BooleanField(required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if not attrs:
+                raise serializers.ValidationError(
+                    "send at least one of stars, liked, not_interested"
+                )
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        track = serializers.IntegerField()
+        stars = serializers.IntegerField(allow_null=True)
+        liked = serializers.BooleanField()
+        not_interested = serializers.BooleanField()
+
+    def _track(self, request: Request, track_id: int) -> Track:
+        return get_object_or_404(Track.objects.visible_to(request.user), pk=track_id)
+
+    def _answer(self, track: Track, rating) -> Response:
+        data = {
+            "track": track.pk,
+            "stars": rating.stars if rating else None,
+            "liked": bool(rating and rating.liked),
+            "not_interested": bool(rating and rating.not_interested),
+        }
+        return Response(self.OutputSerializer(data).data)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, track_id: int) -> Response:
+        track = self._track(request, track_id)
+        return self._answer(track, selectors.rating_for(request.user, track))
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def put(self, request: Request, track_id: int) -> Response:
+        track = self._track(request, track_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rating = services.rating_set(user=request.user, track=track, **serializer.validated_data)
+        return self._answer(track, rating)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, track_id: int) -> Response:
+        services.rating_clear(user=request.user, track=self._track(request, track_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HistoryApi(APIView):
+    """The caller's listens, most recent first (paginated: ``?page=2``)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.ModelSerializer):
+        track_title = serializers.CharField(source="track.title")
+        outcome = serializers.CharField()
+
+        class Meta:
+            model = ListenEvent
+            fields = [
+                "id",
+                "client_event_id",
+                "track",
+                "track_title",
+                "context",
+                "started_at",
+                "position_ms",
+                "played_ms",
+                "duration_ms",
+                "counted",
+                "completed",
+                "skipped",
+                "outcome",
+            ]
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(selectors.listens_for(request.user), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class HistoryEventApi(APIView):
+    """``DELETE`` one of the caller's listens."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, listen_id: int) -> Response:
+        try:
+            services.listen_delete(user=request.user, listen_id=listen_id)
+        except ListenEvent.DoesNotExist:
+            return Response(
+                error_payload("not_found", "no such listen in your history"), status=404
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HistorySettingsApi(APIView):
+    """``GET``/``PUT`` ``{"paused": bool}``: pause or resume recording the caller's history."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        paused = serializers.BooleanField()
+
+    @extend_schema(responses=InputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"paused": selectors.history_paused_for(request.user)})
+
+    @extend_schema(request=InputSerializer, responses=InputSerializer)
+    def put(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.history_pause_set(
+            user=request.user, paused=serializer.validated_data["paused"]
+        )
+        return Response({"paused": row.history_paused})

@@ -1,0 +1,145 @@
+"""The one place where a new listening signal tells the recommender that something happened.
+
+Every service that records feedback (a play that counted, a completion, a skip, a rating, a like,
+"not interested") calls :func:`feedback_received` (or :func:`feedbacks_received` for a batch)
+inside its transaction. Two things happen here and nowhere else:
+
+1. **The counter.** Each model kind in :data:`FEEDBACK_KINDS` has a counter of feedback received
+   since its last training. The retraining trigger reads it with :func:`feedback_count`; a
+   training run claims the feedback it is about to learn from with :func:`feedback_take`, which
+   reads and zeroes the counter atomically (feedback arriving during training counts towards the
+   next run).
+2. **The hooks.** Functions registered with :func:`register_feedback_hook` are called once per
+   signal *after the transaction commits* (so they see the stored row, and a failing hook can never
+   lose an event). The online matrix-factorization update plugs in here::
+
+       # recommender/apps.py, in RecommenderConfig.ready():
+       from recommender import signals_hub
+       signals_hub.register_feedback_hook(online_update_listener_factors)
+
+   A hook takes ``(*, user_id: int, track_id: int, kind: str, value: float | None)``; it must be
+   quick (enqueue a task for anything slow) and exceptions it raises are logged, not propagated.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from recommender.models import FeedbackCounter
+
+logger = logging.getLogger(__name__)
+
+# Model kinds that retrain on new feedback; keep in step with the training registry's kinds.
+FEEDBACK_KINDS: tuple[str, ...] = ("mf", "sequence", "generator")
+# Writers add to one of this many rows per kind, picked at random (no single hot row).
+COUNTER_SLOTS = 8
+
+
+class Signal:
+    """Names of the feedback signals (the ``kind`` passed to hooks)."""
+
+    PLAY = "play"  # a listen crossed the play threshold (30 s or half the piece)
+    COMPLETE = "complete"  # a listen reached the end of the piece
+    SKIP = "skip"  # the listener moved on before the threshold
+    RATING = "rating"  # stars set (value = stars) or removed (value = None)
+    LIKE = "like"  # value 1.0 liked, 0.0 unliked
+    NOT_INTERESTED = "not_interested"  # value 1.0 hidden, 0.0 shown again
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """One signal about one piece from one listener."""
+
+    user_id: int
+    track_id: int
+    kind: str
+    value: float | None = None
+
+
+FeedbackHook = Callable[..., None]
+_hooks: list[FeedbackHook] = []
+
+
+def register_feedback_hook(hook: FeedbackHook) -> None:
+    """Call ``hook(user_id=, track_id=, kind=, value=)`` after each committed feedback signal."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def unregister_feedback_hook(hook: FeedbackHook) -> None:
+    """Remove a hook registered with :func:`register_feedback_hook` (tests use this)."""
+    if hook in _hooks:
+        _hooks.remove(hook)
+
+
+def feedback_received(*, user, track, kind: str, value: float | None = None) -> None:
+    """Record that ``user`` gave feedback of ``kind`` about ``track`` (a Track or its id)."""
+    track_id = track if isinstance(track, int) else track.pk
+    feedbacks_received([Feedback(user_id=user.pk, track_id=track_id, kind=kind, value=value)])
+
+
+def feedbacks_received(signals: Iterable[Feedback]) -> None:
+    """Count a batch of signals (one statement) and schedule the hooks after commit."""
+    signals = list(signals)
+    if not signals:
+        return
+    _counter_add(len(signals))
+    if _hooks:
+        transaction.on_commit(partial(_run_hooks, signals))
+
+
+def feedback_count(kind: str) -> int:
+    """Feedback received since ``kind`` last claimed it with :func:`feedback_take`."""
+    total = FeedbackCounter.objects.filter(kind=kind).aggregate(total=Sum("count"))["total"]
+    return int(total or 0)
+
+
+@transaction.atomic
+def feedback_take(kind: str) -> int:
+    """Read and zero the counter of ``kind`` atomically; a training run calls this as it starts."""
+    rows = list(FeedbackCounter.objects.select_for_update().filter(kind=kind))
+    total = sum(row.count for row in rows)
+    FeedbackCounter.objects.filter(pk__in=[row.pk for row in rows]).update(count=0)
+    return total
+
+
+def _counter_add(amount: int) -> None:
+    """Add ``amount`` to every kind's counter in one upsert (PostgreSQL and SQLite alike)."""
+    table = connection.ops.quote_name(FeedbackCounter._meta.db_table)
+    slot = random.randrange(COUNTER_SLOTS)
+    values = ", ".join(["(%s, %s, %s)"] * len(FEEDBACK_KINDS))
+    params: list = []
+    for kind in FEEDBACK_KINDS:
+        params += [kind, slot, amount]
+    sql = (
+        f"INSERT INTO {table} (kind, slot, count) VALUES {values} "
+        f"ON CONFLICT (kind, slot) DO UPDATE SET count = {table}.count + EXCLUDED.count"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _run_hooks(signals: list[Feedback]) -> None:
+    for hook in list(_hooks):
+        for signal in signals:
+            try:
+                hook(
+                    user_id=signal.user_id,
+                    track_id=signal.track_id,
+                    kind=signal.kind,
+                    value=signal.value,
+                )
+            except Exception:
+                logger.exception(
+                    "feedback hook %s failed for user %s track %s",
+                    getattr(hook, "__name__", hook),
+                    signal.user_id,
+                    signal.track_id,
+                )

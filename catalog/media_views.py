@@ -6,6 +6,7 @@ piece is a 404. Staff may also fetch draft and hidden public pieces (for curatio
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import IO
@@ -80,10 +81,8 @@ def serve_file(
         raise Http404("This file is missing from storage.")
     size = storage.size(name)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
-    try:
+    with contextlib.suppress(NotImplementedError, OSError):
         headers["Last-Modified"] = http_date(storage.get_modified_time(name).timestamp())
-    except (NotImplementedError, OSError):
-        pass
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     try:

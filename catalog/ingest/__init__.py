@@ -1,0 +1,1 @@
+"""Getting MIDI into the catalog: reading sources safely, and the demo corpus."""

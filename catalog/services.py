@@ -1,0 +1,305 @@
+"""Writes to the catalog: ingest MIDI (one file or many), render media, curate (publish/hide).
+
+Every write runs in ``transaction.atomic``; a file written to storage for a row that then fails
+is deleted again, so a rejected file leaves neither rows nor files behind. Rendering is queued
+with ``transaction.on_commit``, so a worker never looks for a row that was rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog import rendering
+from catalog.ingest.sources import IngestError, IngestLimits, SourceFile, collect_all
+from catalog.midi import MidiError, read_midi
+from catalog.models import Artist, Collection, Tag, Track
+
+logger = logging.getLogger(__name__)
+
+CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
+
+
+def ingest_limits() -> IngestLimits:
+    """The limits from settings (``MAX_UPLOAD_BYTES``, ``CATALOG_MAX_*``), with safe defaults."""
+    defaults = IngestLimits()
+    return IngestLimits(
+        max_upload_bytes=getattr(settings, "MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+        max_file_bytes=getattr(settings, "CATALOG_MAX_MIDI_BYTES", defaults.max_file_bytes),
+        max_duration_seconds=getattr(
+            settings, "CATALOG_MAX_DURATION_SECONDS", defaults.max_duration_seconds
+        ),
+        max_archive_members=getattr(
+            settings, "CATALOG_MAX_ARCHIVE_MEMBERS", defaults.max_archive_members
+        ),
+        max_archive_total_bytes=getattr(
+            settings, "CATALOG_MAX_ARCHIVE_BYTES", defaults.max_archive_total_bytes
+        ),
+        max_compression_ratio=getattr(
+            settings, "CATALOG_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio
+        ),
+    )
+
+
+@dataclass
+class IngestResult:
+    """The outcome for one file: created, duplicate (of an existing track) or rejected."""
+
+    filename: str
+    outcome: str
+    reason: str = ""
+    track: Track | None = None
+
+    @property
+    def message(self) -> str:
+        if self.outcome == CREATED:
+            return f"created “{self.track}”"
+        return self.reason
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.count(CREATED)} created, {self.count(DUPLICATE)} duplicates, "
+            f"{self.count(REJECTED)} rejected"
+        )
+
+
+def _unique_slug(model: type[models.Model], text: str) -> str:
+    base = slugify(text)[:180] or "item"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _named(model: type[models.Model], name: str) -> Any:
+    """Get or create an Artist/Collection/Tag by name (inside the caller's transaction)."""
+    found = model.objects.filter(name=name).first()
+    if found is not None:
+        return found
+    return model.objects.create(name=name, slug=_unique_slug(model, name))
+
+
+def _title_from_filename(filename: str) -> str:
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem.replace("_", " ").replace("-", " ").strip().title() or "Untitled"
+
+
+def _queue_render(track_id: int) -> None:
+    from catalog.tasks import render_track
+
+    try:
+        render_track.delay(track_id)
+    except Exception:  # the broker is down: the row stays "pending" and can be re-queued
+        logger.exception("could not queue rendering of track %s", track_id)
+
+
+def track_ingest(
+    *,
+    filename: str,
+    data: bytes,
+    title: str | None = None,
+    artist_name: str | None = None,
+    collection_name: str | None = None,
+    tag_names: Sequence[str] = (),
+    status: str = Track.Status.PUBLISHED,
+    origin: str = Track.Origin.IMPORTED,
+    owner: Any = None,
+    source: str = "",
+    limits: IngestLimits | None = None,
+) -> Track:
+    """Create one track from MIDI bytes; raise ``IngestError`` (duplicate or invalid).
+
+    The MIDI is parsed once; the row, its tags and its stored file are written together or
+    not at all, and rendering is queued once the transaction commits.
+    """
+    limits = limits or ingest_limits()
+    if len(data) > limits.max_file_bytes:
+        raise IngestError(filename, f"larger than the {limits.max_file_bytes} byte limit")
+    try:
+        info = read_midi(data, max_duration_seconds=limits.max_duration_seconds)
+    except MidiError as exc:
+        raise IngestError(filename, str(exc)) from exc
+    content_hash = hashlib.sha256(data).hexdigest()
+    existing = Track.objects.filter(content_hash=content_hash).first()
+    if existing is not None:
+        raise IngestError(filename, f"duplicate of “{existing.title}”")
+
+    title = (title or _title_from_filename(filename))[:300]
+    stored_name = f"{slugify(title)[:60] or 'track'}-{content_hash[:12]}.mid"
+    track = Track(
+        title=title,
+        content_hash=content_hash,
+        source=source[:500],
+        duration_seconds=info.duration_seconds,
+        tempo_bpm=info.tempo_bpm,
+        key=info.key,
+        time_signature=info.time_signature,
+        instruments=info.instruments,
+        note_count=info.note_count,
+        pitch_min=info.pitch_min,
+        pitch_max=info.pitch_max,
+        status=status,
+        origin=origin,
+        owner=owner,
+    )
+    try:
+        with transaction.atomic():
+            if artist_name:
+                track.artist = _named(Artist, artist_name)
+            if collection_name:
+                track.collection = _named(Collection, collection_name)
+            track.midi_file.save(stored_name, ContentFile(data), save=False)
+            track.save()
+            if tag_names:
+                track.tags.set([_named(Tag, name) for name in dict.fromkeys(tag_names)])
+            transaction.on_commit(lambda: _queue_render(track.pk))
+    except BaseException as exc:
+        if track.midi_file.name:
+            track.midi_file.storage.delete(track.midi_file.name)
+        if isinstance(exc, IntegrityError):
+            raise IngestError(filename, "duplicate of a track imported at the same time") from exc
+        raise
+    logger.info("ingested track %s from %s", track.pk, filename)
+    return track
+
+
+def catalog_import(
+    *,
+    sources: Iterable[Any],
+    artist_name: str | None = None,
+    collection_name: str | None = None,
+    tag_names: Sequence[str] = (),
+    status: str = Track.Status.PUBLISHED,
+    progress: Callable[[int], Any] | None = None,
+) -> IngestReport:
+    """Import MIDI from paths, folders, zips and uploads; one bad file never stops the batch.
+
+    ``progress(total)`` may return a tqdm-like object; it is advanced once per file.
+    """
+    limits = ingest_limits()
+    items = collect_all(sources, limits)
+    bar = progress(len(items)) if progress else None
+    report = IngestReport()
+    for item in items:
+        report.results.append(
+            _ingest_item(item, limits, artist_name, collection_name, tag_names, status)
+        )
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    logger.info("catalog import: %s", report.summary)
+    return report
+
+
+def _ingest_item(item, limits, artist_name, collection_name, tag_names, status) -> IngestResult:
+    if isinstance(item, IngestError):
+        return IngestResult(item.filename, REJECTED, item.reason)
+    assert isinstance(item, SourceFile)
+    try:
+        track = track_ingest(
+            filename=item.name,
+            data=item.data,
+            artist_name=artist_name,
+            collection_name=collection_name,
+            tag_names=tag_names,
+            status=status,
+            source=item.name,
+            limits=limits,
+        )
+    except IngestError as exc:
+        outcome = DUPLICATE if exc.reason.startswith("duplicate of") else REJECTED
+        return IngestResult(item.name, outcome, exc.reason)
+    return IngestResult(item.name, CREATED, track=track)
+
+
+def track_render(*, track_id: int) -> Track:
+    """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed."""
+    updated = Track.objects.filter(pk=track_id).update(
+        render_status=Track.RenderStatus.RENDERING, render_error="", updated_at=timezone.now()
+    )
+    if not updated:
+        raise Track.DoesNotExist(f"track {track_id} does not exist")
+    track = Track.objects.get(pk=track_id)
+    try:
+        with track.midi_file.open("rb") as handle:
+            midi_bytes = handle.read()
+        media = rendering.render_media(midi_bytes)
+    except Exception as exc:
+        logger.exception("rendering track %s failed", track_id)
+        Track.objects.filter(pk=track_id).update(
+            render_status=Track.RenderStatus.FAILED, render_error=f"{type(exc).__name__}: {exc}"
+        )
+        track.refresh_from_db()
+        return track
+    old = [f.name for f in (track.audio_file, track.pianoroll_image) if f]
+    stem = track.midi_file.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            track = Track.objects.select_for_update().get(pk=track_id)
+            track.audio_file.save(f"{stem}.ogg", ContentFile(media.audio), save=False)
+            saved.append(track.audio_file.name)
+            track.pianoroll_image.save(f"{stem}.png", ContentFile(media.pianoroll), save=False)
+            saved.append(track.pianoroll_image.name)
+            track.render_status = Track.RenderStatus.READY
+            track.render_error = ""
+            track.save(
+                update_fields=[
+                    "audio_file",
+                    "pianoroll_image",
+                    "render_status",
+                    "render_error",
+                    "updated_at",
+                ]
+            )
+    except BaseException:
+        for name in saved:
+            track.audio_file.storage.delete(name)
+        raise
+    for name in old:
+        if name not in saved:
+            track.audio_file.storage.delete(name)
+    return track
+
+
+def tracks_set_status(*, track_ids: Iterable[int], status: str) -> int:
+    """Publish, hide or draft tracks in bulk; returns how many changed."""
+    if status not in Track.Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    with transaction.atomic():
+        return (
+            Track.objects.filter(pk__in=list(track_ids))
+            .exclude(status=status)
+            .update(status=status, updated_at=timezone.now())
+        )
+
+
+def tracks_rerender(*, track_ids: Iterable[int]) -> int:
+    """Mark tracks pending and queue their rendering again (after commit)."""
+    ids = list(track_ids)
+    with transaction.atomic():
+        count = Track.objects.filter(pk__in=ids).update(
+            render_status=Track.RenderStatus.PENDING, render_error="", updated_at=timezone.now()
+        )
+        for track_id in Track.objects.filter(pk__in=ids).values_list("pk", flat=True):
+            transaction.on_commit(lambda pk=track_id: _queue_render(pk))
+    return count

@@ -1,3 +1,11 @@
 """REST API endpoints of the accounts app (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from accounts import api
+
+urlpatterns = [
+    path("auth/token/", api.AuthTokenApi.as_view(), name="api-auth-token"),
+    path("auth/signup/", api.SignupApi.as_view(), name="api-auth-signup"),
+    path("me/", api.MeApi.as_view(), name="api-me"),
+]

@@ -1,7 +1,15 @@
 """Writes for accounts: sign-up, the demo login, tokens, deletion."""
 
+import logging
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+logger = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "listen-to-bach"
@@ -19,3 +27,63 @@ def demo_user_ensure() -> tuple[str, str]:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
     return DEMO_USERNAME, DEMO_PASSWORD
+
+
+@transaction.atomic
+def user_create(*, username: str, email: str, password: str):
+    """Create a listener account; raise ``ValidationError`` naming each bad field.
+
+    Usernames are unique regardless of case; the password must pass the site's validators.
+    """
+    User = get_user_model()
+    username = User.normalize_username(username.strip())
+    email = User.objects.normalize_email(email.strip())
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = ["Choose a username."]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["That username is taken."]
+    if not email:
+        errors["email"] = ["Enter an e-mail address."]
+    else:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            errors["email"] = list(exc.messages)
+    try:
+        validate_password(password, user=User(username=username, email=email))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user = User(username=username, email=email)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    logger.info("user %s signed up", user.pk)
+    return user
+
+
+@transaction.atomic
+def api_token_obtain(*, user) -> Token:
+    """The user's API token, created on first use."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+@transaction.atomic
+def api_token_regenerate(*, user) -> Token:
+    """Revoke the user's API token (if any) and issue a new one."""
+    Token.objects.filter(user=user).delete()
+    token = Token.objects.create(user=user)
+    logger.info("user %s regenerated the API token", user.pk)
+    return token
+
+
+@transaction.atomic
+def api_token_revoke(*, user) -> bool:
+    """Delete the user's API token; True if there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        logger.info("user %s revoked the API token", user.pk)
+    return bool(deleted)

@@ -2,14 +2,21 @@
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
+
+from catalog import selectors as catalog_selectors
+from catalog import views as catalog_views
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The feed for a signed-in listener; the catalog for everyone else."""
-    return redirect("catalog:browse")
+    """The catalog for a signed-in listener (a later issue makes it the feed); a welcome page
+    with a few pieces for everyone else."""
+    if request.user.is_authenticated:
+        return catalog_views.browse(request)
+    featured = catalog_selectors.track_featured(user=request.user, limit=6)
+    return render(request, "home.html", {"featured": featured})
 
 
 @require_GET

@@ -1,0 +1,122 @@
+"""REST API of the catalog: list and detail of the tracks the caller may see.
+
+The filters are parsed by the same ``TrackFilterForm`` as the browse page and the rows come
+from the same selectors, so the page and the API cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors
+from catalog.filters import TrackFilterForm
+from catalog.models import Track
+
+
+class TrackPagination(PageNumberPagination):
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class NamedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class TrackListOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    composer = NamedSerializer(source="artist", allow_null=True)
+    collection = NamedSerializer(allow_null=True)
+    tags = NamedSerializer(many=True, source="tags.all")
+    duration_seconds = serializers.FloatField()
+    tempo_bpm = serializers.FloatField()
+    key = serializers.CharField()
+    time_signature = serializers.CharField()
+    origin = serializers.CharField()
+    is_private = serializers.BooleanField()
+    render_status = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, track: Track) -> str:
+        return self._absolute(reverse("api-track-detail", args=[track.pk]))
+
+    def get_page_url(self, track: Track) -> str:
+        return self._absolute(track.get_absolute_url())
+
+
+class TrackDetailOutputSerializer(TrackListOutputSerializer):
+    instruments = serializers.ListField(child=serializers.CharField())
+    note_count = serializers.IntegerField()
+    pitch_min = serializers.IntegerField()
+    pitch_max = serializers.IntegerField()
+    audio_url = serializers.SerializerMethodField()
+    midi_url = serializers.SerializerMethodField()
+    pianoroll_url = serializers.SerializerMethodField()
+
+    def get_audio_url(self, track: Track) -> str | None:
+        if not track.audio_file or track.render_status != Track.RenderStatus.READY:
+            return None
+        return self._absolute(reverse("catalog:track_audio", args=[track.pk]))
+
+    def get_midi_url(self, track: Track) -> str:
+        return self._absolute(reverse("catalog:track_midi", args=[track.pk]))
+
+    def get_pianoroll_url(self, track: Track) -> str | None:
+        if not track.pianoroll_image:
+            return None
+        return self._absolute(reverse("catalog:track_pianoroll", args=[track.pk]))
+
+
+_FILTER_PARAMS = [
+    OpenApiParameter("q", OpenApiTypes.STR, description="Words in the title"),
+    OpenApiParameter("collection", OpenApiTypes.STR, description="Collection slug"),
+    OpenApiParameter("composer", OpenApiTypes.STR, description="Composer slug"),
+    OpenApiParameter("tag", OpenApiTypes.STR, description="Tag slug"),
+    OpenApiParameter("key", OpenApiTypes.STR, description='Key, e.g. "D minor"'),
+    OpenApiParameter("tempo_min", OpenApiTypes.INT, description="Lowest tempo (bpm)"),
+    OpenApiParameter("tempo_max", OpenApiTypes.INT, description="Highest tempo (bpm)"),
+]
+
+
+class TrackListApi(APIView):
+    """The catalog the caller may see, filtered like the browse page, 24 a page."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=_FILTER_PARAMS, responses=TrackListOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        form = TrackFilterForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
+        tracks = selectors.track_list(user=request.user, filters=form.to_filters())
+        paginator = TrackPagination()
+        page = paginator.paginate_queryset(tracks, request, view=self)
+        data = TrackListOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class TrackDetailApi(APIView):
+    """One track with absolute URLs of its audio, MIDI and piano roll; 404 if not visible."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=TrackDetailOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        track = selectors.track_get(user=request.user, pk=pk)
+        return Response(TrackDetailOutputSerializer(track, context={"request": request}).data)

@@ -1,0 +1,109 @@
+"""The catalog's browse filters, parsed once for the page and the API so they cannot drift.
+
+``TrackFilterForm`` validates query parameters (a bad tempo or an unknown collection is a clear
+error naming the parameter) and turns them into a ``TrackFilters`` value for
+``catalog.selectors.track_list``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+
+from catalog.models import Artist, Collection, Tag
+
+TEMPO_MIN_BPM = 1
+TEMPO_MAX_BPM = 400
+
+
+@dataclass(frozen=True)
+class TrackFilters:
+    """What a listener asked the catalog for; every field is optional."""
+
+    q: str = ""
+    collection: Collection | None = None
+    composer: Artist | None = None
+    tag: Tag | None = None
+    key: str = ""
+    tempo_min: int | None = None
+    tempo_max: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return any((self.q, self.collection, self.composer, self.tag, self.key)) or any(
+            v is not None for v in (self.tempo_min, self.tempo_max)
+        )
+
+
+class TrackFilterForm(forms.Form):
+    """Query parameters of the browse page and of ``GET /api/v1/tracks/``."""
+
+    q = forms.CharField(label="Title", max_length=100, required=False, strip=True)
+    collection = forms.ModelChoiceField(
+        queryset=Collection.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All collections",
+        error_messages={"invalid_choice": "Unknown collection."},
+    )
+    composer = forms.ModelChoiceField(
+        queryset=Artist.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All composers",
+        error_messages={"invalid_choice": "Unknown composer."},
+    )
+    tag = forms.ModelChoiceField(
+        queryset=Tag.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All tags",
+        error_messages={"invalid_choice": "Unknown tag."},
+    )
+    key = forms.CharField(label="Key", max_length=20, required=False, strip=True)
+    tempo_min = forms.IntegerField(
+        label="Tempo from (bpm)",
+        required=False,
+        min_value=TEMPO_MIN_BPM,
+        max_value=TEMPO_MAX_BPM,
+        error_messages={"invalid": "Enter the tempo as a whole number of beats per minute."},
+    )
+    tempo_max = forms.IntegerField(
+        label="Tempo to (bpm)",
+        required=False,
+        min_value=TEMPO_MIN_BPM,
+        max_value=TEMPO_MAX_BPM,
+        error_messages={"invalid": "Enter the tempo as a whole number of beats per minute."},
+    )
+
+    def __init__(self, *args, key_choices: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if key_choices is not None:
+            # On the page the key is a select of the keys that actually occur.
+            self.fields["key"].widget = forms.Select(
+                choices=[("", "Any key"), *((k, k) for k in key_choices)]
+            )
+        for name in ("tempo_min", "tempo_max"):
+            self.fields[name].widget.attrs.update({"inputmode": "numeric", "placeholder": "bpm"})
+        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "Search titles"})
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        low, high = cleaned.get("tempo_min"), cleaned.get("tempo_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("tempo_max", "The upper tempo must not be below the lower one.")
+        return cleaned
+
+    def to_filters(self) -> TrackFilters:
+        """The validated filters (call only after ``is_valid()`` returned True)."""
+        data = self.cleaned_data
+        return TrackFilters(
+            q=data.get("q") or "",
+            collection=data.get("collection"),
+            composer=data.get("composer"),
+            tag=data.get("tag"),
+            key=data.get("key") or "",
+            tempo_min=data.get("tempo_min"),
+            tempo_max=data.get("tempo_max"),
+        )

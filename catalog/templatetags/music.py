@@ -1,0 +1,40 @@
+"""Template filters for showing music metadata: durations and tempos."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def mmss(seconds: float | int | None) -> str:
+    """90.4 -> "1:30"; an hour or more -> "1:02:03"."""
+    if seconds is None:
+        return ""
+    total = max(0, round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def bpm(value: float | int | None) -> str:
+    """112.3 -> "112 bpm"."""
+    return "" if value is None else f"{round(float(value))} bpm"
+
+
+_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+
+
+@register.filter
+def note_name(midi_pitch: int | None) -> str:
+    """60 -> "C4" (scientific pitch notation)."""
+    if midi_pitch is None:
+        return ""
+    pitch = int(midi_pitch)
+    return f"{_NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+@register.filter
+def milliseconds(seconds: float | int | None) -> int:
+    """Seconds as whole milliseconds, for data attributes."""
+    return 0 if seconds is None else round(float(seconds) * 1000)

@@ -1,0 +1,90 @@
+"""HTML pages of the catalog: browse with filters, and the track page with its player."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseStopPolling
+
+from catalog import selectors
+from catalog.filters import TrackFilterForm, TrackFilters
+from catalog.models import Track
+
+BROWSE_PAGE_SIZE = 24
+
+
+def browse_context(request: HttpRequest) -> dict:
+    """Everything the browse results need; shared with the signed-in home page."""
+    form = TrackFilterForm(
+        request.GET or None, key_choices=selectors.track_key_choices(user=request.user)
+    )
+    filters = form.to_filters() if form.is_bound and form.is_valid() else TrackFilters()
+    tracks = selectors.track_list(user=request.user, filters=filters)
+    page = Paginator(tracks, BROWSE_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    queue = ",".join(str(track.pk) for track in page.object_list)
+    return {
+        "form": form,
+        "filters": filters,
+        "page_obj": page,
+        "tracks": page.object_list,
+        "filter_query": params.urlencode(),
+        "track_query": urlencode({"queue": queue, "context": "browse"}),
+    }
+
+
+@require_GET
+def browse(request: HttpRequest) -> HttpResponse:
+    """Browse the catalog: title search, filters, 24 pieces a page; htmx swaps the results."""
+    response = render(request, browse_template(request), browse_context(request))
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def browse_template(request: HttpRequest) -> str:
+    """Only the results partial for an htmx swap; the whole page otherwise (and on history
+    restore, where htmx needs the full page)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    return "catalog/browse.html#results" if partial else "catalog/browse.html"
+
+
+def _player_context(request: HttpRequest, track: Track) -> dict:
+    requested = selectors.parse_queue(request.GET.get("queue", ""))
+    queue = selectors.track_queue(user=request.user, track=track, requested=requested)
+    previous_id, next_id = selectors.queue_neighbours(queue, track.pk)
+    context_label = selectors.clean_context(request.GET.get("context", ""))
+    params = urlencode({"queue": ",".join(map(str, queue)), "context": context_label})
+    return {
+        "track": track,
+        "queue": queue,
+        "queue_position": queue.index(track.pk) + 1 if track.pk in queue else None,
+        "player_context": context_label,
+        "queue_params": params,
+        "previous_id": previous_id,
+        "next_id": next_id,
+        "autoplay": request.GET.get("autoplay") == "1",
+    }
+
+
+@require_GET
+def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A piece: its metadata, piano roll, player and MIDI download."""
+    track = selectors.track_get(user=request.user, pk=pk)
+    return render(request, "catalog/track_detail.html", _player_context(request, track))
+
+
+@require_GET
+def track_player(request: HttpRequest, pk: int) -> HttpResponse:
+    """The player partial, polled while the audio is rendered; stops the polling when done."""
+    track = selectors.track_get(user=request.user, pk=pk)
+    context = _player_context(request, track)
+    html = render_to_string("catalog/track_detail.html#player", context, request=request)
+    if track.render_status in (Track.RenderStatus.PENDING, Track.RenderStatus.RENDERING):
+        return HttpResponse(html)
+    return HttpResponseStopPolling(html)

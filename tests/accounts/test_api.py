@@ -1,0 +1,73 @@
+"""Token authentication for mobile clients: obtain, revoke, sign up, me."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def test_obtain_token_and_use_it(api):
+    UserFactory(username="eve")
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "eve", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert response.json()["user"]["username"] == "eve"
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/me/").json()["username"] == "eve"
+
+
+def test_bad_credentials_are_a_clear_400(api):
+    UserFactory(username="eve")
+    response = api.post("/api/v1/auth/token/", {"username": "eve", "password": "wrong"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_credentials"
+    assert "username and password" in error["message"]
+    missing = api.post("/api/v1/auth/token/", {"username": "eve"})
+    assert missing.status_code == 400 and "password" in missing.json()["error"]["fields"]
+
+
+def test_revoke_token(api):
+    user = UserFactory()
+    token = Token.objects.create(user=user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.delete("/api/v1/auth/token/").status_code == 204
+    assert not Token.objects.filter(user=user).exists()
+    assert api.get("/api/v1/me/").status_code == 401
+    api.credentials()
+    assert api.delete("/api/v1/auth/token/").status_code == 401
+
+
+def test_signup_returns_a_token(api):
+    response = api.post(
+        "/api/v1/auth/signup/",
+        {"username": "fay", "email": "fay@example.com", "password": "a-long-tune-9"},
+    )
+    assert response.status_code == 201
+    api.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert api.get("/api/v1/me/").json()["email"] == "fay@example.com"
+
+
+def test_signup_names_each_bad_field(api):
+    UserFactory(username="fay")
+    response = api.post(
+        "/api/v1/auth/signup/", {"username": "Fay", "email": "fay@example.com", "password": "1"}
+    )
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert fields["username"] == ["That username is taken."]
+    assert "password" in fields
+
+
+def test_me_requires_authentication(api):
+    assert api.get("/api/v1/me/").status_code == 401

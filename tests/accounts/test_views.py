@@ -1,0 +1,131 @@
+"""Sign-up, login, logout, password change and reset, and the profile page."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct-horse-battery"
+
+
+def test_signup_creates_the_account_and_logs_in(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": "a-long-tune-9",
+            "password2": "a-long-tune-9",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert response.context["user"].username == "ada"
+    assert b"Welcome, ada!" in response.content
+
+
+def test_signup_rejects_taken_username_and_weak_mismatched_passwords(client):
+    UserFactory(username="ada")
+    response = client.post(
+        reverse("accounts:signup"),
+        {"username": "ADA", "email": "not-an-email", "password1": "123", "password2": "124"},
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert "The two passwords differ." in form.errors["password2"]
+    assert "email" in form.errors
+    assert get_user_model().objects.count() == 1
+    response = client.post(
+        reverse("accounts:signup"),
+        {"username": "ADA", "email": "a@example.com", "password1": "123", "password2": "123"},
+    )
+    errors = response.context["form"].errors
+    assert errors["username"] == ["That username is taken."]
+    assert any("too short" in e for e in errors["password1"])
+
+
+def test_login_and_logout_by_post(client):
+    UserFactory(username="bob")
+    response = client.post(
+        reverse("accounts:login"), {"username": "bob", "password": PASSWORD}, follow=True
+    )
+    assert response.context["user"].is_authenticated
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    client.post(reverse("accounts:logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_page_explains_a_wrong_password(client):
+    UserFactory(username="bob")
+    response = client.post(reverse("accounts:login"), {"username": "bob", "password": "nope"})
+    assert b"Please enter a correct username and password" in response.content
+
+
+def test_password_change(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-melody-7",
+            "new_password2": "a-new-melody-7",
+        },
+    )
+    assert response.url == reverse("accounts:password_change_done")
+    user.refresh_from_db()
+    assert user.check_password("a-new-melody-7")
+
+
+def test_password_reset_by_email_link(client):
+    user = UserFactory(email="cleo@example.com")
+    client.post(reverse("accounts:password_reset"), {"email": "cleo@example.com"})
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["cleo@example.com"]
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+)", mail.outbox[0].body)
+    assert link, mail.outbox[0].body
+    form_page = client.get(link.group(1), follow=True)
+    assert b"Choose a new password" in form_page.content
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "fresh-start-42", "new_password2": "fresh-start-42"},
+    )
+    assert done.url == reverse("accounts:password_reset_complete")
+    user.refresh_from_db()
+    assert user.check_password("fresh-start-42")
+
+
+def test_profile_requires_login_and_shows_the_account(client):
+    assert client.get(reverse("accounts:profile")).status_code == 302
+    user = UserFactory(username="dora")
+    client.force_login(user)
+    html = client.get(reverse("accounts:profile")).content.decode()
+    assert "dora" in html and user.email in html and "You have no API token" in html
+
+
+def test_profile_creates_replaces_and_revokes_the_api_token(client):
+    user = UserFactory()
+    client.force_login(user)
+    client.post(reverse("accounts:token_regenerate"))
+    first = Token.objects.get(user=user).key
+    assert first in client.get(reverse("accounts:profile")).content.decode()
+    client.post(reverse("accounts:token_regenerate"))
+    assert Token.objects.get(user=user).key != first
+    client.post(reverse("accounts:token_revoke"))
+    assert not Token.objects.filter(user=user).exists()
+
+
+def test_profile_links_only_to_data_pages_that_exist(client):
+    client.force_login(UserFactory())
+    html = client.get(reverse("accounts:profile")).content.decode()
+    for name in ("recommender:history", "recommender:export", "recommender:account_delete"):
+        try:
+            url = reverse(name)
+        except Exception:  # not added yet by the listening app
+            continue
+        assert f'href="{url}"' in html

@@ -1,0 +1,82 @@
+"""Catalog reads: visibility, filters, the play queue."""
+
+import pytest
+
+from catalog import selectors
+from catalog.filters import TrackFilterForm, TrackFilters
+from catalog.models import Track
+from tests.factories import ArtistFactory, CollectionFactory, TagFactory, TrackFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _titles(queryset) -> list[str]:
+    return [track.title for track in queryset]
+
+
+def test_track_list_shows_only_what_the_user_may_see():
+    owner, other = UserFactory(), UserFactory()
+    TrackFactory(title="Public")
+    TrackFactory(title="Hidden", status=Track.Status.HIDDEN)
+    TrackFactory(title="Draft", status=Track.Status.DRAFT)
+    TrackFactory(title="Mine", owner=owner)
+    TrackFactory(title="Theirs", owner=other)
+
+    assert _titles(selectors.track_list(user=owner)) == ["Mine", "Public"]
+    assert _titles(selectors.track_list(user=None)) == ["Public"]
+
+
+def test_track_list_filters_combine():
+    bach, mozart = ArtistFactory(name="Bach"), ArtistFactory(name="Mozart")
+    chorales = CollectionFactory(name="Chorales")
+    slow = TagFactory(name="slow")
+    match = TrackFactory(
+        title="Chorale in D", artist=bach, collection=chorales, key="D minor", tempo_bpm=72.4
+    )
+    match.tags.add(slow)
+    TrackFactory(title="Chorale in G", artist=bach, collection=chorales, key="G major")
+    TrackFactory(title="Sonata", artist=mozart, key="D minor", tempo_bpm=72)
+    TrackFactory(title="Chorale fast", artist=bach, key="D minor", tempo_bpm=140)
+
+    filters = TrackFilters(
+        q="chorale", composer=bach, key="d minor", tempo_min=60, tempo_max=72, tag=slow
+    )
+    assert _titles(selectors.track_list(user=None, filters=filters)) == ["Chorale in D"]
+    assert _titles(selectors.track_list(user=None, filters=TrackFilters(collection=chorales))) == [
+        "Chorale in D",
+        "Chorale in G",
+    ]
+
+
+def test_filter_form_rejects_bad_values_with_named_fields():
+    form = TrackFilterForm({"tempo_min": "fast", "tempo_max": "50", "collection": "nope"})
+    assert not form.is_valid()
+    assert "whole number" in form.errors["tempo_min"][0]
+    assert form.errors["collection"] == ["Unknown collection."]
+
+    reversed_range = TrackFilterForm({"tempo_min": "120", "tempo_max": "60"})
+    assert not reversed_range.is_valid()
+    assert "upper tempo" in reversed_range.errors["tempo_max"][0]
+
+
+def test_queue_keeps_requested_order_and_drops_invisible_ids():
+    a, b, c = TrackFactory(), TrackFactory(), TrackFactory()
+    hidden = TrackFactory(status=Track.Status.HIDDEN)
+    requested = selectors.parse_queue(f"{c.pk},x,{hidden.pk},{a.pk},{a.pk},-3,{b.pk}")
+    queue = selectors.track_queue(user=None, track=a, requested=requested)
+    assert queue == [c.pk, a.pk, b.pk]
+    assert selectors.queue_neighbours(queue, a.pk) == (c.pk, b.pk)
+    assert selectors.queue_neighbours(queue, c.pk) == (None, a.pk)
+
+
+def test_queue_defaults_to_the_collection_in_title_order():
+    collection = CollectionFactory()
+    second = TrackFactory(title="B", collection=collection)
+    first = TrackFactory(title="A", collection=collection)
+    TrackFactory(title="elsewhere")
+    assert selectors.track_queue(user=None, track=second, requested=[]) == [first.pk, second.pk]
+
+
+def test_context_label_is_sanitised():
+    assert selectors.clean_context("browse") == "browse"
+    assert selectors.clean_context('"><script>') == "track_page"

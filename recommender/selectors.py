@@ -61,3 +61,8 @@ def ratings_by_track_for(user, track_ids: Iterable[int]) -> dict[int, Rating]:
 def track_for_listener(user, track_id: int) -> Track:
     """A piece ``user`` may see and rate (raises ``Track.DoesNotExist`` otherwise)."""
     return Track.objects.visible_to(user).get(pk=track_id)
+
+
+def private_pieces_for(user) -> QuerySet[Track]:
+    """The pieces generated for ``user`` (private to them), oldest first."""
+    return Track.objects.filter(owner=user).order_by("created_at", "id")

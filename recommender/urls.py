@@ -1,5 +1,16 @@
-"""HTML pages of the recommender app."""
+"""HTML pages of the recommender app's listening log: history, rating controls, export."""
+
+from django.urls import path
+
+from recommender import views
 
 app_name = "recommender"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("history/", views.history, name="history"),
+    path("history/pause/", views.history_pause, name="history_pause"),
+    path("history/<int:listen_id>/delete/", views.listen_delete, name="listen_delete"),
+    path("tracks/<int:track_id>/rating/", views.rate, name="rate"),
+    path("account/export/", views.export, name="export"),
+    path("account/delete/", views.account_delete, name="account_delete"),
+]

@@ -1,0 +1,140 @@
+"""HTML pages of the listening log: history, the rating controls, export and account deletion.
+
+Each form works as a plain POST (redirecting back) and as an htmx request (answering with the
+partial it changed).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import export as account_data
+from catalog.models import Track
+from recommender import selectors, services
+from recommender.forms import AccountDeleteForm, PauseForm, RatingForm
+from recommender.models import ListenEvent
+
+HISTORY_PAGE_SIZE = 50
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """The page to return to after a plain form post (only on this site)."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return candidate if ok else default
+
+
+@require_GET
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Recently played, liked and rated pieces; delete a listen; pause or resume history."""
+    page = Paginator(selectors.listens_for(request.user), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "liked": selectors.liked_for(request.user)[:100],
+        "rated": selectors.rated_for(request.user)[:100],
+        "hidden": selectors.ratings_for(request.user).filter(not_interested=True)[:100],
+        "paused": selectors.history_paused_for(request.user),
+    }
+    return render(request, "recommender/history.html", context)
+
+
+@require_POST
+@login_required
+def history_pause(request: HttpRequest) -> HttpResponse:
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose pause or resume.")
+        return redirect("recommender:history")
+    paused = form.cleaned_data["paused"] == "1"
+    services.history_pause_set(user=request.user, paused=paused)
+    if request.htmx:
+        return render(request, "recommender/history.html#pause", {"paused": paused})
+    messages.success(
+        request,
+        "History paused: nothing you play is recorded until you resume."
+        if paused
+        else "History resumed.",
+    )
+    return redirect("recommender:history")
+
+
+@require_POST
+@login_required
+def listen_delete(request: HttpRequest, listen_id: int) -> HttpResponse:
+    try:
+        services.listen_delete(user=request.user, listen_id=listen_id)
+    except ListenEvent.DoesNotExist:
+        if request.htmx:
+            return HttpResponse(status=404)
+        messages.error(request, "That listen is not in your history.")
+        return redirect("recommender:history")
+    if request.htmx:
+        return HttpResponse("")  # the row swaps itself out
+    messages.success(request, "Removed from your history.")
+    return redirect(_next_url(request, reverse("recommender:history")))
+
+
+@require_POST
+@login_required
+def rate(request: HttpRequest, track_id: int) -> HttpResponse:
+    """Stars, like or "not interested" from the rating controls."""
+    track = get_object_or_404(Track.objects.visible_to(request.user), pk=track_id)
+    form = RatingForm(request.POST)
+    error = ""
+    if form.is_valid():
+        rating = services.rating_set(user=request.user, track=track, **form.changes())
+    else:
+        error = "; ".join(e for errors in form.errors.values() for e in errors)
+        rating = selectors.rating_for(request.user, track)
+    next_url = _next_url(request, track.get_absolute_url())
+    if request.htmx:
+        context = {"track": track, "rating": rating, "next_url": next_url, "error": error}
+        html = render_to_string("includes/rating_controls.html", context, request=request)
+        return HttpResponse(html, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Saved your opinion of {track.title}.")
+    return redirect(next_url)
+
+
+@require_GET
+@login_required
+def export(request: HttpRequest) -> FileResponse:
+    """Download everything the site holds about the listener as a zip."""
+    archive = account_data.export_build(user=request.user)
+    name = account_data.export_filename(user=request.user)
+    return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Confirm with the password, then delete the account and all its data."""
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        account_data.account_delete(user=user)
+        messages.success(request, "Your account and all your data were deleted.")
+        return redirect("home")
+    counts = {
+        "listens": selectors.listens_for(request.user).count(),
+        "ratings": selectors.ratings_for(request.user).count(),
+        "pieces": selectors.private_pieces_for(request.user).count(),
+    }
+    return render(request, "recommender/account_delete.html", {"form": form, "counts": counts})

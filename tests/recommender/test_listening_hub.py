@@ -1,0 +1,88 @@
+"""The signals hub: every new signal bumps the feedback counters and reaches the hooks."""
+
+import pytest
+from django.utils import timezone
+
+from recommender import signals_hub
+from recommender.listening_input import parse_listen_payload
+from recommender.services import listens_record, rating_set
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def received():
+    calls: list[dict] = []
+
+    def hook(**kwargs):
+        calls.append(kwargs)
+
+    signals_hub.register_feedback_hook(hook)
+    yield calls
+    signals_hub.unregister_feedback_hook(hook)
+
+
+def record(user, *bodies):
+    return listens_record(user=user, reports=parse_listen_payload(list(bodies), now=timezone.now()))
+
+
+def test_each_listen_outcome_is_one_signal_counted_for_every_model_kind(
+    listener, track, make_report, received, django_capture_on_commit_callbacks
+):
+    start = make_report(track)
+    with django_capture_on_commit_callbacks(execute=True):
+        record(listener, start)  # a start is not feedback yet
+        record(listener, {**start, "type": "progress", "played_ms": 31_000, "position_ms": 31_000})
+        record(listener, {**start, "type": "progress", "played_ms": 36_000, "position_ms": 36_000})
+        record(
+            listener, {**start, "type": "complete", "played_ms": 119_000, "position_ms": 120_000}
+        )
+        record(
+            listener, {**start, "type": "complete", "played_ms": 119_000, "position_ms": 120_000}
+        )
+    assert [c["kind"] for c in received] == ["play", "complete"]
+    assert received[0] == {
+        "user_id": listener.pk,
+        "track_id": track.pk,
+        "kind": "play",
+        "value": None,
+    }
+    for kind in signals_hub.FEEDBACK_KINDS:
+        assert signals_hub.feedback_count(kind) == 2
+
+
+def test_ratings_report_what_changed(listener, track, received, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        rating_set(user=listener, track=track, stars=4, liked=True)
+        rating_set(user=listener, track=track, stars=4)  # no change, no signal
+        rating_set(user=listener, track=track, not_interested=True)
+    assert [(c["kind"], c["value"]) for c in received] == [
+        ("rating", 4.0),
+        ("like", 1.0),
+        ("not_interested", 1.0),
+    ]
+    assert signals_hub.feedback_count("mf") == 3
+
+
+def test_take_claims_the_count_and_later_feedback_counts_again(listener, track):
+    rating_set(user=listener, track=track, stars=2)
+    assert signals_hub.feedback_take("mf") == 1
+    assert signals_hub.feedback_count("mf") == 0
+    assert signals_hub.feedback_count("sequence") == 1  # each kind trains on its own schedule
+    rating_set(user=listener, track=track, stars=3)
+    assert signals_hub.feedback_count("mf") == 1
+
+
+def test_a_failing_hook_never_loses_the_event(
+    listener, track, make_report, django_capture_on_commit_callbacks
+):
+    def broken(**kwargs):
+        raise RuntimeError("model not loaded")
+
+    signals_hub.register_feedback_hook(broken)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            record(listener, make_report(track, type="skip", played_ms=2_000))
+    finally:
+        signals_hub.unregister_feedback_hook(broken)
+    assert listener.listen_events.get().skipped

@@ -1,0 +1,157 @@
+"""Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony.
+
+Constrained decoding by masking logits of disallowed tokens at each step, as in controllable
+symbolic-music generation (e.g. Hadjeres et al. 2017 "DeepBach"'s constraints; the REMI token
+grammar is Huang & Yang 2020). The tracker follows the musical time of the tokens so far so that
+it can bound polyphony, forbid silent bars and end the piece on a bar line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import miditok
+import torch
+
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)  # natural minor, plus the raised 7th below
+
+
+def scale_pitch_classes(key: str) -> set[int]:
+    """Pitch classes of ``"D minor"`` / ``"Bb major"``; minor adds the leading tone."""
+    parts = key.replace("-", "b").split()
+    if len(parts) != 2 or parts[1].lower() not in {"major", "minor"}:
+        raise ValueError(f"key must look like 'D minor' or 'Bb major', got {key!r}")
+    tonic = parts[0][0].upper() + parts[0][1:]
+    tonic = _FLATS.get(tonic, tonic)
+    if tonic not in NOTE_NAMES:
+        raise ValueError(f"unknown tonic in key {key!r}")
+    root = NOTE_NAMES.index(tonic)
+    steps = MAJOR if parts[1].lower() == "major" else (*MINOR, 11)
+    return {(root + s) % 12 for s in steps}
+
+
+@dataclass
+class Constraints:
+    """What the generated piece must respect."""
+
+    bars: int = 8  # length of the new material in bars
+    key: str | None = None  # e.g. "D minor": pitches outside the scale are masked
+    tempo_bpm: float | None = None  # quarter notes per minute (None: from the primer, else 100)
+    time_signature: str | None = None  # e.g. "3/4" (None: from the primer, else 4/4)
+    max_polyphony: int = 6  # most notes sounding at once
+    pitch_range: tuple[int, int] = (36, 96)  # lowest and highest allowed MIDI pitch
+    program: int = 0  # General MIDI program of the written track (0 = piano)
+
+
+@dataclass
+class TimeTracker:
+    """Musical position of a REMI stream, in position units (``res`` per beat)."""
+
+    res: int
+    bar_len: int  # positions per bar
+    bar_index: int = -1
+    pos: int = -1
+    last_type: str = ""
+    notes_in_bar: int = 0
+    total_notes: int = 0
+    pending_pitch: int | None = None
+    sounding: list[tuple[int, int]] = field(default_factory=list)  # (pitch, end time)
+
+    @property
+    def now(self) -> int:
+        return self.bar_index * self.bar_len + max(self.pos, 0)
+
+
+class ConstraintMasker:
+    """Builds the additive logit mask for the next token, and tracks what was chosen."""
+
+    def __init__(self, tokenizer: miditok.REMI, constraints: Constraints, time_sig: str) -> None:
+        self.c = constraints
+        vocab: dict[str, int] = tokenizer.vocab
+        self.size = len(vocab)
+        self.types = {i: name.split("_", 1)[0] for name, i in vocab.items()}
+        self.values = {i: name.split("_", 1)[1] for name, i in vocab.items()}
+        self.by_type: dict[str, list[int]] = {}
+        for i, t in self.types.items():
+            self.by_type.setdefault(t, []).append(i)
+        self.res = max(tokenizer.config.beat_res.values())
+        num = int(time_sig.split("/")[0])
+        self.bar_len = num * self.res  # positions count beats of the denominator
+        self.time_sig_id = vocab.get(f"TimeSig_{time_sig}")
+        if self.time_sig_id is None:
+            raise ValueError(f"time signature {time_sig} is not in the tokenizer's vocabulary")
+        self.tempo_id = (
+            self._nearest("Tempo", constraints.tempo_bpm) if constraints.tempo_bpm else None
+        )
+        lo, hi = constraints.pitch_range
+        allowed = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
+        self.pitch_ok = {
+            i
+            for i in self.by_type["Pitch"]
+            if lo <= int(self.values[i]) <= hi and int(self.values[i]) % 12 in allowed
+        }
+        self.state = TimeTracker(res=self.res, bar_len=self.bar_len)
+
+    def _nearest(self, kind: str, value: float) -> int:
+        return min(self.by_type[kind], key=lambda i: abs(float(self.values[i]) - value))
+
+    def duration_positions(self, token: int) -> int:
+        beats, sub, res = (int(x) for x in self.values[token].split("."))
+        return beats * self.res + sub * self.res // res
+
+    def mask(self) -> torch.Tensor:
+        """0 for allowed tokens, -inf for forbidden ones."""
+        s = self.state
+        allowed: set[int] = set()
+        if s.last_type == "Pitch":
+            allowed.update(self.by_type["Duration"])
+        elif s.last_type == "Bar":
+            allowed.add(self.time_sig_id)
+        else:
+            if s.bar_index >= 0 and s.notes_in_bar > 0:
+                allowed.add(self.by_type["Bar"][0])
+            allowed.update(
+                i for i in self.by_type["Position"] if s.pos < int(self.values[i]) < self.bar_len
+            )
+            if s.last_type in {"Position", "Tempo", "Duration"}:
+                allowed.update(self._pitches_allowed())
+            if s.last_type == "Position":
+                allowed.update([self.tempo_id] if self.tempo_id else self.by_type["Tempo"])
+        if not allowed:  # nothing fits in this bar any more: close it
+            allowed.add(self.by_type["Bar"][0])
+        m = torch.full((self.size,), float("-inf"))
+        m[list(allowed)] = 0.0
+        return m
+
+    def _pitches_allowed(self) -> set[int]:
+        s = self.state
+        now = s.now
+        active = [(p, e) for p, e in s.sounding if e > now]
+        if len(active) >= self.c.max_polyphony:
+            return set()
+        busy = {p for p, _ in active}
+        return {i for i in self.pitch_ok if int(self.values[i]) not in busy}
+
+    def observe(self, token: int) -> None:
+        """Advance the tracker over a token (sampled or forced)."""
+        s = self.state
+        kind = self.types.get(token, "")
+        if kind == "Bar":
+            s.bar_index += 1
+            s.pos = -1
+            s.notes_in_bar = 0
+        elif kind == "Position":
+            s.pos = int(self.values[token])
+        elif kind == "Pitch":
+            s.pending_pitch = int(self.values[token])
+        elif kind == "Duration" and s.pending_pitch is not None:
+            s.sounding = [(p, e) for p, e in s.sounding if e > s.now]
+            s.sounding.append((s.pending_pitch, s.now + self.duration_positions(token)))
+            s.pending_pitch = None
+            s.notes_in_bar += 1
+            s.total_notes += 1
+        if kind in {"Bar", "Position", "Pitch", "Duration", "Tempo", "TimeSig"}:
+            s.last_type = kind

@@ -1,0 +1,187 @@
+"""Sampling a new piece from a token LM: temperature, top-k (Fan et al. 2018), nucleus / top-p
+(Holtzman et al. 2020) or greedy decoding, under the constraints of ``constraints.py``, with
+the Transformer's KV cache (or the LSTM's state) so each token costs one step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import miditok
+import symusic
+import torch
+from torch import nn
+
+from generator.ml.constraints import ConstraintMasker, Constraints
+from generator.ml.tokenizer import decode_ids
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SampleSettings:
+    """How tokens are drawn."""
+
+    temperature: float = 1.0  # softmax temperature (> 0); ignored when greedy
+    top_k: int = 0  # keep the k most likely tokens (0 = off)
+    top_p: float = 0.95  # keep the smallest set with this much probability (1.0 = off)
+    greedy: bool = False  # always take the most likely allowed token
+    seed: int | None = None  # seeds torch's sampler for reproducible pieces
+    max_tokens: int = 4000  # hard cap on generated tokens
+    use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
+
+
+@dataclass
+class Generated:
+    ids: list[int]  # the new material's tokens (primer excluded)
+    score: symusic.Score  # decoded, cleaned, tempo and program applied
+    tokens_sampled: int
+    seconds: float
+
+
+def filter_logits(logits: torch.Tensor, settings: SampleSettings) -> torch.Tensor:
+    """Temperature, then top-k, then top-p on a 1-D logit vector (masked entries are -inf)."""
+    logits = logits / max(settings.temperature, 1e-5)
+    if settings.top_k > 0:
+        k = min(settings.top_k, logits.numel())
+        kth = torch.topk(logits, k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if 0.0 < settings.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        drop = torch.cumsum(probs, dim=-1) - probs > settings.top_p
+        logits = logits.clone()
+        logits[order[drop]] = float("-inf")
+    return logits
+
+
+def _primer_value(tokenizer: miditok.REMI, ids: list[int], kind: str) -> str | None:
+    for i in ids:
+        name = tokenizer[i]
+        if name.startswith(kind + "_"):
+            return name.split("_", 1)[1]
+    return None
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    tokenizer: miditok.REMI,
+    *,
+    primer: list[int] | None = None,
+    constraints: Constraints | None = None,
+    settings: SampleSettings | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Generated:
+    """Continue ``primer`` (token ids, e.g. a loved piece's opening) with ``constraints.bars``
+    new bars. The primer only conditions the model; the returned piece is the new material.
+    """
+    c = constraints or Constraints()
+    s = settings or SampleSettings()
+    if c.bars < 1:
+        raise ValueError("a piece needs at least one bar")
+    if s.temperature <= 0 and not s.greedy:
+        raise ValueError("temperature must be > 0 (or ask for greedy decoding)")
+    device = next(model.parameters()).device
+    gen = torch.Generator(device="cpu")
+    if s.seed is not None:
+        gen.manual_seed(s.seed)
+    bos = tokenizer["BOS_None"]
+    primer = list(primer or [])
+    if not primer or primer[0] != bos:
+        primer = [bos, *primer]
+    time_sig = c.time_signature or _primer_value(tokenizer, primer, "TimeSig") or "4/4"
+    if f"TimeSig_{time_sig}" not in tokenizer.vocab:
+        time_sig = "4/4"
+    tempo = c.tempo_bpm or float(_primer_value(tokenizer, primer, "Tempo") or 100.0)
+    c = Constraints(**{**c.__dict__, "tempo_bpm": tempo, "time_signature": time_sig})
+    masker = ConstraintMasker(tokenizer, c, time_sig)
+    max_len = getattr(model.config, "max_len", 512)
+    context = primer[-(max_len - 1) :]
+    new: list[int] = []
+    start = time.perf_counter()
+    logits, state = model.init_state(torch.tensor([context], device=device))
+    forced = [tokenizer["Bar_None"], masker.time_sig_id]
+    sampled = 0
+    while True:
+        if forced:
+            token = forced.pop(0)
+        else:
+            allowed = logits[0].float().cpu() + masker.mask()
+            if masker.state.bar_index + 1 >= c.bars and torch.isfinite(
+                allowed[tokenizer["Bar_None"]]
+            ):
+                break  # the last bar is complete and has notes: end the piece on its bar line
+            if s.greedy:
+                token = int(torch.argmax(allowed))
+            else:
+                probs = torch.softmax(filter_logits(allowed, s), dim=-1)
+                token = int(torch.multinomial(probs, 1, generator=gen))
+            sampled += 1
+        masker.observe(token)
+        new.append(token)
+        context.append(token)
+        if sampled >= s.max_tokens and masker.state.last_type != "Pitch":
+            logger.warning(
+                "stopped at max_tokens=%d after %d bars", s.max_tokens, masker.state.bar_index + 1
+            )
+            break
+        if on_progress and masker.state.last_type == "Bar":
+            on_progress(min(1.0, masker.state.bar_index / c.bars))
+        logits, state = _advance(model, token, state, context, s.use_cache, max_len, device)
+    score = finish_score(
+        tokenizer, new, c, bars=masker.state.bar_index + 1, bar_len=masker.bar_len, res=masker.res
+    )
+    if score.note_num() == 0:
+        raise RuntimeError("the model produced no notes")
+    return Generated(new, score, sampled, time.perf_counter() - start)
+
+
+def _advance(model, token, state, context, use_cache, max_len, device):
+    if not use_cache:
+        return model.logits_last(torch.tensor([context[-max_len:]], device=device)), None
+    if model.state_length(state) >= max_len:  # context full: re-prime on the recent half
+        return model.init_state(torch.tensor([context[-(max_len // 2) :]], device=device))
+    return model.step(torch.tensor([token], device=device), state)
+
+
+def finish_score(
+    tokenizer: miditok.REMI, ids: list[int], c: Constraints, *, bars: int, bar_len: int, res: int
+) -> symusic.Score:
+    """Decode; one track with the asked program and tempo; every note ends inside the piece."""
+    score = decode_ids(tokenizer, ids)
+    tpq = score.ticks_per_quarter
+    num, den = (int(x) for x in (c.time_signature or "4/4").split("/"))
+    end = bars * num * tpq * 4 // den
+    track = symusic.Track(program=c.program, is_drum=False, name="Generated")
+    for source in score.tracks:
+        for note in source.notes:
+            if note.time >= end:
+                continue
+            dur = min(note.duration, end - note.time)
+            if dur > 0:
+                track.notes.append(symusic.Note(note.time, dur, note.pitch, 90))
+    track.notes.sort(key=lambda n: (n.time, n.pitch))
+    out = symusic.Score(tpq)
+    out.tempos.append(symusic.Tempo(0, float(c.tempo_bpm or 100.0)))
+    out.time_signatures.append(symusic.TimeSignature(0, num, den))
+    out.tracks.append(track)
+    return out
+
+
+def write_midi(score: symusic.Score, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    score.dump_midi(str(path))
+    return path
+
+
+def bars_for_seconds(seconds: float, tempo_bpm: float, time_signature: str = "4/4") -> int:
+    """How many bars of ``time_signature`` at ``tempo_bpm`` fill about ``seconds``."""
+    num, den = (int(x) for x in time_signature.split("/"))
+    quarters_per_bar = num * 4 / den
+    return max(1, round(seconds * tempo_bpm / 60.0 / quarters_per_bar))

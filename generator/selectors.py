@@ -1,0 +1,45 @@
+"""Reads of the generator app: jobs, versions, and the data personalization and training use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db.models import QuerySet
+
+from catalog.models import Track
+from generator.models import GenerationJob, GeneratorVersion
+
+
+def catalog_midi_paths() -> list[Path]:
+    """MIDI files of published, imported (public) catalog tracks that exist on disk."""
+    tracks = Track.objects.filter(
+        status=Track.Status.PUBLISHED, origin=Track.Origin.IMPORTED, owner__isnull=True
+    ).exclude(midi_file="")
+    paths = []
+    for track in tracks.only("midi_file"):
+        try:
+            path = Path(track.midi_file.path)
+        except (ValueError, NotImplementedError):
+            continue
+        if path.is_file():
+            paths.append(path)
+    return sorted(paths)
+
+
+def job_list_for_user(*, user) -> QuerySet[GenerationJob]:
+    return GenerationJob.objects.filter(user=user).select_related(
+        "track", "primer_track", "version"
+    )
+
+
+def job_get_for_user(*, user, job_id: int) -> GenerationJob | None:
+    """The listener's own job, or None (another listener's job is invisible)."""
+    return job_list_for_user(user=user).filter(pk=job_id).first()
+
+
+def active_generator_version() -> GeneratorVersion | None:
+    return GeneratorVersion.objects.filter(is_active=True).order_by("-created_at").first()
+
+
+def generator_version_list() -> QuerySet[GeneratorVersion]:
+    return GeneratorVersion.objects.order_by("-created_at")

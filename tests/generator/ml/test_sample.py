@@ -1,0 +1,96 @@
+import pretty_midi
+import pytest
+
+from generator.ml.checkpoint import load_checkpoint
+from generator.ml.constraints import Constraints, scale_pitch_classes
+from generator.ml.sample import SampleSettings, bars_for_seconds, generate, write_midi
+from generator.ml.tokenizer import encode_file, find_midi_files, opening_ids
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoint):
+    model, _, tokenizer, _ = load_checkpoint(tiny_checkpoint)
+    return model, tokenizer
+
+
+def _reload(score, tmp_path):
+    path = write_midi(score, tmp_path / "out.mid")
+    return pretty_midi.PrettyMIDI(str(path))
+
+
+def test_piece_is_valid_midi_with_notes_that_all_end_inside_it(loaded, tmp_path):
+    model, tok = loaded
+    c = Constraints(bars=6, tempo_bpm=90, time_signature="4/4", program=40)
+    g = generate(model, tok, constraints=c, settings=SampleSettings(seed=0, temperature=1.2))
+    pm = _reload(g.score, tmp_path)
+    notes = pm.instruments[0].notes
+    assert notes, "never silent"
+    assert pm.instruments[0].program == 40
+    bar_s = 4 * 60 / 90
+    assert all(n.start < n.end <= 6 * bar_s + 1e-6 for n in notes)
+    assert pm.get_tempo_changes()[1][0] == pytest.approx(90, abs=0.01)
+    # every bar has at least one note onset
+    bars_with_notes = {int(n.start // bar_s) for n in notes}
+    assert bars_with_notes == set(range(6))
+
+
+def test_key_and_polyphony_constraints_hold(loaded, tmp_path):
+    model, tok = loaded
+    c = Constraints(bars=4, key="D minor", max_polyphony=2, pitch_range=(50, 80))
+    g = generate(model, tok, constraints=c, settings=SampleSettings(seed=1, temperature=1.5))
+    notes = _reload(g.score, tmp_path).instruments[0].notes
+    allowed = scale_pitch_classes("D minor")
+    assert all(n.pitch % 12 in allowed and 50 <= n.pitch <= 80 for n in notes)
+    for n in notes:
+        sounding = sum(1 for m in notes if m.start <= n.start < m.end)
+        assert sounding <= 2
+
+
+def test_primer_conditions_but_is_not_copied(loaded, midi_dir):
+    model, tok = loaded
+    primer = opening_ids(tok, encode_file(tok, find_midi_files([midi_dir])[0]), 2)
+    g = generate(
+        model, tok, primer=primer, constraints=Constraints(bars=3), settings=SampleSettings(seed=2)
+    )
+    assert g.ids[0] == tok["Bar_None"]
+    assert g.ids.count(tok["Bar_None"]) == 3
+
+
+def test_greedy_and_seeded_sampling_are_reproducible(loaded):
+    model, tok = loaded
+    c = Constraints(bars=2)
+    a = generate(model, tok, constraints=c, settings=SampleSettings(greedy=True))
+    b = generate(model, tok, constraints=c, settings=SampleSettings(greedy=True))
+    assert a.ids == b.ids
+    s1 = generate(model, tok, constraints=c, settings=SampleSettings(seed=5, top_k=10))
+    s2 = generate(model, tok, constraints=c, settings=SampleSettings(seed=5, top_k=10))
+    assert s1.ids == s2.ids
+
+
+def test_cache_and_no_cache_sample_the_same_piece(loaded):
+    model, tok = loaded
+    c = Constraints(bars=3)
+    a = generate(model, tok, constraints=c, settings=SampleSettings(seed=9, use_cache=True))
+    b = generate(model, tok, constraints=c, settings=SampleSettings(seed=9, use_cache=False))
+    assert a.ids == b.ids
+
+
+def test_long_piece_runs_past_the_context_window(loaded):
+    model, tok = loaded  # tiny max_len is 128 tokens
+    g = generate(model, tok, constraints=Constraints(bars=24), settings=SampleSettings(seed=3))
+    assert len(g.ids) > 128
+    assert g.ids.count(tok["Bar_None"]) == 24
+
+
+def test_bad_settings_are_refused(loaded):
+    model, tok = loaded
+    with pytest.raises(ValueError, match="temperature"):
+        generate(model, tok, settings=SampleSettings(temperature=0))
+    with pytest.raises(ValueError, match="key"):
+        generate(model, tok, constraints=Constraints(key="H major"))
+
+
+def test_seconds_convert_to_bars():
+    assert bars_for_seconds(30, 120, "4/4") == 15
+    assert bars_for_seconds(30, 90, "3/4") == 15
+    assert bars_for_seconds(1, 60, "4/4") == 1

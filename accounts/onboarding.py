@@ -1,0 +1,142 @@
+"""Onboarding: the tastes a new listener picks so their first feed is already theirs.
+
+Selectors read the choices offered and a listener's profile; services store the picks (or the
+decision to skip) and mark the feed stale so the next page is built from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Profile, TempoRange
+from catalog.models import Artist, Collection, Tag, Track
+
+MAX_PICKS = 30
+TOP_COMPOSERS = 24
+
+
+class OnboardingError(ValueError):
+    """Picks that cannot be stored; ``fields`` names what was wrong."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class OnboardingChoices:
+    collections: list[Collection]
+    artists: list[Artist]
+    tags: list[Tag]
+    tempo_ranges: list[tuple[str, str]]
+
+
+def _public() -> Q:
+    return Q(tracks__status=Track.Status.PUBLISHED, tracks__owner__isnull=True)
+
+
+def onboarding_choices() -> OnboardingChoices:
+    """Collections, composers (most pieces first) and tags that have public pieces."""
+    collections = list(
+        Collection.objects.annotate(n=Count("tracks", filter=_public()))
+        .filter(n__gt=0)
+        .order_by("name")
+    )
+    artists = list(
+        Artist.objects.annotate(n=Count("tracks", filter=_public()))
+        .filter(n__gt=0)
+        .order_by("-n", "name")[:TOP_COMPOSERS]
+    )
+    tags = list(
+        Tag.objects.annotate(n=Count("tracks", filter=_public())).filter(n__gt=0).order_by("name")
+    )
+    return OnboardingChoices(collections, artists, tags, list(TempoRange.choices))
+
+
+def profile_for(user) -> Profile | None:
+    """``user``'s profile with their picks, or None before onboarding."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Profile.objects.filter(user=user).prefetch_related("collections", "artists", "tags").first()
+    )
+
+
+def needs_onboarding(user) -> bool:
+    """Signed in and has neither completed nor skipped onboarding."""
+    if user is None or not user.is_authenticated:
+        return False
+    return not Profile.objects.filter(user=user, onboarded_at__isnull=False).exists()
+
+
+def _resolve(model, values: list, field: str, errors: dict[str, list[str]]) -> QuerySet:
+    keys = [str(v) for v in values]
+    if len(keys) > MAX_PICKS:
+        errors[field] = [f"Pick at most {MAX_PICKS}."]
+        return model.objects.none()
+    ids = [int(k) for k in keys if k.isdigit()]
+    slugs = [k for k in keys if not k.isdigit()]
+    found = model.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs))
+    known = {str(o.pk) for o in found} | {o.slug for o in found}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        errors[field] = [f"Unknown {field}: {', '.join(k[:40] for k in unknown[:5])}."]
+    return found
+
+
+@transaction.atomic
+def onboarding_complete(
+    *,
+    user,
+    collections: list[int | str],
+    artists: list[int | str],
+    tags: list[int | str],
+    tempo_ranges: list[str],
+) -> Profile:
+    """Store the listener's picks (ids or slugs); at least one pick is required.
+
+    Raises ``OnboardingError`` naming each bad field; nothing is stored then.
+    """
+    errors: dict[str, list[str]] = {}
+    found_c = _resolve(Collection, collections, "collections", errors)
+    found_a = _resolve(Artist, artists, "artists", errors)
+    found_t = _resolve(Tag, tags, "tags", errors)
+    bad_tempo = [t for t in tempo_ranges if t not in TempoRange.values]
+    if bad_tempo:
+        errors["tempo_ranges"] = [
+            f"Unknown tempo range: {', '.join(str(t)[:20] for t in bad_tempo[:5])}; "
+            f"choose from {', '.join(TempoRange.values)}."
+        ]
+    if not errors and not (collections or artists or tags or tempo_ranges):
+        errors["non_field_errors"] = ["Pick at least one collection, composer, mood or tempo."]
+    if errors:
+        raise OnboardingError(errors)
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile.collections.set(found_c)
+    profile.artists.set(found_a)
+    profile.tags.set(found_t)
+    profile.tempo_ranges = sorted(set(tempo_ranges))
+    profile.onboarded_at = timezone.now()
+    profile.save(update_fields=["tempo_ranges", "onboarded_at", "updated_at"])
+    _feed_stale(user)
+    return profile
+
+
+@transaction.atomic
+def onboarding_skip(*, user) -> Profile:
+    """Remember that the listener skipped onboarding (their feed starts from what's popular)."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    if profile.onboarded_at is None:
+        profile.onboarded_at = timezone.now()
+        profile.save(update_fields=["onboarded_at", "updated_at"])
+    return profile
+
+
+def _feed_stale(user) -> None:
+    from recommender.feed.services import feed_invalidate
+
+    feed_invalidate(user_id=user.pk)

@@ -1,0 +1,104 @@
+"""Writes of the feed: (re)building a listener's snapshot, invalidating it, logging impressions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from catalog.models import Track
+from recommender.feed.builder import build_feed
+from recommender.feed.context import build_context
+from recommender.feed.cursor import FeedCursor
+from recommender.feed.selectors import FeedPage, feed_page
+from recommender.models import FeedImpression, FeedSnapshot
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_TTL = timedelta(minutes=20)
+
+
+def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
+    """Build ``user``'s feed now and store it as their snapshot."""
+    ctx = build_context(user)
+    items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
+    now = timezone.now()
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                snapshot = FeedSnapshot.objects.select_for_update().filter(user=user).first()
+                if snapshot is None:
+                    return FeedSnapshot.objects.create(
+                        user=user, items=items, built_at=now, build=1
+                    )
+                snapshot.items = items
+                snapshot.build += 1
+                snapshot.stale = False
+                snapshot.built_at = now
+                snapshot.save(update_fields=["items", "build", "stale", "built_at"])
+                return snapshot
+        except IntegrityError:  # another request created it first: update that one
+            continue
+    raise RuntimeError("could not store the feed snapshot")
+
+
+def feed_snapshot_current(*, user) -> FeedSnapshot:
+    """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
+    theirs was generated since it was built."""
+    snapshot = FeedSnapshot.objects.filter(user=user).first()
+    if snapshot is not None and not snapshot.stale:
+        fresh = timezone.now() - snapshot.built_at < SNAPSHOT_TTL
+        if (
+            fresh
+            and not Track.objects.filter(owner=user, created_at__gt=snapshot.built_at).exists()
+        ):
+            return snapshot
+    return feed_snapshot_rebuild(user=user)
+
+
+def feed_invalidate(*, user_id: int) -> None:
+    """Mark a listener's feed stale (one UPDATE); the next page rebuilds it."""
+    FeedSnapshot.objects.filter(user_id=user_id, stale=False).update(stale=True)
+
+
+def feed_impressions_record(*, user, track_ids: Iterable[int]) -> None:
+    """Count that these pieces were shown to ``user`` (one upsert statement)."""
+    ids = list(dict.fromkeys(track_ids))
+    if not ids:
+        return
+    table = connection.ops.quote_name(FeedImpression._meta.db_table)
+    now = timezone.now()
+    values = ", ".join(["(%s, %s, 1, %s, %s)"] * len(ids))
+    params: list = []
+    for tid in ids:
+        params += [user.pk, tid, now, now]
+    sql = (
+        f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
+        f"VALUES {values} ON CONFLICT (user_id, track_id) DO UPDATE SET "
+        f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def feed_page_serve(*, user, cursor: FeedCursor | None, size: int) -> FeedPage:
+    """One page of ``user``'s feed (page and API alike), logged as impressions."""
+    snapshot = feed_snapshot_current(user=user)
+    page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size)
+    feed_impressions_record(user=user, track_ids=[item.track.pk for item in page.items])
+    return page
+
+
+def on_feedback(*, user_id: int, track_id: int, kind: str, value: float | None) -> None:
+    """Feedback hook (``recommender.signals_hub``): any signal makes the feed stale."""
+    feed_invalidate(user_id=user_id)
+
+
+def register_feed_hooks() -> None:
+    """Called from ``RecommenderConfig.ready``."""
+    from recommender import signals_hub
+
+    signals_hub.register_feedback_hook(on_feedback)

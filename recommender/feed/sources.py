@@ -1,0 +1,213 @@
+"""Candidate sources of the feed. Each returns ranked ``Candidate``s that carry their reason.
+
+A source is a function ``(ctx: FeedContext, k: int) -> list[Candidate]``. The model-backed
+sources (``next``: the sequence model; ``taste``: matrix factorisation) ask a *provider*
+registered with :func:`register_provider` (see ``recommender.feed.providers``) and fall back to
+content similarity when no trained model is active, so the feed works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from accounts.models import TempoRange
+from recommender.feed.context import FeedContext
+
+logger = logging.getLogger(__name__)
+
+FRESH_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    track_id: int
+    score: float
+    source: str
+    reason_code: str
+    reason_text: str
+
+
+# A provider answers (user_id, recent_plays, k) -> [(track_id, score), ...] or [] if it can't.
+Provider = Callable[[int, list[int], int], list[tuple[int, float]]]
+_providers: dict[str, Provider] = {}
+
+
+def register_provider(kind: str, provider: Provider) -> None:
+    """Plug a trained model into the ``next`` (sequence) or ``taste`` (MF) source."""
+    _providers[kind] = provider
+
+
+def _from_provider(kind: str, ctx: FeedContext, k: int) -> list[tuple[int, float]]:
+    provider = _providers.get(kind)
+    if provider is None:
+        return []
+    try:
+        return provider(ctx.user_id, ctx.recent_plays, k)
+    except Exception:  # a broken model must not take the feed down
+        logger.exception("feed provider %s failed for user %s", kind, ctx.user_id)
+        return []
+
+
+def next_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """What comes next after what the listener just played."""
+    if not ctx.recent_plays:
+        return []
+    last = ctx.recent_plays[0]
+    reason = ("because_you_played", f"Because you played {ctx.title(last)}")
+    modelled = _from_provider("next", ctx, k)
+    if modelled:
+        return [Candidate(t, s, "next", *reason) for t, s in modelled]
+    out: list[Candidate] = []
+    exclude = set(ctx.recent_plays[:30])
+    for weight, anchor in zip((1.0, 0.75, 0.55), ctx.recent_plays[:3], strict=False):
+        vec = ctx.index.vector_of([anchor])
+        if not len(vec):
+            continue
+        text = f"Because you played {ctx.title(anchor)}"
+        for tid, sim in ctx.index.nearest(vec[0], k // 2, exclude=exclude | {anchor}):
+            out.append(Candidate(tid, sim * weight, "next", "because_you_played", text))
+    out.sort(key=lambda c: -c.score)
+    return out[:k]
+
+
+def taste_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """Long-term taste: matrix factorisation when trained, else the taste profile's neighbours."""
+    weights = ctx.taste_weights()
+    anchors = [t for t, w in sorted(weights.items(), key=lambda x: -x[1]) if w > 0][:8]
+    modelled = _from_provider("taste", ctx, k)
+    vec = ctx.index.profile_vector(weights)
+    if modelled:
+        ids = [t for t, _ in modelled]
+        return _explain(ctx, ids, [s for _, s in modelled], anchors, "taste")
+    if vec is None:
+        return []
+    near = ctx.index.nearest(vec, k, exclude=set(ctx.recent_plays[:30]))
+    return _explain(ctx, [t for t, _ in near], [s for _, s in near], anchors, "taste")
+
+
+def _explain(
+    ctx: FeedContext, ids: list[int], scores: list[float], anchors: list[int], source: str
+) -> list[Candidate]:
+    """Reason each candidate by the liked or played piece it is most similar to."""
+    anchor_vecs = ctx.index.vector_of(anchors)
+    anchors = [a for a in anchors if a in ctx.index.row_of]
+    out = []
+    cand_vecs = ctx.index.vector_of(ids)
+    known = [t for t in ids if t in ctx.index.row_of]
+    best: dict[int, int] = {}
+    if len(anchor_vecs) and len(cand_vecs):
+        sims = cand_vecs @ anchor_vecs.T
+        best = {tid: anchors[int(np.argmax(sims[i]))] for i, tid in enumerate(known)}
+    for tid, score in zip(ids, scores, strict=True):
+        anchor = best.get(tid)
+        if anchor is None:
+            out.append(Candidate(tid, score, source, "for_you", "Picked for your taste"))
+            continue
+        stars, liked = ctx.ratings.get(anchor, (None, False))
+        verb = "liked" if liked or (stars or 0) >= 4 else "played"
+        text = f"Because you {verb} {ctx.title(anchor)}"
+        out.append(Candidate(tid, score, source, f"because_you_{verb}", text))
+    return out
+
+
+def picks_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """Pieces matching what the listener chose at onboarding, most played first."""
+    picks = ctx.picks
+    if not picks:
+        return []
+    index = ctx.index
+    colls, arts, tags = set(picks.collections), set(picks.artists), set(picks.tags)
+    labels = dict(TempoRange.choices)
+    out = []
+    for info in index.infos:
+        if info.collection_id in colls:
+            text = f"Because you chose {index.collection_names.get(info.collection_id, '')}"
+        elif info.artist_id in arts:
+            text = f"Because you chose {index.artist_names.get(info.artist_id, '')}"
+        elif tags.intersection(info.tag_ids):
+            tag = next(t for t in info.tag_ids if t in tags)
+            text = f"Because you chose {index.tag_names.get(tag, '')}"
+        elif picks.tempo_ranges and (band := picks.tempo_match(info.tempo_bpm)):
+            text = f"Because you chose {labels[band].split(' (')[0].lower()} pieces"
+        else:
+            continue
+        # Popular pieces first, with a stable per-listener shuffle among equals.
+        jitter = ((info.id * 2654435761 + ctx.user_id * 40503) % 1000) / 1000.0
+        score = np.log1p(ctx.popularity.get(info.id, 0.0)) + jitter
+        out.append(Candidate(info.id, float(score), "picks", "because_you_chose", text))
+    out.sort(key=lambda c: -c.score)
+    return out[:k]
+
+
+def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """New pieces, and pieces nobody has played yet, that resemble the listener's taste."""
+    index = ctx.index
+    cutoff = time.time() - FRESH_DAYS * 86400
+    fresh = [i.id for i in index.infos if i.created_ts >= cutoff or i.id not in ctx.popularity]
+    if not fresh:
+        return []
+    weights = ctx.taste_weights()
+    vec = index.profile_vector(weights)
+    if vec is None and ctx.picks:
+        picked = [
+            i.id
+            for i in index.infos
+            if i.collection_id in ctx.picks.collections or i.artist_id in ctx.picks.artists
+        ]
+        vec = index.profile_vector(dict.fromkeys(picked, 1.0))
+    vecs = index.vector_of(fresh)
+    scores = vecs @ vec if vec is not None else np.zeros(len(fresh))
+    order = np.argsort(-scores, kind="stable")[:k]
+    out = []
+    for row in order:
+        tid = fresh[int(row)]
+        info = index.info(tid)
+        new = info is not None and info.created_ts >= cutoff
+        text = "New" if new else "New to everyone: nobody has played it yet"
+        out.append(Candidate(tid, float(scores[row]), "fresh", "new", text))
+    return out
+
+
+def popular_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """What others play most: in the listener's favourite collection, then overall."""
+    index = ctx.index
+    counts: dict[int, float] = {}
+    for tid in ctx.recent_plays[:100]:
+        info = index.info(tid)
+        if info and info.collection_id:
+            counts[info.collection_id] = counts.get(info.collection_id, 0.0) + 1.0
+    for cid in ctx.picks.collections:
+        counts[cid] = counts.get(cid, 0.0) + 5.0
+    favourite = max(counts, key=counts.__getitem__) if counts else None
+    ranked = sorted(ctx.popularity.items(), key=lambda x: -x[1])
+    out: list[Candidate] = []
+    if favourite is not None:
+        name = index.collection_names.get(favourite, "")
+        for tid, plays in ranked:
+            info = index.info(tid)
+            if info and info.collection_id == favourite:
+                out.append(Candidate(tid, plays, "popular", "popular_in", f"Popular in {name}"))
+                if len(out) >= k // 2:
+                    break
+    taken = {c.track_id for c in out}
+    for tid, plays in ranked:
+        if len(out) >= k:
+            break
+        if tid not in taken and tid in index.row_of:
+            out.append(Candidate(tid, plays, "popular", "popular", "Popular right now"))
+    return out
+
+
+def made_for_you_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """The listener's own generated pieces they have not played yet, newest first."""
+    played = set(ctx.recent_plays) | ctx.hidden
+    return [
+        Candidate(tid, 1.0, "made_for_you", "made_for_you", "Made for you")
+        for tid, _ in ctx.generated
+        if tid not in played
+    ][:k]

@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("recommender.api_urls")),
     path("", include("generator.api_urls")),
+    path("", include("recommender.feed_api_urls")),
+    path("", include("accounts.library_api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

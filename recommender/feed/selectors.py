@@ -33,7 +33,8 @@ class FeedPage:
 def tracks_by_id(*, user, track_ids: list[int]) -> dict[int, Track]:
     """The pieces among ``track_ids`` that ``user`` may see, with composer and collection."""
     tracks = Track.objects.visible_to(user).filter(pk__in=track_ids)
-    return {t.pk: t for t in tracks.select_related("artist", "collection")}
+    tracks = tracks.select_related("artist", "collection").prefetch_related("tags")
+    return {t.pk: t for t in tracks}
 
 
 def feed_page(*, user, snapshot: FeedSnapshot, cursor: FeedCursor | None, size: int) -> FeedPage:

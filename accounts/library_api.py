@@ -1,0 +1,322 @@
+"""REST API of a listener's library: onboarding picks and playlists (mounted under /api/v1/).
+
+All endpoints need a signed-in listener and only ever touch that listener's own data: another
+listener's playlist id is a 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import onboarding
+from accounts import playlists as service
+from accounts.models import Playlist, TempoRange
+from catalog.api import TrackListOutputSerializer
+
+
+def _playlist_error(exc: service.PlaylistError) -> Exception:
+    if exc.code == "not_found" and exc.field == "track":
+        return ValidationError({exc.field: [str(exc)]}, code="not_found")
+    return ValidationError({exc.field: [str(exc)]}, code=exc.code)
+
+
+# --- onboarding ---
+
+
+class ChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TempoChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class OnboardingChoicesSerializer(serializers.Serializer):
+    collections = ChoiceSerializer(many=True)
+    composers = ChoiceSerializer(many=True)
+    tags = ChoiceSerializer(many=True)
+    tempo_ranges = TempoChoiceSerializer(many=True)
+
+
+class PicksSerializer(serializers.Serializer):
+    collections = serializers.ListField(child=serializers.CharField())
+    composers = serializers.ListField(child=serializers.CharField())
+    tags = serializers.ListField(child=serializers.CharField())
+    tempo_ranges = serializers.ListField(child=serializers.CharField())
+
+
+class OnboardingOutputSerializer(serializers.Serializer):
+    onboarded = serializers.BooleanField()
+    picks = PicksSerializer()
+    choices = OnboardingChoicesSerializer()
+
+
+class OnboardingInputSerializer(serializers.Serializer):
+    """Slugs (or ids) of what the listener likes; at least one pick in all."""
+
+    collections = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=30
+    )
+    composers = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=30
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list, max_length=30
+    )
+    tempo_ranges = serializers.ListField(
+        child=serializers.ChoiceField(choices=TempoRange.choices),
+        required=False,
+        default=list,
+        max_length=3,
+    )
+
+
+def _onboarding_state(user) -> dict:
+    profile = onboarding.profile_for(user)
+    choices = onboarding.onboarding_choices()
+    picks = {"collections": [], "composers": [], "tags": [], "tempo_ranges": []}
+    if profile is not None:
+        picks = {
+            "collections": [c.slug for c in profile.collections.all()],
+            "composers": [a.slug for a in profile.artists.all()],
+            "tags": [t.slug for t in profile.tags.all()],
+            "tempo_ranges": list(profile.tempo_ranges),
+        }
+    return {
+        "onboarded": bool(profile and profile.is_onboarded),
+        "picks": picks,
+        "choices": {
+            "collections": [
+                {"id": c.pk, "slug": c.slug, "name": c.name} for c in choices.collections
+            ],
+            "composers": [{"id": a.pk, "slug": a.slug, "name": a.name} for a in choices.artists],
+            "tags": [{"id": t.pk, "slug": t.slug, "name": t.name} for t in choices.tags],
+            "tempo_ranges": [{"value": v, "label": label} for v, label in choices.tempo_ranges],
+        },
+    }
+
+
+class OnboardingApi(APIView):
+    """What a new listener can pick, what they picked; ``PUT`` stores new picks."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OnboardingOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(_onboarding_state(request.user))
+
+    @extend_schema(request=OnboardingInputSerializer, responses=OnboardingOutputSerializer)
+    def put(self, request: Request) -> Response:
+        data = OnboardingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picks = data.validated_data
+        try:
+            onboarding.onboarding_complete(
+                user=request.user,
+                collections=picks["collections"],
+                artists=picks["composers"],
+                tags=picks["tags"],
+                tempo_ranges=picks["tempo_ranges"],
+            )
+        except onboarding.OnboardingError as exc:
+            fields = {("composers" if k == "artists" else k): v for k, v in exc.fields.items()}
+            raise ValidationError(fields) from exc
+        return Response(_onboarding_state(request.user))
+
+
+class OnboardingSkipApi(APIView):
+    """Skip onboarding: the feed starts from popular and new pieces."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=OnboardingOutputSerializer)
+    def post(self, request: Request) -> Response:
+        onboarding.onboarding_skip(user=request.user)
+        return Response(_onboarding_state(request.user))
+
+
+# --- playlists ---
+
+
+class PlaylistOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    track_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, playlist: Playlist) -> str:
+        path = reverse("api-playlist-detail", args=[playlist.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class PlaylistDetailSerializer(PlaylistOutputSerializer):
+    tracks = TrackListOutputSerializer(many=True)
+
+
+class PlaylistListSerializer(serializers.Serializer):
+    liked_count = serializers.IntegerField(help_text='Pieces in the automatic "Liked" playlist')
+    results = PlaylistOutputSerializer(many=True)
+
+
+class LikedPlaylistSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    track_count = serializers.IntegerField()
+    tracks = TrackListOutputSerializer(many=True)
+
+
+class PlaylistInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class PlaylistPatchSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class PlaylistItemInputSerializer(serializers.Serializer):
+    track = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    position = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+
+
+class PlaylistOrderSerializer(serializers.Serializer):
+    tracks = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        max_length=service.MAX_ITEMS,
+        help_text="Every piece of the playlist exactly once, in the new order",
+    )
+
+
+def _detail(request: Request, playlist: Playlist) -> dict:
+    tracks = service.playlist_tracks(user=request.user, playlist=playlist)
+    playlist.track_count = len(tracks)
+    playlist.tracks = tracks
+    return PlaylistDetailSerializer(playlist, context={"request": request}).data
+
+
+class PlaylistListApi(APIView):
+    """The listener's playlists (and how many pieces they liked); ``POST`` creates one."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PlaylistListSerializer)
+    def get(self, request: Request) -> Response:
+        playlists = service.playlists_for(request.user)
+        data = PlaylistOutputSerializer(playlists, many=True, context={"request": request}).data
+        return Response({"liked_count": service.liked_count(user=request.user), "results": data})
+
+    @extend_schema(request=PlaylistInputSerializer, responses={201: PlaylistDetailSerializer})
+    def post(self, request: Request) -> Response:
+        data = PlaylistInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            playlist = service.playlist_create(user=request.user, **data.validated_data)
+        except service.PlaylistError as exc:
+            raise _playlist_error(exc) from exc
+        return Response(_detail(request, playlist), status=status.HTTP_201_CREATED)
+
+
+class LikedPlaylistApi(APIView):
+    """The automatic "Liked" playlist: the pieces the listener liked, most recent first."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=LikedPlaylistSerializer)
+    def get(self, request: Request) -> Response:
+        tracks = service.liked_tracks(user=request.user)
+        data = TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
+        return Response({"name": "Liked", "track_count": len(tracks), "tracks": data})
+
+
+class PlaylistDetailApi(APIView):
+    """One playlist with its pieces; ``PATCH`` renames, ``DELETE`` deletes."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PlaylistDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_detail(request, service.playlist_get(user=request.user, pk=pk)))
+
+    @extend_schema(request=PlaylistPatchSerializer, responses=PlaylistDetailSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        playlist = service.playlist_get(user=request.user, pk=pk)
+        data = PlaylistPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            service.playlist_update(playlist=playlist, **data.validated_data)
+        except service.PlaylistError as exc:
+            raise _playlist_error(exc) from exc
+        return Response(_detail(request, playlist))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        service.playlist_delete(playlist=service.playlist_get(user=request.user, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PlaylistItemsApi(APIView):
+    """Add a piece to a playlist (at the end, or at ``position``)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PlaylistItemInputSerializer, responses={201: PlaylistDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        playlist = service.playlist_get(user=request.user, pk=pk)
+        data = PlaylistItemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            service.playlist_add(
+                user=request.user,
+                playlist=playlist,
+                track_id=data.validated_data["track"],
+                position=data.validated_data.get("position"),
+            )
+        except service.PlaylistError as exc:
+            raise _playlist_error(exc) from exc
+        return Response(_detail(request, playlist), status=status.HTTP_201_CREATED)
+
+
+class PlaylistItemApi(APIView):
+    """Remove a piece from a playlist."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int, track_id: int) -> Response:
+        playlist = service.playlist_get(user=request.user, pk=pk)
+        try:
+            service.playlist_remove(playlist=playlist, track_id=track_id)
+        except service.PlaylistError as exc:
+            raise NotFound(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PlaylistOrderApi(APIView):
+    """Reorder a playlist: send every piece once, in the new order."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PlaylistOrderSerializer, responses=PlaylistDetailSerializer)
+    def put(self, request: Request, pk: int) -> Response:
+        playlist = service.playlist_get(user=request.user, pk=pk)
+        data = PlaylistOrderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            service.playlist_reorder(playlist=playlist, track_ids=data.validated_data["tracks"])
+        except service.PlaylistError as exc:
+            raise _playlist_error(exc) from exc
+        return Response(_detail(request, playlist))

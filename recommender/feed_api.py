@@ -1,0 +1,171 @@
+"""REST API of the feed and discovery: the feed (cursor pages with reasons), similar pieces, radio.
+
+``GET /api/v1/feed/?cursor=...`` pages through the signed-in listener's feed; each item says
+why it is there. ``next_cursor`` is opaque; after the listener rates or skips something the feed
+is rebuilt and an older cursor simply continues in the new feed without repeating what this
+session already showed. Every page is logged as impressions.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api import TrackListOutputSerializer
+from catalog.selectors import track_get
+from recommender.feed.cursor import FeedCursor, InvalidCursor
+from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
+from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks
+from recommender.feed.services import feed_page_serve
+
+DEFAULT_PAGE_SIZE = 20
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="because_you_played, popular_in, new, made_for_you...")
+    text = serializers.CharField(help_text='e.g. "Because you played Wachet auf"')
+
+
+class FeedItemSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    source = serializers.CharField(help_text="next, taste, picks, fresh, popular, made_for_you")
+    reason = ReasonSerializer()
+    track = TrackListOutputSerializer()
+
+
+class FeedPageSerializer(serializers.Serializer):
+    results = FeedItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page")
+
+
+class TrackListSerializer(serializers.Serializer):
+    results = TrackListOutputSerializer(many=True)
+
+
+class RadioSerializer(serializers.Serializer):
+    seed = serializers.IntegerField()
+    results = TrackListOutputSerializer(many=True)
+    next = serializers.CharField(help_text="URL of the batch after these")
+
+
+class PageParams(serializers.Serializer):
+    cursor = serializers.CharField(required=False, max_length=64)
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+    )
+
+
+class LimitParams(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=10)
+
+
+class RadioParams(serializers.Serializer):
+    after = serializers.CharField(required=False, allow_blank=True, max_length=2400, default="")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
+
+
+def _params(serializer_class, request: Request) -> dict:
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def _track_data(tracks, request: Request) -> list[dict]:
+    return TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
+
+
+class FeedApi(APIView):
+    """The signed-in listener's feed, ``page_size`` items at a time, with reasons."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "feed"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From next_cursor"),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="1-50, default 20"),
+        ],
+        responses=FeedPageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        params = _params(PageParams, request)
+        try:
+            cursor = FeedCursor.decode(params["cursor"]) if "cursor" in params else None
+        except InvalidCursor as exc:
+            raise ValidationError({"cursor": [str(exc)]}) from exc
+        page = feed_page_serve(user=request.user, cursor=cursor, size=params["page_size"])
+        tracks = [item.track for item in page.items]
+        track_data = _track_data(tracks, request)
+        results = [
+            {
+                "position": item.position,
+                "source": item.source,
+                "reason": {"code": item.reason_code, "text": item.reason_text},
+                "track": data,
+            }
+            for item, data in zip(page.items, track_data, strict=True)
+        ]
+        next_cursor = page.next_cursor.encode() if page.next_cursor else None
+        next_url = None
+        if next_cursor:
+            query = urlencode({"cursor": next_cursor, "page_size": params["page_size"]})
+            next_url = request.build_absolute_uri(f"{reverse('api-feed')}?{query}")
+        return Response({"results": results, "next_cursor": next_cursor, "next": next_url})
+
+
+class SimilarTracksApi(APIView):
+    """Pieces like this one (MIDI features and tags); 404 if the piece is not visible."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", OpenApiTypes.INT, description="1-50, default 10")],
+        responses=TrackListSerializer,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        params = _params(LimitParams, request)
+        track = track_get(user=request.user, pk=pk)
+        found = similar_tracks(user=request.user, track=track, k=params["limit"])
+        return Response({"results": _track_data(found, request)})
+
+
+class RadioApi(APIView):
+    """The next pieces of the radio seeded by a piece, after the ids already queued."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.STR,
+                description=f"Comma-separated ids already queued, oldest first (≤{MAX_AFTER})",
+            ),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1-50, default 20"),
+        ],
+        responses=RadioSerializer,
+    )
+    def get(self, request: Request, track_id: int) -> Response:
+        params = _params(RadioParams, request)
+        try:
+            after = parse_after(params["after"])
+        except ValueError as exc:
+            raise ValidationError(
+                {"after": [f"Expected comma-separated piece ids: {exc}."]}
+            ) from exc
+        seed = track_get(user=request.user, pk=track_id)
+        found = radio_next(user=request.user, seed=seed, after=after, k=params["limit"])
+        queued = (after + [t.pk for t in found])[-MAX_AFTER:]
+        query = urlencode({"after": ",".join(map(str, queued)), "limit": params["limit"]})
+        next_url = request.build_absolute_uri(f"{reverse('api-radio', args=[seed.pk])}?{query}")
+        return Response({"seed": seed.pk, "results": _track_data(found, request), "next": next_url})

@@ -1,0 +1,71 @@
+"""The feed, similar pieces and radio through the API."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_feed_needs_a_token():
+    response = APIClient().get("/api/v1/feed/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_feed_pages_with_reasons_and_cursor(as_alice, catalog):
+    first = as_alice.get("/api/v1/feed/?page_size=5").json()
+    assert len(first["results"]) == 5
+    item = first["results"][0]
+    assert item["reason"]["text"] and item["reason"]["code"]
+    assert item["track"]["title"] and item["position"] == 0
+    second = as_alice.get(first["next"]).json()
+    ids = lambda page: {r["track"]["id"] for r in page["results"]}  # noqa: E731
+    assert len(second["results"]) == 5 and not ids(first) & ids(second)
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=%%%", "cursor=bm9wZQ", "page_size=0", "page_size=abc", "page_size=999"]
+)
+def test_bad_feed_parameters_are_400_naming_the_field(as_alice, catalog, query):
+    response = as_alice.get(f"/api/v1/feed/?{query}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and set(error["fields"]) <= {"cursor", "page_size"}
+
+
+def test_similar_pieces_are_alike_and_never_private(as_alice, bob, catalog):
+    TrackFactory(title="Bob's private", owner=bob, origin="generated", key="D minor")
+    chorale = catalog["chorales"][0]
+    results = as_alice.get(f"/api/v1/tracks/{chorale.pk}/similar/?limit=5").json()["results"]
+    assert len(results) == 5
+    assert all(r["collection"]["slug"] == "bach-chorales" for r in results)
+    assert chorale.pk not in {r["id"] for r in results}
+
+
+def test_similar_of_someone_elses_private_piece_is_404(as_alice, bob, catalog):
+    private = TrackFactory(owner=bob, origin="generated")
+    response = as_alice.get(f"/api/v1/tracks/{private.pk}/similar/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_radio_is_endless_and_does_not_repeat_soon(as_alice, catalog):
+    seed = catalog["irish"][0]
+    first = as_alice.get(f"/api/v1/radio/{seed.pk}/?limit=5").json()
+    assert first["seed"] == seed.pk and len(first["results"]) == 5
+    second = as_alice.get(first["next"]).json()
+    a = [r["id"] for r in first["results"]]
+    b = [r["id"] for r in second["results"]]
+    assert len(b) == 5 and not set(a) & set(b) and seed.pk not in a + b
+    # Radio from a reel starts with reels.
+    assert first["results"][0]["collection"]["slug"] == "irish-folk"
+
+
+@pytest.mark.parametrize("after", ["x", "1,,2", "-3", "1," * 300])
+def test_radio_rejects_bad_after(as_alice, catalog, after):
+    seed = catalog["irish"][0]
+    response = as_alice.get(f"/api/v1/radio/{seed.pk}/", {"after": after})
+    assert response.status_code == 400
+    assert "after" in response.json()["error"]["fields"]

@@ -76,9 +76,8 @@ def _validation_payload(exc: exceptions.ValidationError) -> dict[str, Any]:
     general = fields.pop("non_field_errors", [])
     parts = list(general) + [f"{name}: {' '.join(msgs)}" for name, msgs in fields.items()]
     message = "; ".join(parts) or "The request was invalid."
-    code = _first_code(exc.get_codes(), "invalid")
-    if fields:
-        code = "invalid"
+    # One bad field: its own code ("required", "max_value"...); several: "invalid".
+    code = _first_code(exc.get_codes(), "invalid") if len(fields) <= 1 else "invalid"
     return error_payload(code, message, fields or None)
 
 

@@ -1,0 +1,91 @@
+"""Playlists: create, add, remove, reorder, the automatic "Liked", and privacy."""
+
+import pytest
+
+from tests.api.conftest import token_client
+from tests.factories import RatingFactory, TrackFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner():
+    return UserFactory(username="owner")
+
+
+@pytest.fixture
+def api(owner):
+    return token_client(owner)
+
+
+def _ids(body):
+    return [t["id"] for t in body["tracks"]]
+
+
+def test_create_add_remove_reorder(api):
+    a, b, c = TrackFactory(), TrackFactory(), TrackFactory()
+    created = api.post("/api/v1/playlists/", {"name": "Evening"}, format="json")
+    assert created.status_code == 201
+    pid = created.json()["id"]
+    for t in (a, b, c):
+        assert api.post(f"/api/v1/playlists/{pid}/items/", {"track": t.pk}).status_code == 201
+    first = api.post(f"/api/v1/playlists/{pid}/items/", {"track": TrackFactory().pk, "position": 0})
+    d = first.json()["tracks"][0]["id"]
+    assert _ids(first.json()) == [d, a.pk, b.pk, c.pk]
+    assert api.delete(f"/api/v1/playlists/{pid}/items/{a.pk}/").status_code == 204
+    order = api.put(f"/api/v1/playlists/{pid}/order/", {"tracks": [c.pk, d, b.pk]}, format="json")
+    assert order.status_code == 200 and _ids(order.json()) == [c.pk, d, b.pk]
+    listing = api.get("/api/v1/playlists/").json()
+    assert listing["results"][0]["track_count"] == 3
+
+
+def test_bad_changes_are_clear_400s_and_change_nothing(api):
+    a, b = TrackFactory(), TrackFactory()
+    pid = api.post("/api/v1/playlists/", {"name": "Mine"}).json()["id"]
+    api.post(f"/api/v1/playlists/{pid}/items/", {"track": a.pk})
+    dup = api.post(f"/api/v1/playlists/{pid}/items/", {"track": a.pk})
+    assert dup.status_code == 400 and "already" in dup.json()["error"]["fields"]["track"][0]
+    missing = api.post(f"/api/v1/playlists/{pid}/items/", {"track": 999999})
+    assert missing.status_code == 400 and "track" in missing.json()["error"]["fields"]
+    bad = api.put(f"/api/v1/playlists/{pid}/order/", {"tracks": [b.pk]}, format="json")
+    assert bad.status_code == 400 and "tracks" in bad.json()["error"]["fields"]
+    same = api.post("/api/v1/playlists/", {"name": "mine"})
+    assert same.status_code == 400 and same.json()["error"]["code"] == "duplicate"
+    liked = api.post("/api/v1/playlists/", {"name": "Liked"})
+    assert liked.status_code == 400
+    assert _ids(api.get(f"/api/v1/playlists/{pid}/").json()) == [a.pk]
+
+
+def test_liked_playlist_follows_likes(api, owner):
+    a, b = TrackFactory(), TrackFactory()
+    RatingFactory(user=owner, track=a, liked=True, stars=None)
+    RatingFactory(user=owner, track=b, liked=False, stars=5)
+    body = api.get("/api/v1/playlists/liked/").json()
+    assert body["name"] == "Liked" and _ids(body) == [a.pk]
+    assert api.get("/api/v1/playlists/").json()["liked_count"] == 1
+
+
+def test_another_listeners_playlist_is_unreachable(api):
+    intruder = token_client(UserFactory(username="intruder"))
+    pid = api.post("/api/v1/playlists/", {"name": "Secret"}).json()["id"]
+    t = TrackFactory()
+    for method, url, body in [
+        ("get", f"/api/v1/playlists/{pid}/", None),
+        ("patch", f"/api/v1/playlists/{pid}/", {"name": "Mine now"}),
+        ("delete", f"/api/v1/playlists/{pid}/", None),
+        ("post", f"/api/v1/playlists/{pid}/items/", {"track": t.pk}),
+        ("delete", f"/api/v1/playlists/{pid}/items/{t.pk}/", None),
+        ("put", f"/api/v1/playlists/{pid}/order/", {"tracks": []}),
+    ]:
+        response = getattr(intruder, method)(url, body, format="json")
+        assert response.status_code == 404, (method, url)
+        assert response.json()["error"]["code"] == "not_found"
+    assert intruder.get("/api/v1/playlists/").json()["results"] == []
+    assert api.get(f"/api/v1/playlists/{pid}/").json()["name"] == "Secret"
+
+
+def test_someone_elses_private_piece_cannot_be_added(api):
+    private = TrackFactory(owner=UserFactory(username="maker"), origin="generated")
+    pid = api.post("/api/v1/playlists/", {"name": "Mine"}).json()["id"]
+    response = api.post(f"/api/v1/playlists/{pid}/items/", {"track": private.pk})
+    assert response.status_code == 400

@@ -52,23 +52,23 @@ def track_key_choices(*, user) -> list[str]:
     return sorted(keys)
 
 
-def track_featured(*, user, limit: int = 6) -> list[Track]:
-    """A few rendered pieces from different collections, for the landing page."""
+def track_featured(*, user, limit: int = 8) -> list[Track]:
+    """A few rendered pieces, taken in turn from each collection, for the landing page."""
     tracks = (
         _visible(user)
         .filter(render_status=Track.RenderStatus.READY)
         .select_related("artist", "collection")
         .order_by("collection_id", "title", "id")
     )
+    by_collection: dict[int | None, list[Track]] = {}
+    # A bounded window keeps the landing page cheap on a large catalog.
+    for track in tracks[: limit * 50]:
+        by_collection.setdefault(track.collection_id, []).append(track)
     picked: list[Track] = []
-    seen: set[int | None] = set()
-    # Look at a bounded window so the landing page stays cheap on a large catalog.
-    for track in tracks[: limit * 40]:
-        if track.collection_id not in seen:
-            picked.append(track)
-            seen.add(track.collection_id)
-        if len(picked) == limit:
-            break
+    for round_ in range(limit):
+        for group in by_collection.values():
+            if round_ < len(group) and len(picked) < limit:
+                picked.append(group[round_])
     return picked
 
 

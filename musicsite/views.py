@@ -15,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
     with a few pieces for everyone else."""
     if request.user.is_authenticated:
         return catalog_views.browse(request)
-    featured = catalog_selectors.track_featured(user=request.user, limit=6)
+    featured = catalog_selectors.track_featured(user=request.user, limit=8)
     return render(request, "home.html", {"featured": featured})
 
 

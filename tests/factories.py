@@ -95,3 +95,27 @@ class RatingFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     track = factory.SubFactory(TrackFactory)
     stars = 4
+
+
+class GeneratorVersionFactory(factory.django.DjangoModelFactory):
+    """A generator version row; point ``artifact_path`` at a real checkpoint to sample from it."""
+
+    class Meta:
+        model = "generator.GeneratorVersion"
+
+    name = factory.Sequence(lambda n: f"version-{n}")
+    artifact_path = "generator/checkpoints/demo"
+    config = factory.LazyFunction(dict)
+    metrics = factory.LazyFunction(lambda: {"val_nll": 1.5})
+    is_active = False
+
+
+class GenerationJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "generator.GenerationJob"
+
+    user = factory.SubFactory(UserFactory)
+    settings = factory.LazyFunction(
+        lambda: {"temperature": 0.95, "tempo_bpm": 100.0, "seconds": 10.0, "primer_bars": 0,
+                 "max_polyphony": 4, "key": None, "reason": "test", "primer_track_id": None}
+    )

@@ -59,3 +59,26 @@ def tiny_checkpoint(tmp_path_factory, midi_dir) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture
+def active_version(db, tiny_checkpoint):
+    """The tiny checkpoint registered as the active generator version."""
+    from generator import services
+
+    services._load.cache_clear()
+    return services.generator_version_register(
+        name="tiny", artifact_path=str(tiny_checkpoint), activate=True
+    )
+
+
+@pytest.fixture
+def catalog_track(db, tmp_path):
+    """A published catalog track with a real MIDI file (3/4 is not asked: 4/4, C major)."""
+    from catalog.services import track_ingest
+
+    def make(seed: int = 0, **kwargs):
+        path = write_piece(tmp_path / f"cat{seed}.mid", seed=seed)
+        return track_ingest(filename=path.name, data=path.read_bytes(), **kwargs)
+
+    return make

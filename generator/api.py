@@ -1,0 +1,94 @@
+"""REST API of the generator: create a generation job, read it, cancel it (own jobs only)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generator import selectors, services
+from generator.models import GenerationJob
+
+
+class JobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    progress = serializers.IntegerField()
+    error = serializers.CharField()
+    settings = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    track = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, job: GenerationJob) -> str:
+        return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))
+
+    def get_track(self, job: GenerationJob) -> dict | None:
+        if job.track_id is None:
+            return None
+        return {
+            "id": job.track_id,
+            "title": job.track.title,
+            "url": self._absolute(reverse("api-track-detail", args=[job.track_id])),
+            "audio_url": self._absolute(reverse("catalog:track_audio", args=[job.track_id])),
+            "midi_url": self._absolute(reverse("catalog:track_midi", args=[job.track_id])),
+        }
+
+
+def _own_job(request: Request, job_id: int) -> GenerationJob:
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    if job is None:
+        raise NotFound("No such generation job.")
+    return job
+
+
+class GenerationJobCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        seconds = serializers.FloatField(required=False, default=30.0, min_value=5, max_value=180)
+        temperature = serializers.FloatField(required=False, min_value=0.1, max_value=2.0)
+        key = serializers.CharField(required=False, max_length=20)
+        tempo_bpm = serializers.FloatField(required=False, min_value=40, max_value=200)
+
+    @extend_schema(request=InputSerializer, responses={201: JobOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job = services.generation_job_create(user=request.user, **data.validated_data)
+        except services.RateLimited as exc:
+            raise Throttled(detail=str(exc)) from exc
+        except services.GenerationError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        body = JobOutputSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class GenerationJobDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=JobOutputSerializer)
+    def get(self, request: Request, job_id: int) -> Response:
+        job = _own_job(request, job_id)
+        return Response(JobOutputSerializer(job, context={"request": request}).data)
+
+
+class GenerationJobCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=JobOutputSerializer)
+    def post(self, request: Request, job_id: int) -> Response:
+        job = services.generation_job_cancel(job=_own_job(request, job_id))
+        return Response(JobOutputSerializer(job, context={"request": request}).data)

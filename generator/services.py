@@ -1,0 +1,353 @@
+"""Writes of the generator app: create, run and cancel generation jobs; register, fine-tune and
+promote generator versions. The only bridge between the database and ``generator.ml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Track
+from generator.ml.checkpoint import load_checkpoint, read_meta
+from generator.ml.constraints import Constraints, scale_pitch_classes
+from generator.ml.model import resolve_device
+from generator.ml.sample import SampleSettings, bars_for_seconds, generate
+from generator.ml.tokenizer import encode_file, opening_ids
+from generator.models import GenerationJob, GeneratorVersion
+from generator.personalization import conditioning_for
+
+logger = logging.getLogger(__name__)
+Status = GenerationJob.Status
+DEMO_CHECKPOINT = "generator/checkpoints/demo"
+
+
+class GenerationError(Exception):
+    """A request that cannot be served; the message is meant for the listener."""
+
+
+class RateLimited(GenerationError):
+    pass
+
+
+class JobCancelled(Exception):
+    """Raised inside the worker when the listener cancelled the job mid-way."""
+
+
+def jobs_per_hour() -> int:
+    return int(getattr(settings, "GENERATOR_JOBS_PER_HOUR", 5))
+
+
+def resolve_artifact(path: str) -> Path:
+    """A version's directory: absolute, else under MODEL_ROOT, else under the repository."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    under_models = Path(settings.MODEL_ROOT) / candidate
+    return under_models if under_models.exists() else Path(settings.BASE_DIR) / candidate
+
+
+def generator_version_register(
+    *,
+    name: str,
+    artifact_path: str,
+    parent: GeneratorVersion | None = None,
+    activate: bool = False,
+    notes: str = "",
+) -> GeneratorVersion:
+    """Index a checkpoint directory with its config and metrics; optionally make it active."""
+    meta = read_meta(resolve_artifact(artifact_path))
+    metrics = dict(meta.get("metrics") or {})
+    metrics.setdefault("val_nll", meta.get("val_loss"))
+    with transaction.atomic():
+        if activate:
+            GeneratorVersion.objects.filter(is_active=True).update(is_active=False)
+        return GeneratorVersion.objects.create(
+            name=name,
+            artifact_path=artifact_path,
+            config=meta["config"],
+            metrics=metrics,
+            parent=parent,
+            is_active=activate,
+            notes=notes,
+        )
+
+
+def generator_version_activate(*, version: GeneratorVersion) -> GeneratorVersion:
+    """Make ``version`` the one new pieces are sampled from."""
+    with transaction.atomic():
+        GeneratorVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(
+            is_active=False
+        )
+        GeneratorVersion.objects.filter(pk=version.pk).update(is_active=True)
+    version.is_active = True
+    _load.cache_clear()
+    return version
+
+
+def generator_version_active() -> GeneratorVersion:
+    """The active version; the shipped demo checkpoint is registered on first use."""
+    version = GeneratorVersion.objects.filter(is_active=True).first()
+    if version is not None:
+        return version
+    existing = GeneratorVersion.objects.filter(name="demo").first()
+    with transaction.atomic():
+        if existing is not None:
+            GeneratorVersion.objects.filter(pk=existing.pk).update(is_active=True)
+            existing.is_active = True
+            return existing
+        return generator_version_register(
+            name="demo",
+            artifact_path=DEMO_CHECKPOINT,
+            activate=True,
+            notes="Shipped with the repository (see README).",
+        )
+
+
+@lru_cache(maxsize=2)
+def _load(path: str):
+    device = resolve_device(getattr(settings, "ML_DEVICE", "auto"))
+    model, _config, tokenizer, _ = load_checkpoint(path, device)
+    return model, tokenizer
+
+
+def generation_job_create(
+    *,
+    user,
+    seconds: float = 30.0,
+    temperature: float | None = None,
+    key: str | None = None,
+    tempo_bpm: float | None = None,
+    seed: int | None = None,
+) -> GenerationJob:
+    """Queue a new piece for ``user`` (rate-limited), conditioned on their taste."""
+    if not 5 <= seconds <= 180:
+        raise GenerationError("The length must be between 5 and 180 seconds.")
+    if temperature is not None and not 0.1 <= temperature <= 2.0:
+        raise GenerationError("The temperature must be between 0.1 and 2.0.")
+    if tempo_bpm is not None and not 40 <= tempo_bpm <= 200:
+        raise GenerationError("The tempo must be between 40 and 200 BPM.")
+    if key is not None:
+        try:
+            scale_pitch_classes(key)
+        except ValueError as exc:
+            raise GenerationError(f"Unknown key: {exc}") from exc
+    limit = jobs_per_hour()
+    with transaction.atomic():
+        since = timezone.now() - timedelta(hours=1)
+        recent = GenerationJob.objects.filter(user=user, created_at__gte=since).exclude(
+            status=Status.FAILED
+        )
+        count = recent.count()
+        if count >= limit:
+            oldest = recent.order_by("created_at").first()
+            wait = oldest.created_at + timedelta(hours=1) - timezone.now()
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            raise RateLimited(
+                f"You can make {limit} songs per hour. Try again in {minutes} minute"
+                f"{'s' if minutes != 1 else ''}."
+            )
+        cond = conditioning_for(user, seconds=seconds, seed=seed).to_dict()
+        overrides = {"temperature": temperature, "key": key, "tempo_bpm": tempo_bpm}
+        cond.update({k: v for k, v in overrides.items() if v is not None})
+        cond["seed"] = seed
+        job = GenerationJob.objects.create(
+            user=user,
+            settings=cond,
+            primer_track_id=cond["primer_track_id"],
+            version=generator_version_active(),
+        )
+        transaction.on_commit(lambda: _queue(job.pk))
+    logger.info("generation job %s queued for user %s", job.pk, user.pk)
+    return job
+
+
+def _queue(job_id: int) -> None:
+    from generator.tasks import run_generation_job
+
+    run_generation_job.delay(job_id)
+
+
+def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+    """Cancel a queued or running job (a finished one is left as it is)."""
+    with transaction.atomic():
+        GenerationJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+            status=Status.CANCELLED, finished_at=timezone.now(), error="Cancelled by you."
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _set_progress(job_id: int, progress: int) -> None:
+    if not GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(progress=progress):
+        raise JobCancelled
+
+
+def generation_job_run(*, job_id: int) -> GenerationJob:
+    """The worker's side: sample, write MIDI, ingest a private Track, render it; record the end."""
+    started = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now(), progress=1
+    )
+    job = GenerationJob.objects.select_related("user", "version", "primer_track").get(pk=job_id)
+    if not started:
+        logger.info("generation job %s is %s; not running it", job_id, job.status)
+        return job
+    try:
+        track = _write_piece(job)
+    except JobCancelled:
+        logger.info("generation job %s cancelled while running", job_id)
+    except Exception as exc:
+        logger.exception("generation job %s failed", job_id)
+        GenerationJob.objects.filter(pk=job_id).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"The piece could not be written ({type(exc).__name__}: {exc}).",
+        )
+    else:
+        with transaction.atomic():
+            done = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
+                status=Status.SUCCEEDED, progress=100, track=track, finished_at=timezone.now()
+            )
+            if not done:  # cancelled at the last moment: the piece is not kept
+                track.delete()
+    job.refresh_from_db()
+    return job
+
+
+def _write_piece(job: GenerationJob) -> Track:
+    from catalog.services import track_ingest, track_render
+
+    cond: dict[str, Any] = job.settings
+    version = job.version or generator_version_active()
+    model, tokenizer = _load(str(resolve_artifact(version.artifact_path)))
+    primer: list[int] = []
+    if job.primer_track and job.primer_track.midi_file and cond.get("primer_bars"):
+        ids = encode_file(tokenizer, job.primer_track.midi_file.path)
+        primer = opening_ids(tokenizer, ids, int(cond["primer_bars"]))
+    time_sig = _time_signature(job.primer_track)
+    tempo = float(cond.get("tempo_bpm") or 100.0)
+    constraints = Constraints(
+        bars=bars_for_seconds(float(cond.get("seconds", 30)), tempo, time_sig),
+        key=cond.get("key") or None,
+        tempo_bpm=tempo,
+        time_signature=time_sig,
+        max_polyphony=int(cond.get("max_polyphony", 4)),
+    )
+    sample = SampleSettings(
+        temperature=float(cond.get("temperature", 1.0)), top_p=0.95, seed=cond.get("seed")
+    )
+    _set_progress(job.pk, 5)
+    generated = generate(
+        model,
+        tokenizer,
+        primer=primer,
+        constraints=constraints,
+        settings=sample,
+        on_progress=lambda f: _set_progress(job.pk, 5 + int(75 * f)),
+    )
+    _set_progress(job.pk, 82)
+    midi = generated.score.dumps_midi()
+    title = f"Made for {job.user.get_username()} · no. {job.pk}"
+    track = track_ingest(
+        filename=f"generated-{job.pk}.mid",
+        data=bytes(midi),
+        title=title,
+        artist_name="musicsite generator",
+        status=Track.Status.PUBLISHED,
+        origin=Track.Origin.GENERATED,
+        owner=job.user,
+        source=f"generation job {job.pk}",
+    )
+    _set_progress(job.pk, 88)
+    track = track_render(track_id=track.pk)
+    if track.render_status != Track.RenderStatus.READY:
+        track.delete()
+        raise GenerationError(f"rendering failed: {track.render_error}")
+    return track
+
+
+def _time_signature(track: Track | None) -> str:
+    sig = (track.time_signature if track else "") or "4/4"
+    return sig if sig in {"2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2"} else "4/4"
+
+
+def generator_fine_tune(
+    *, time_budget_s: float | None = None, max_epochs: int = 5, seed: int = 0
+) -> GeneratorVersion | None:
+    """Fine-tune the active version on the catalog plus highly rated generated pieces.
+
+    The candidate is registered either way (with its metrics); it becomes active only if its
+    validation NLL on the same held-out pieces is no worse than the active version's.
+    """
+    from generator.ml.config import TrainConfig
+    from generator.ml.data import evaluate_nll, split_by_piece, tokenize_files
+    from generator.ml.train import fit
+    from generator.selectors import catalog_midi_paths, loved_generated_midi_paths
+
+    active = generator_version_active()
+    catalog_paths, loved = catalog_midi_paths(), loved_generated_midi_paths()
+    paths = catalog_paths + loved
+    if len(paths) < 3:
+        logger.info("fine-tune skipped: %d pieces", len(paths))
+        return None
+    budget = time_budget_s or float(getattr(settings, "GENERATOR_FINE_TUNE_SECONDS", 600))
+    base_dir = resolve_artifact(active.artifact_path)
+    model, config, tokenizer, _ = load_checkpoint(base_dir, "cpu")
+    split = split_by_piece(paths, val_fraction=0.1, test_fraction=0.0, seed=seed)
+    train = tokenize_files(tokenizer, split["train"] + split["test"])
+    val = tokenize_files(tokenizer, split["val"])
+    if not train or not val:
+        logger.info("fine-tune skipped: no usable pieces")
+        return None
+    base_val, _ = evaluate_nll(model, val, max_len=config.max_len, device=model.head.weight.device)
+    name = f"ft-{timezone.now():%Y%m%d-%H%M%S}"
+    out_rel = f"generator/{name}"
+    out = Path(settings.MODEL_ROOT) / out_rel
+    train_config = TrainConfig(
+        lr=3e-4,
+        max_epochs=max_epochs,
+        time_budget_s=budget,
+        seed=seed,
+        patience=3,
+        device=getattr(settings, "ML_DEVICE", "auto"),
+    )
+    train_config.seq_len = min(train_config.seq_len, config.max_len)
+    _, step, new_val = fit(
+        model_config=config,
+        train_config=train_config,
+        tokenizer=tokenizer,
+        train_seqs=train,
+        val_seqs=val,
+        out_dir=out,
+        init_weights=model.state_dict(),
+        progress=False,
+    )
+    promoted = step > 0 and new_val <= base_val
+    version = generator_version_register(
+        name=name,
+        artifact_path=str(out) if out.is_absolute() else out_rel,
+        parent=active,
+        activate=promoted,
+        notes=f"Fine-tuned on {len(catalog_paths)} catalog and {len(loved)} loved generated "
+        f"pieces; validation NLL {base_val:.4f} → {new_val:.4f} "
+        f"({'promoted' if promoted else 'not promoted'}).",
+    )
+    version.metrics.update(
+        {
+            "val_nll": new_val,
+            "parent_val_nll": base_val,
+            "promoted": promoted,
+            "catalog_pieces": len(catalog_paths),
+            "generated_pieces": len(loved),
+        }
+    )
+    version.save(update_fields=["metrics"])
+    _load.cache_clear()
+    return version

@@ -1,0 +1,84 @@
+"""HTML pages of the generator app: "Make me a song", a job's page (polled), cancel."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from generator import selectors, services
+
+
+class GenerateForm(forms.Form):
+    seconds = forms.TypedChoiceField(
+        choices=[(15, "15 seconds"), (30, "30 seconds"), (60, "1 minute")],
+        coerce=int,
+        initial=30,
+        label="Length",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    form = GenerateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.generation_job_create(
+                user=request.user, seconds=float(form.cleaned_data["seconds"])
+            )
+        except services.GenerationError as exc:
+            messages.error(request, str(exc))
+            return render(
+                request,
+                "generator/create.html",
+                _create_context(request, form),
+                status=429 if isinstance(exc, services.RateLimited) else 400,
+            )
+        return redirect("generator:job_detail", job_id=job.pk)
+    return render(request, "generator/create.html", _create_context(request, form))
+
+
+def _create_context(request: HttpRequest, form: GenerateForm) -> dict:
+    return {
+        "form": form,
+        "jobs": selectors.job_list_for_user(user=request.user)[:10],
+        "per_hour": services.jobs_per_hour(),
+    }
+
+
+def _job_or_404(request: HttpRequest, job_id: int):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    if job is None:
+        raise Http404("No such generation job.")
+    return job
+
+
+@require_GET
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    context = {"job": job, "track": job.track}
+    if request.htmx:
+        response = render(request, "generator/job_detail.html#job-status", context)
+        if job.is_finished:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "generator/job_detail.html", context)
+
+
+@require_POST
+@login_required
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = services.generation_job_cancel(job=_job_or_404(request, job_id))
+    if request.htmx:
+        response = render(
+            request, "generator/job_detail.html#job-status", {"job": job, "track": job.track}
+        )
+        response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return redirect("generator:job_detail", job_id=job.pk)

@@ -42,6 +42,9 @@ class AuthTokenApi(APIView):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
+        class Meta:
+            ref_name = "AuthTokenInput"
+
     def get_permissions(self):
         if self.request.method == "DELETE":
             return [IsAuthenticated()]
@@ -80,6 +83,9 @@ class SignupApi(APIView):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "SignupInput"
 
     @extend_schema(request=InputSerializer, responses={201: TokenOutputSerializer})
     def post(self, request: Request) -> Response:

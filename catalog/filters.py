@@ -96,7 +96,7 @@ class TrackFilterForm(forms.Form):
         return cleaned
 
     def to_filters(self) -> TrackFilters:
-        """The validated filters (call only after ``is_valid()`` returned True)."""
+        """The filters whose values are valid (call after ``is_valid()``; bad ones are left out)."""
         data = self.cleaned_data
         return TrackFilters(
             q=data.get("q") or "",

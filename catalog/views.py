@@ -23,7 +23,11 @@ def browse_context(request: HttpRequest) -> dict:
     form = TrackFilterForm(
         request.GET or None, key_choices=selectors.track_key_choices(user=request.user)
     )
-    filters = form.to_filters() if form.is_bound and form.is_valid() else TrackFilters()
+    # A bad value (a tempo of "fast") is shown beside its field; the other filters still apply.
+    filters = TrackFilters()
+    if form.is_bound:
+        form.is_valid()
+        filters = form.to_filters()
     tracks = selectors.track_list(user=request.user, filters=filters)
     page = Paginator(tracks, BROWSE_PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()

@@ -39,11 +39,14 @@ def test_browse_filters_work_as_a_plain_get_form(client):
     assert b"Showing 1\xe2\x80\x931 of 1 matching" in html
 
 
-def test_browse_shows_a_clear_error_for_a_bad_tempo(client):
-    TrackFactory(title="Anything")
-    html = client.get(reverse("catalog:browse"), {"tempo_min": "fast"}).content.decode()
+def test_browse_shows_a_clear_error_for_a_bad_tempo_and_keeps_the_other_filters(client):
+    TrackFactory(title="Minor piece", key="A minor")
+    TrackFactory(title="Major piece", key="C major")
+    params = {"tempo_min": "fast", "key": "A minor"}
+    html = client.get(reverse("catalog:browse"), params).content.decode()
     assert "Enter the tempo as a whole number" in html
-    assert "Anything" in html  # bad filters fall back to the whole catalog
+    assert "some filters were left out" in html
+    assert "Minor piece" in html and "Major piece" not in html
 
 
 def test_browse_paginates_24_a_page(client):
@@ -137,10 +140,10 @@ def test_pending_audio_polls_then_stops_when_ready(client):
     assert b"data-player" in ready.content and b"being prepared" not in ready.content
 
 
-def test_home_welcomes_anonymous_visitors_and_shows_browse_to_listeners(client):
+def test_home_welcomes_anonymous_visitors_with_a_few_pieces(client):
     TrackFactory(title="Featured piece", render_status=Track.RenderStatus.READY)
+    TrackFactory(title="Not rendered yet", render_status=Track.RenderStatus.PENDING)
     html = client.get(reverse("home")).content.decode()
-    assert "Create a free account" in html and "Featured piece" in html
-    client.force_login(UserFactory())
-    html = client.get(reverse("home")).content.decode()
-    assert 'role="search"' in html and "Featured piece" in html
+    assert "Create a free account" in html and reverse("accounts:signup") in html
+    assert "Featured piece" in html and "Not rendered yet" not in html
+    assert "context=home" in html

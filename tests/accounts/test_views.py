@@ -23,11 +23,20 @@ def test_signup_creates_the_account_and_logs_in(client):
             "password1": "a-long-tune-9",
             "password2": "a-long-tune-9",
         },
-        follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("home")
-    assert response.context["user"].username == "ada"
-    assert b"Welcome, ada!" in response.content
+    assert response.status_code == 302 and response.url == reverse("home")
+    user = get_user_model().objects.get(username="ada")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert b"Welcome, ada!" in client.get(reverse("accounts:profile")).content
+
+
+def test_signup_goes_back_to_where_the_listener_was(client):
+    data = {"username": "ada", "email": "a@example.com", "password1": "a-long-tune-9"}
+    data |= {"password2": data["password1"], "next": "/tracks/"}
+    assert client.post(reverse("accounts:signup"), data).url == "/tracks/"
+    data |= {"username": "bea", "next": "https://evil.example/"}
+    client.logout()
+    assert client.post(reverse("accounts:signup"), data).url == reverse("home")
 
 
 def test_signup_rejects_taken_username_and_weak_mismatched_passwords(client):

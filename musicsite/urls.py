@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("recommender.urls")),
     path("", include("generator.urls")),
+    path("", include("recommender.feed_urls")),
+    path("library/", include("accounts.library_urls")),
     path("api/v1/", include("musicsite.api_urls")),
     path("admin/", admin.site.urls),
 ]

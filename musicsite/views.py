@@ -6,15 +6,15 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalog import selectors as catalog_selectors
-from catalog import views as catalog_views
+from recommender import feed_views
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The catalog for a signed-in listener (a later issue makes it the feed); a welcome page
+    """The feed for a signed-in listener (onboarding first for a new one); a welcome page
     with a few pieces for everyone else."""
     if request.user.is_authenticated:
-        return catalog_views.browse(request)
+        return feed_views.feed(request)
     featured = catalog_selectors.track_featured(user=request.user, limit=8)
     return render(request, "home.html", {"featured": featured})
 

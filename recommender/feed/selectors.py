@@ -28,6 +28,7 @@ class FeedPage:
     items: list[FeedItem]
     next_cursor: FeedCursor | None
     build: int
+    since: int  # when this browsing session's first page was served (unix seconds)
 
 
 def tracks_by_id(*, user, track_ids: list[int]) -> dict[int, Track]:
@@ -71,7 +72,7 @@ def feed_page(*, user, snapshot: FeedSnapshot, cursor: FeedCursor | None, size: 
         if e[0] in tracks
     ]
     next_cursor = FeedCursor(snapshot.build, pos, since) if pos < len(entries) else None
-    return FeedPage(items=items, next_cursor=next_cursor, build=snapshot.build)
+    return FeedPage(items=items, next_cursor=next_cursor, build=snapshot.build, since=since)
 
 
 def ratings_for_tracks(*, user, track_ids: list[int]) -> dict[int, Rating]:

@@ -1,0 +1,201 @@
+"""HTML pages of a listener's library: onboarding and playlists. Plain forms (POST, redirect)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import onboarding
+from accounts import playlists as service
+from accounts.models import TempoRange
+
+
+class OnboardingForm(forms.Form):
+    """What a new listener likes; choices come from the catalog."""
+
+    collections = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    composers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    tags = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Moods and styles"
+    )
+    tempo_ranges = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, choices=TempoRange.choices
+    )
+
+    def __init__(self, *args, choices: onboarding.OnboardingChoices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collections"].choices = [(c.slug, c.name) for c in choices.collections]
+        self.fields["composers"].choices = [(a.slug, a.name) for a in choices.artists]
+        self.fields["tags"].choices = [(t.slug, t.name) for t in choices.tags]
+
+
+class PlaylistForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=500, required=False)
+
+
+class AddToPlaylistForm(forms.Form):
+    track = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    playlist = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    new_name = forms.CharField(max_length=100, required=False)
+
+
+class MoveForm(forms.Form):
+    track = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    position = forms.IntegerField(min_value=0, max_value=100_000)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def onboarding_page(request: HttpRequest) -> HttpResponse:
+    """Pick collections, composers, moods and tempos; the first feed is built from them."""
+    choices = onboarding.onboarding_choices()
+    profile = onboarding.profile_for(request.user)
+    initial = {}
+    if profile is not None:
+        initial = {
+            "collections": [c.slug for c in profile.collections.all()],
+            "composers": [a.slug for a in profile.artists.all()],
+            "tags": [t.slug for t in profile.tags.all()],
+            "tempo_ranges": profile.tempo_ranges,
+        }
+    data = request.POST if request.method == "POST" else None
+    form = OnboardingForm(data, initial=initial, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            onboarding.onboarding_complete(
+                user=request.user,
+                collections=data["collections"],
+                artists=data["composers"],
+                tags=data["tags"],
+                tempo_ranges=data["tempo_ranges"],
+            )
+        except onboarding.OnboardingError as exc:
+            for field, errors in exc.fields.items():
+                name = {"artists": "composers", "non_field_errors": None}.get(field, field)
+                for error in errors:
+                    form.add_error(name, error)
+        else:
+            messages.success(request, "Thanks! Your feed is built from your picks.")
+            return redirect("feed:feed")
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "first_time": profile is None or not profile.is_onboarded}
+    return render(request, "onboarding/onboarding.html", context, status=status)
+
+
+@require_POST
+@login_required
+def onboarding_skip(request: HttpRequest) -> HttpResponse:
+    onboarding.onboarding_skip(user=request.user)
+    return redirect("feed:feed")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def playlists(request: HttpRequest) -> HttpResponse:
+    """Your playlists and "Liked"; create a new one."""
+    form = PlaylistForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            playlist = service.playlist_create(user=request.user, **form.cleaned_data)
+        except service.PlaylistError as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            messages.success(request, f'Created "{playlist.name}".')
+            return redirect("library:playlist", pk=playlist.pk)
+    context = {
+        "form": form,
+        "playlists": service.playlists_for(request.user),
+        "liked_count": service.liked_count(user=request.user),
+    }
+    return render(request, "playlists/list.html", context, status=400 if form.errors else 200)
+
+
+def _play_query(tracks) -> str:
+    return urlencode({"queue": ",".join(str(t.pk) for t in tracks), "context": "playlist"})
+
+
+@require_GET
+@login_required
+def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = service.playlist_get(user=request.user, pk=pk)
+    tracks = service.playlist_tracks(user=request.user, playlist=playlist)
+    context = {"playlist": playlist, "tracks": tracks, "queue_query": _play_query(tracks)}
+    return render(request, "playlists/detail.html", context)
+
+
+@require_GET
+@login_required
+def liked(request: HttpRequest) -> HttpResponse:
+    tracks = service.liked_tracks(user=request.user)
+    context = {"tracks": tracks, "queue_query": _play_query(tracks)}
+    return render(request, "playlists/liked.html", context)
+
+
+@require_POST
+@login_required
+def playlist_add(request: HttpRequest) -> HttpResponse:
+    """Add a piece to a playlist (or to a new one named in the form), then go back."""
+    form = AddToPlaylistForm(request.POST)
+    back = request.POST.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    if not form.is_valid():
+        messages.error(request, "Choose a playlist.")
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        if data.get("new_name"):
+            playlist = service.playlist_create(user=request.user, name=data["new_name"])
+        elif data.get("playlist"):
+            playlist = service.playlist_get(user=request.user, pk=data["playlist"])
+        else:
+            raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
+        service.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
+    except service.PlaylistError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f'Added to "{playlist.name}".')
+    return redirect(back)
+
+
+@require_POST
+@login_required
+def playlist_remove(request: HttpRequest, pk: int, track_id: int) -> HttpResponse:
+    playlist = service.playlist_get(user=request.user, pk=pk)
+    try:
+        service.playlist_remove(playlist=playlist, track_id=track_id)
+    except service.PlaylistError as exc:
+        messages.error(request, str(exc))
+    return redirect("library:playlist", pk=pk)
+
+
+@require_POST
+@login_required
+def playlist_move(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = service.playlist_get(user=request.user, pk=pk)
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        try:
+            service.playlist_move(playlist=playlist, **form.cleaned_data)
+        except service.PlaylistError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, "Choose a piece and a position.")
+    return redirect("library:playlist", pk=pk)
+
+
+@require_POST
+@login_required
+def playlist_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = service.playlist_get(user=request.user, pk=pk)
+    service.playlist_delete(playlist=playlist)
+    messages.success(request, f'Deleted "{playlist.name}".')
+    return redirect("library:playlists")

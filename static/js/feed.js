@@ -1,0 +1,46 @@
+/*
+ * The feed reacts without a full reload: after the listener rates a piece (or hides it) from
+ * the feed, the items after it are dropped and fetched again from the rebuilt feed. The server
+ * leaves out everything this visit already showed, so the next items are fresh.
+ *
+ * Also listens for a `feedChanged` event (e.g. an HX-Trigger response header) with
+ * detail.track_id naming the piece the listener reacted to.
+ */
+(function () {
+  "use strict";
+
+  function list() { return document.querySelector("[data-feed-list]"); }
+
+  function refreshAfter(item) {
+    var feed = list();
+    if (!feed || !window.htmx) return;
+    while (item.nextElementSibling) item.nextElementSibling.remove();
+    var url = feed.dataset.refreshUrl + "?cursor=" + encodeURIComponent(feed.dataset.sessionCursor || "");
+    feed.setAttribute("aria-busy", "true");
+    window.htmx.ajax("GET", url, { target: feed, swap: "beforeend" }).then(function () {
+      feed.removeAttribute("aria-busy");
+      feed.dispatchEvent(new CustomEvent("feed:refreshed", { bubbles: true }));
+    });
+  }
+
+  function itemFor(trackId) {
+    var feed = list();
+    return feed && feed.querySelector('[data-feed-item][data-track-id="' + trackId + '"]');
+  }
+
+  // A rating form swaps itself in place (outerHTML); the new controls settle inside the item.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.target;
+    if (!elt || !elt.closest || !elt.matches("[data-rating-controls]")) return;
+    var cfg = event.detail && event.detail.requestConfig;
+    if (cfg && cfg.verb && cfg.verb.toLowerCase() !== "post") return;
+    var item = elt.closest("[data-feed-item]");
+    if (item) refreshAfter(item);
+  });
+
+  document.body.addEventListener("feedChanged", function (event) {
+    var id = event.detail && (event.detail.track_id || event.detail.value);
+    var item = id && itemFor(id);
+    if (item) refreshAfter(item);
+  });
+})();

@@ -19,7 +19,7 @@ class ModelConfig:
 
     arch: Arch = "transformer"  # "transformer" (causal decoder) or "lstm"
     vocab_size: int = 0  # filled in from the tokenizer before the model is built
-    d_model: int = 192  # embedding / hidden width
+    d_model: int = 128  # embedding / hidden width
     n_layers: int = 4  # decoder blocks, or stacked LSTM layers
     n_heads: int = 4  # attention heads (transformer only)
     max_len: int = 512  # longest context the model sees (learned positions; transformer)
@@ -27,8 +27,9 @@ class ModelConfig:
 
     @classmethod
     def transformer(cls) -> ModelConfig:
-        """The shipped default: small enough to train on a CPU in minutes, ~2 M parameters."""
-        return cls(arch="transformer", d_model=192, n_layers=4, n_heads=4, max_len=512)
+        """The shipped default: ~0.9 M parameters, trains on a CPU in minutes and samples a
+        30-second piece in a few seconds on two CPU cores."""
+        return cls(arch="transformer", d_model=128, n_layers=4, n_heads=4, max_len=512)
 
     @classmethod
     def lstm(cls) -> ModelConfig:

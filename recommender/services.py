@@ -17,7 +17,7 @@ from django.utils import timezone
 from catalog.models import Track
 from recommender import signals_hub
 from recommender.listening_input import POSITION_SLACK_MS, BatchRejected, ListenReport, ReportError
-from recommender.listening_sql import ListenRow, listens_upsert
+from recommender.listening_sql import ListenRow, listens_existing, listens_upsert
 from recommender.models import ListenEvent, ListeningSettings, Rating, play_threshold_ms
 from recommender.signals_hub import Feedback, Signal
 
@@ -105,12 +105,9 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
         .filter(pk__in={r.track_id for r in reports})
         .values_list("pk", "duration_seconds")
     )
-    existing = {
-        row["client_event_id"]: ListenRow(**row)
-        for row in ListenEvent.objects.filter(
-            user=user, client_event_id__in={r.client_event_id for r in reports}
-        ).values(*ListenRow.FIELDS)
-    }
+    existing = listens_existing(
+        user_id=user.pk, client_event_ids={r.client_event_id for r in reports}
+    )
     errors: list[ReportError] = []
     merged: dict[Any, ListenRow] = {}
     rows: list[tuple[ListenReport, ListenRow]] = []

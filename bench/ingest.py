@@ -1,0 +1,330 @@
+"""Benchmark: listen ingest through gunicorn into PostgreSQL (``make bench-ingest``).
+
+1. Creates a dedicated database (``musicsite_bench``) on the loopback PostgreSQL, migrates it
+   and seeds listeners (with API tokens) and published pieces.
+2. Starts gunicorn on 127.0.0.1 against it, with production settings (DEBUG off, throttling on).
+3. Drives load from a separate process: ``--clients`` threads, each with its own keep-alive
+   connection, for ``--seconds`` per phase: single-event requests, then batches of ``--batch``.
+   About 5% of requests are retries of an already-acknowledged request (same client ids).
+4. Prints sustained accepted events/s, p50/p95 latency and whether every acknowledged event is
+   in the database exactly once, beside the goals and Gorse's anchor; writes
+   ``bench/results/ingest.json``.
+
+Usage: ``python bench/ingest.py [--seconds 15] [--clients 8] [--batch 250] [--workers 4]``.
+Environment: ``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "ingest.json"
+DB_NAME = "musicsite_bench"
+GOAL_SINGLE_RPS = 300
+GOAL_BATCHED_EPS = 5_000
+ANCHOR = "Gorse: 10 feedback events in 3.6 ms (~2,800 events/s)"
+CONTEXTS = ["feed", "browse", "search", "radio", "track_page"]
+logger = logging.getLogger("bench.ingest")
+
+
+# --- the load generator (runs in its own process; imports no Django) --------------------------
+
+
+def _event(track_ids: list[int], started_at: str) -> dict:
+    kind = random.choice(["start", "progress", "complete", "skip"])
+    played = {"start": 0, "progress": 20_000, "complete": 175_000, "skip": 4_000}[kind]
+    return {
+        "client_event_id": str(uuid.uuid4()),
+        "track": random.choice(track_ids),
+        "type": kind,
+        "started_at": started_at,
+        "position_ms": played,
+        "played_ms": played,
+        "context": random.choice(CONTEXTS),
+    }
+
+
+def _client(port, tokens, track_ids, batch, deadline, out, lock) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    started_at = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    latencies, acked, errors, requests = [], set(), 0, 0  # requests: accepted (200) ones
+    last_body = None
+    while time.monotonic() < deadline:
+        token = random.choice(tokens)
+        retry = last_body is not None and random.random() < 0.05
+        if retry:
+            body, token = last_body
+        else:
+            events = [_event(track_ids, started_at) for _ in range(batch)]
+            body = json.dumps(events[0] if batch == 1 else {"events": events})
+        headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
+        t0 = time.perf_counter()
+        try:
+            conn.request("POST", "/api/v1/listens/", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if response.status == 200:
+            requests += 1
+            for result in json.loads(payload)["results"]:
+                acked.add(result["client_event_id"])
+            last_body = (body, token)
+        else:
+            errors += 1
+    with lock:
+        out.append(
+            {"latencies": latencies, "acked": list(acked), "errors": errors, "requests": requests}
+        )
+
+
+def _drive(port, tokens, track_ids, batch, seconds, clients, queue) -> None:
+    """Process entry point: run ``clients`` threads for ``seconds``; report through ``queue``."""
+    out, lock = [], threading.Lock()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=_client, args=(port, tokens, track_ids, batch, deadline, out, lock))
+        for _ in range(clients)
+    ]
+    t0 = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - t0
+    latencies = sorted(x for o in out for x in o["latencies"])
+    acked = {cid for o in out for cid in o["acked"]}
+    queue.put(
+        {
+            "elapsed": elapsed,
+            "requests": sum(o["requests"] for o in out),
+            "errors": sum(o["errors"] for o in out),
+            "acked": sorted(acked),
+            "p50": statistics.median(latencies) if latencies else 0.0,
+            "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
+        }
+    )
+
+
+def run_phase(port, tokens, track_ids, *, batch, seconds, clients) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(
+        target=_drive, args=(port, tokens, track_ids, batch, seconds, clients, queue)
+    )
+    process.start()
+    result = queue.get(timeout=seconds + 120)
+    process.join(timeout=30)
+    return result
+
+
+# --- the server side ------------------------------------------------------------------------
+
+
+def prepare_database(pg_url: str, *, users: int, tracks: int) -> tuple[list[str], list[int]]:
+    """Create, migrate and seed ``musicsite_bench``; return the API tokens and track ids."""
+    import psycopg
+
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = f"{pg_url}/{DB_NAME}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicsite.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import Track
+
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    password = make_password("bench-password")
+    people = User.objects.bulk_create(
+        [User(username=f"bench{i}", password=password) for i in range(users)]
+    )
+    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in people])
+    pieces = Track.objects.bulk_create(
+        [
+            Track(
+                title=f"Bench piece {i}",
+                midi_file=f"midi/bench/{i}.mid",
+                content_hash=f"{i:064x}",
+                duration_seconds=180.0,
+                tempo_bpm=100.0,
+                note_count=100,
+                pitch_min=40,
+                pitch_max=80,
+            )
+            for i in range(tracks)
+        ]
+    )
+    return [t.key for t in tokens], [p.pk for p in pieces]
+
+
+def stored_count() -> int:
+    from django.db import connection
+
+    from recommender.models import ListenEvent
+
+    connection.close()
+    return ListenEvent.objects.count()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "musicsite.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "LOG_LEVEL": "WARNING",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [
+        str(gunicorn),
+        "musicsite.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status < 500:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start within 60 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--batch", type=int, default=250, help="events per batched request")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--users", type=int, default=64)
+    parser.add_argument("--tracks", type=int, default=500)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+
+    logger.info("preparing %s (%d listeners, %d pieces)", DB_NAME, args.users, args.tracks)
+    tokens, track_ids = prepare_database(pg_url, users=args.users, tracks=args.tracks)
+    port = free_port()
+    server = start_gunicorn(port, args.workers, args.threads)
+    try:
+        logger.info(
+            "gunicorn: %d workers x %d threads on 127.0.0.1:%d; %d clients, %.0f s each",
+            args.workers,
+            args.threads,
+            port,
+            args.clients,
+            args.seconds,
+        )
+        run_phase(port, tokens, track_ids, batch=1, seconds=2, clients=2)  # warm up
+        warm = stored_count()
+        single = run_phase(
+            port, tokens, track_ids, batch=1, seconds=args.seconds, clients=args.clients
+        )
+        batched = run_phase(
+            port, tokens, track_ids, batch=args.batch, seconds=args.seconds, clients=args.clients
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    stored = stored_count() - warm
+    acknowledged = len(set(single["acked"]) | set(batched["acked"]))
+    single_rps = single["requests"] / single["elapsed"]
+    batched_eps = len(batched["acked"]) / batched["elapsed"]
+    figures = {
+        "single_rps": round(single_rps, 1),
+        "single_p50_ms": round(single["p50"], 2),
+        "single_p95_ms": round(single["p95"], 2),
+        "batched_events_per_s": round(batched_eps, 1),
+        "batch_size": args.batch,
+        "batched_rps": round(batched["requests"] / batched["elapsed"], 1),
+        "batched_p50_ms": round(batched["p50"], 2),
+        "batched_p95_ms": round(batched["p95"], 2),
+        "errors": single["errors"] + batched["errors"],
+        "acknowledged": acknowledged,
+        "stored": stored,
+        "clients": args.clients,
+        "workers": args.workers,
+        "threads": args.threads,
+        "seconds_per_phase": args.seconds,
+    }
+    ok = lambda good: "meets" if good else "BELOW"  # noqa: E731
+    print(
+        f"single-event requests : {single_rps:8.1f} req/s  (goal >= {GOAL_SINGLE_RPS}: "
+        f"{ok(single_rps >= GOAL_SINGLE_RPS)})  p50 {single['p50']:.1f} ms  "
+        f"p95 {single['p95']:.1f} ms"
+    )
+    print(
+        f"batched ({args.batch}/request)  : {batched_eps:8.1f} events/s  (goal >= "
+        f"{GOAL_BATCHED_EPS}: {ok(batched_eps >= GOAL_BATCHED_EPS)})  p50 "
+        f"{batched['p50']:.1f} ms  p95 {batched['p95']:.1f} ms per request"
+    )
+    per10 = 10_000 / batched_eps if batched_eps else float("inf")
+    print(
+        f"anchor                : {ANCHOR}; here 10 events take {per10:.2f} ms of sustained "
+        "throughput"
+    )
+    print(
+        f"acknowledged == stored: {acknowledged} == {stored}: "
+        f"{'yes, zero lost' if acknowledged == stored else 'NO'}; "
+        f"request errors: {figures['errors']}"
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    logger.info("wrote %s", RESULTS.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

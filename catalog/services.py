@@ -177,7 +177,7 @@ def track_ingest(
         if isinstance(exc, IntegrityError):
             raise IngestError(filename, "duplicate of a track imported at the same time") from exc
         raise
-    logger.info("ingested track %s from %s", track.pk, filename)
+    logger.debug("ingested track %s from %s", track.pk, filename)
     return track
 
 

@@ -1,0 +1,162 @@
+"""Sequence models that predict a listener's next item: SASRec and GRU4Rec.
+
+SASRec: Kang & McAuley (2018), "Self-Attentive Sequential Recommendation" — a causal
+Transformer over the item history with learned positions; here with pre-norm blocks (as in
+nanoGPT) and trained with full softmax cross-entropy over the catalog as in Klenitskiy &
+Vasilev (2023), "Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?".
+GRU4Rec: Hidasi et al. (2016), "Session-based Recommendations with Recurrent Neural Networks".
+Both share the output layer: the hidden state dotted with the (tied) item embedding table.
+
+``forward`` returns hidden states for the loss; ``score_last`` returns catalog scores for the
+last position of each sequence, which is all inference needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "build_module"]
+
+
+@dataclass
+class SeqConfig:
+    arch: str = "sasrec"  # sasrec | gru
+    hidden: int = 64  # embedding / hidden size
+    layers: int = 2  # Transformer blocks or GRU layers
+    heads: int = 1  # attention heads (sasrec)
+    dropout: float = 0.2  # on embeddings and residual branches
+    attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)
+    maxlen: int = 200  # longest history the model reads (most recent items)
+    # training
+    epochs: int = 200  # upper bound; early stopping and the time budget usually end sooner
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
+    negatives: int = 256  # sampled softmax: shared negatives per batch
+    patience: int = 5  # validations without improvement before stopping
+    eval_every: int = 1  # epochs between validations
+    valid_users: int = 0  # validate on at most this many users (0 = all)
+    time_budget: float | None = None  # seconds of training at most
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch CPU threads (0 = leave torch's default)
+
+    @classmethod
+    def tiny(cls, arch: str = "sasrec") -> SeqConfig:
+        return cls(arch=arch, hidden=16, layers=1, maxlen=20, epochs=3, batch_size=32, patience=2)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Block(nn.Module):
+    """Pre-norm causal self-attention + feed-forward block."""
+
+    def __init__(self, c: SeqConfig) -> None:
+        super().__init__()
+        self.heads = c.heads
+        self.ln1 = nn.LayerNorm(c.hidden)
+        self.qkv = nn.Linear(c.hidden, 3 * c.hidden)
+        self.proj = nn.Linear(c.hidden, c.hidden)
+        self.ln2 = nn.LayerNorm(c.hidden)
+        self.ff = nn.Sequential(
+            nn.Linear(c.hidden, 4 * c.hidden), nn.GELU(), nn.Linear(4 * c.hidden, c.hidden)
+        )
+        self.drop = nn.Dropout(c.dropout)
+        self.attn_dropout = c.attn_dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (t.view(b, n, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
+        att = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.attn_dropout if self.training else 0.0
+        )
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, n, d)))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+class _SeqBase(nn.Module):
+    def __init__(self, c: SeqConfig, n_items: int) -> None:
+        super().__init__()
+        self.config = c
+        self.n_items = n_items
+        # index 0 is padding; item i is stored at i + 1
+        self.item_emb = nn.Embedding(n_items + 1, c.hidden, padding_idx=0)
+        nn.init.normal_(self.item_emb.weight, std=0.02)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+        self.emb_drop = nn.Dropout(c.dropout)
+
+    def encode(self, seq: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """Hidden states ``(B, L, d)`` for padded (left-padded, 0 = pad) item+1 sequences."""
+        return self.encode(seq)
+
+    def item_weights(self) -> torch.Tensor:
+        """Output embeddings of the real items, ``(n_items, d)``."""
+        return self.item_emb.weight[1:]
+
+    @torch.no_grad()
+    def score_last(self, seq: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B, n_items)`` of every item as the next one after each sequence."""
+        return self.encode(seq)[:, -1, :] @ self.item_weights().T
+
+
+class SASRec(_SeqBase):
+    def __init__(self, c: SeqConfig, n_items: int) -> None:
+        super().__init__(c, n_items)
+        if c.hidden % c.heads:
+            raise ValueError(f"hidden size {c.hidden} is not divisible by {c.heads} heads")
+        self.pos_emb = nn.Embedding(c.maxlen, c.hidden)
+        nn.init.normal_(self.pos_emb.weight, std=0.02)
+        self.blocks = nn.ModuleList(_Block(c) for _ in range(c.layers))
+        self.ln_f = nn.LayerNorm(c.hidden)
+
+    def encode(self, seq: torch.Tensor) -> torch.Tensor:
+        n = seq.shape[1]
+        pad = seq == 0
+        # positions count back from the most recent item, so the latest is always position 0
+        positions = torch.arange(n - 1, -1, -1, device=seq.device)
+        x = self.item_emb(seq) * (self.config.hidden**0.5) + self.pos_emb(positions)[None]
+        x = self.emb_drop(x) * (~pad)[..., None]
+        causal = torch.ones(n, n, dtype=torch.bool, device=seq.device).tril()
+        # a query may attend to earlier real items and always to itself (no all-masked rows)
+        mask = (causal[None] & ~pad[:, None, :]) | torch.eye(n, dtype=torch.bool, device=seq.device)
+        for block in self.blocks:
+            x = block(x, mask[:, None])
+        return self.ln_f(x)
+
+
+class GRU4Rec(_SeqBase):
+    def __init__(self, c: SeqConfig, n_items: int) -> None:
+        super().__init__(c, n_items)
+        self.gru = nn.GRU(
+            c.hidden,
+            c.hidden,
+            num_layers=c.layers,
+            batch_first=True,
+            dropout=c.dropout if c.layers > 1 else 0.0,
+        )
+        self.out = nn.Linear(c.hidden, c.hidden)
+
+    def encode(self, seq: torch.Tensor) -> torch.Tensor:
+        x = self.emb_drop(self.item_emb(seq))
+        h, _ = self.gru(x)
+        return self.out(h)
+
+
+def build_module(c: SeqConfig, n_items: int) -> _SeqBase:
+    """The network for ``c.arch`` over a catalog of ``n_items``."""
+    if c.arch == "sasrec":
+        return SASRec(c, n_items)
+    if c.arch == "gru":
+        return GRU4Rec(c, n_items)
+    raise ValueError(f"unknown sequence architecture {c.arch!r}; expected 'sasrec' or 'gru'")

@@ -1,0 +1,95 @@
+"""The sequence models (SASRec, GRU4Rec) behind the common recommender interface.
+
+Kang & McAuley (2018) SASRec and Hidasi et al. (2016) GRU4Rec, trained as in Klenitskiy &
+Vasilev (2023). Inference reads the listener's latest history each time, so a new play or skip
+changes the next recommendations without retraining; the user index is not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+
+from recommender.ml.base import FitData, Recommender
+from recommender.ml.seq_model import SeqConfig, build_module
+from recommender.ml.seq_train import resolve_device, score_histories, train_sequence_model
+
+__all__ = ["GRURecommender", "SASRecRecommender", "SequenceRecommender"]
+
+
+class SequenceRecommender(Recommender):
+    kind = "seq"
+    arch = "sasrec"
+
+    def __init__(self, config: SeqConfig | None = None) -> None:
+        self.config = config or SeqConfig(arch=self.arch)
+        if self.config.arch != self.arch:
+            self.config = dataclasses.replace(self.config, arch=self.arch)
+        self.module: Any = None
+        self.device = torch.device("cpu")
+        self.meta: dict[str, Any] = {}
+
+    @property
+    def n_items(self) -> int:  # type: ignore[override]
+        return 0 if self.module is None else int(self.module.n_items)
+
+    def fit(self, data: FitData) -> SequenceRecommender:
+        c = self.config
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        self.device = resolve_device(c.device)
+        self.module = build_module(c, data.n_items)
+        report = train_sequence_model(
+            self.module,
+            data.sequences,
+            valid_history=data.valid_history,
+            valid_target=data.valid_target,
+            device=self.device,
+        )
+        self.meta["train"] = dataclasses.asdict(report)
+        self.module.to(torch.device("cpu"))
+        self.device = torch.device("cpu")
+        return self
+
+    def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+        if self.module is None:
+            raise RuntimeError("the model is not trained; call fit() or load() first")
+        cleaned = [np.asarray(h, dtype=np.int64) for h in histories]
+        cleaned = [h[(h >= 0) & (h < self.n_items)] for h in cleaned]
+        return score_histories(self.module, cleaned, self.device)
+
+    def item_vectors(self) -> np.ndarray:
+        return self.module.item_weights().detach().cpu().numpy()
+
+    def to(self, device: str) -> SequenceRecommender:
+        """Move inference to ``device`` ('cpu', 'cuda' or 'auto')."""
+        self.device = resolve_device(device)
+        self.module.to(self.device)
+        return self
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy() for k, v in self.module.state_dict().items()}
+
+    def _config(self) -> dict[str, Any]:
+        return {"seq": self.config.to_dict(), "n_items": self.n_items}
+
+    @classmethod
+    def _from_saved(cls, config: dict[str, Any], state: dict[str, np.ndarray]) -> Recommender:
+        model = cls(SeqConfig(**config["seq"]))
+        model.module = build_module(model.config, int(config["n_items"]))
+        model.module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        model.module.eval()
+        return model
+
+
+class SASRecRecommender(SequenceRecommender):
+    kind = "sasrec"
+    arch = "sasrec"
+
+
+class GRURecommender(SequenceRecommender):
+    kind = "gru"
+    arch = "gru"

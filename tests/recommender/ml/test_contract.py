@@ -1,0 +1,118 @@
+"""One contract every recommender honours (like implicit's RecommenderBase test mixin)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.ml.base import ArtifactError, FitData, Recommender
+from recommender.ml.registry import KINDS, make_model, tiny_config
+
+N_USERS, N_ITEMS = 40, 30
+
+
+def _toy() -> FitData:
+    """Two taste groups: even users walk even items upward, odd users walk odd items upward."""
+    rng = np.random.default_rng(0)
+    seqs = []
+    for u in range(N_USERS):
+        start = rng.integers(0, 5) * 2 + (u % 2)
+        seqs.append(np.arange(start, min(start + 16, N_ITEMS), 2, dtype=np.int64))
+    rows = np.repeat(np.arange(N_USERS), [len(s) for s in seqs])
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.concatenate(seqs))),
+        shape=(N_USERS, N_ITEMS),
+    )
+    valid = np.array([s[-1] for s in seqs])
+    return FitData(matrix, seqs, valid_history=[s[:-1] for s in seqs], valid_target=valid)
+
+
+@pytest.fixture(scope="module")
+def toy() -> FitData:
+    return _toy()
+
+
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def fitted(request, toy) -> Recommender:
+    model = make_model(request.param, tiny_config(request.param))
+    if request.param in {"sasrec", "gru"}:
+        model.config.epochs = 60
+        model.config.patience = 60
+        model.config.lr = 1e-2
+    return model.fit(toy)
+
+
+def test_recommend_returns_k_unseen_items_best_first(fitted):
+    history = np.array([0, 2, 4], dtype=np.int64)
+    items, scores = fitted.recommend(0, history, k=5)
+    assert len(items) == 5
+    assert not set(items.tolist()) & {0, 2, 4}
+    assert all(0 <= i < N_ITEMS for i in items)
+    assert np.all(np.diff(scores) <= 0)
+
+
+def test_recommend_can_keep_seen_and_exclude_others(fitted):
+    items, _ = fitted.recommend(
+        1, np.array([1, 3]), k=N_ITEMS, filter_seen=False, exclude=np.array([5])
+    )
+    assert 5 not in items
+    assert len(items) == N_ITEMS - 1
+
+
+def test_k_larger_than_catalog_returns_what_is_left(fitted):
+    items, _ = fitted.recommend(0, np.arange(N_ITEMS - 3), k=100)
+    assert sorted(items.tolist()) == [N_ITEMS - 3, N_ITEMS - 2, N_ITEMS - 1]
+
+
+def test_personalised_models_learn_the_taste_groups(fitted):
+    if fitted.kind == "pop":
+        pytest.skip("popularity is the same for everyone by design")
+    even, _ = fitted.recommend(0, np.array([0, 2, 4, 6]), k=5)
+    odd, _ = fitted.recommend(1, np.array([1, 3, 5, 7]), k=5)
+    assert even[0] % 2 == 0 and odd[0] % 2 == 1
+    if fitted.kind in {"als", "bpr"}:  # long-term taste: the whole list follows the group
+        assert (even % 2 == 0).mean() >= 0.6 and (odd % 2 == 1).mean() >= 0.6
+
+
+def test_similar_items_leaves_out_the_item_itself(fitted):
+    items, _ = fitted.similar_items(4, k=5)
+    assert len(items) == 5 and 4 not in items
+    with pytest.raises(IndexError):
+        fitted.similar_items(N_ITEMS + 10)
+
+
+def test_scores_shape(fitted):
+    scores = fitted.scores(np.array([0, 1, 2]), [np.array([0]), np.array([1]), np.array([])])
+    assert scores.shape == (3, N_ITEMS)
+    assert scores.dtype == np.float32
+
+
+def test_save_load_roundtrip_gives_identical_recommendations(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    for loader in (type(fitted), Recommender):
+        loaded = loader.load(tmp_path / "m")
+        assert loaded.kind == fitted.kind
+        a, sa = fitted.recommend(3, np.array([1, 3, 5]), k=7)
+        b, sb = loaded.recommend(3, np.array([1, 3, 5]), k=7)
+        assert a.tolist() == b.tolist()
+        np.testing.assert_allclose(sa, sb, rtol=1e-5, atol=1e-6)
+
+
+def test_load_of_missing_or_corrupt_artifact_is_a_clear_error(fitted, tmp_path):
+    with pytest.raises(ArtifactError):
+        type(fitted).load(tmp_path / "nothing-here")
+    fitted.save(tmp_path / "m")
+    (tmp_path / "m" / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(ArtifactError):
+        type(fitted).load(tmp_path / "m")
+
+
+def test_update_user_takes_new_feedback_into_account(fitted):
+    """After new feedback the listener's list reflects it (MF: refit row; sequences: history)."""
+    if fitted.kind == "pop":
+        pytest.skip("popularity ignores the listener")
+    history = np.array([1, 3, 5, 7], dtype=np.int64)  # an even user turns to odd items
+    fitted.update_user(0, history)
+    items, _ = fitted.recommend(0, history, k=5)
+    assert items[0] % 2 == 1
+    if fitted.kind in {"als", "bpr"}:
+        assert (items % 2 == 1).mean() >= 0.6

@@ -80,3 +80,10 @@ def test_queue_defaults_to_the_collection_in_title_order():
 def test_context_label_is_sanitised():
     assert selectors.clean_context("browse") == "browse"
     assert selectors.clean_context('"><script>') == "track_page"
+
+
+def test_key_choices_are_distinct_and_sorted():
+    for key in ("D minor", "C major", "D minor", "C major", ""):
+        TrackFactory(key=key)
+    TrackFactory(key="F major", status=Track.Status.HIDDEN)
+    assert selectors.track_key_choices(user=None) == ["C major", "D minor"]

@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -74,3 +76,12 @@ def test_detail_is_404_for_invisible_tracks(api):
     assert api.get(f"/api/v1/tracks/{private.pk}/").status_code == 404
     api.force_authenticate(private.owner)
     assert api.get(f"/api/v1/tracks/{private.pk}/").json()["is_private"] is True
+
+
+def test_list_query_count_does_not_grow_with_the_page(api, django_assert_num_queries):
+    TrackFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as small:
+        api.get("/api/v1/tracks/")
+    TrackFactory.create_batch(30)
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert len(api.get("/api/v1/tracks/").json()["results"]) == 24

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_htmx.http import HTMX_STOP_POLLING
 
 from catalog.models import Track
+from catalog.templatetags.music import mmss, note_name
 from tests.factories import ArtistFactory, CollectionFactory, TagFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,14 @@ def test_home_welcomes_anonymous_visitors_with_a_few_pieces(client):
     assert "Create a free account" in html and reverse("accounts:signup") in html
     assert "Featured piece" in html and "Not rendered yet" not in html
     assert "context=home" in html
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0, "0:00"), (59.6, "1:00"), (125, "2:05"), (3723, "1:02:03")]
+)
+def test_durations_read_like_a_clock(seconds, shown):
+    assert mmss(seconds) == shown
+
+
+def test_pitches_read_as_note_names():
+    assert [note_name(p) for p in (21, 60, 61, 108)] == ["A0", "C4", "C\u266f4", "C8"]

@@ -9,10 +9,11 @@ DEMO_URL = "http://127.0.0.1:8000/"
 
 
 class Command(BaseCommand):
-    help = "Import the demo catalog on first run and make sure the demo login exists."
+    help = "Import the demo catalog on first run, seed the demo listeners, ensure the demo login."
 
     def handle(self, *args, **options) -> None:
         call_command("import_demo_catalog")
+        call_command("seed_demo_listeners")
         username, password = demo_user_ensure()
         self.stdout.write(
             self.style.SUCCESS(

@@ -83,8 +83,6 @@ def serve_file(
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
     with contextlib.suppress(NotImplementedError, OSError):
         headers["Last-Modified"] = http_date(storage.get_modified_time(name).timestamp())
-    if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     try:
         span = parse_range(request.headers.get("Range", ""), size)
     except ValueError:
@@ -93,7 +91,13 @@ def serve_file(
         return response
     handle = storage.open(name, "rb")
     if span is None:
-        response = FileResponse(handle, content_type=content_type, headers=headers)
+        response = FileResponse(
+            handle,
+            content_type=content_type,
+            headers=headers,
+            as_attachment=bool(filename),
+            filename=filename or "",
+        )
         response["Content-Length"] = str(size)
         return response
     start, end = span
@@ -108,6 +112,8 @@ def serve_file(
             content_type=content_type,
             headers=headers,
         )
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(length)
     return response

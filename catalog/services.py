@@ -124,11 +124,13 @@ def track_ingest(
     owner: Any = None,
     source: str = "",
     limits: IngestLimits | None = None,
+    queue_render: bool = True,
 ) -> Track:
     """Create one track from MIDI bytes; raise ``IngestError`` (duplicate or invalid).
 
     The MIDI is parsed once; the row, its tags and its stored file are written together or
-    not at all, and rendering is queued once the transaction commits.
+    not at all, and rendering is queued once the transaction commits (unless ``queue_render``
+    is False, for callers that render at once themselves).
     """
     limits = limits or ingest_limits()
     if len(data) > limits.max_file_bytes:
@@ -170,7 +172,8 @@ def track_ingest(
             track.save()
             if tag_names:
                 track.tags.set([_named(Tag, name) for name in dict.fromkeys(tag_names)])
-            transaction.on_commit(lambda: _queue_render(track.pk))
+            if queue_render:
+                transaction.on_commit(lambda: _queue_render(track.pk))
     except BaseException as exc:
         if track.midi_file.name:
             track.midi_file.storage.delete(track.midi_file.name)

@@ -127,15 +127,48 @@ def _drive(port, tokens, track_ids, batch, seconds, clients, queue) -> None:
     )
 
 
-def run_phase(port, tokens, track_ids, *, batch, seconds, clients) -> dict:
+def _server_pids(gunicorn_pid: int) -> list[int]:
+    """gunicorn's workers and the PostgreSQL backends serving the bench database."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == gunicorn_pid or DB_NAME.encode() in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return out
+
+
+def run_phase(port, tokens, track_ids, *, batch, seconds, clients, gunicorn_pid=None) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     process = ctx.Process(
         target=_drive, args=(port, tokens, track_ids, batch, seconds, clients, queue)
     )
+    before = _cpu_seconds(_server_pids(gunicorn_pid)) if gunicorn_pid else {}
     process.start()
     result = queue.get(timeout=seconds + 120)
     process.join(timeout=30)
+    if gunicorn_pid:
+        after = _cpu_seconds(_server_pids(gunicorn_pid))
+        result["server_cpu_s"] = sum(v - before.get(pid, 0.0) for pid, v in after.items())
     return result
 
 
@@ -255,6 +288,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
+    load_at_start = os.getloadavg()[0]
     logger.info("preparing %s (%d listeners, %d pieces)", DB_NAME, args.users, args.tracks)
     tokens, track_ids = prepare_database(pg_url, users=args.users, tracks=args.tracks)
     port = free_port()
@@ -270,12 +304,9 @@ def main() -> None:
         )
         run_phase(port, tokens, track_ids, batch=1, seconds=2, clients=2)  # warm up
         warm = stored_count()
-        single = run_phase(
-            port, tokens, track_ids, batch=1, seconds=args.seconds, clients=args.clients
-        )
-        batched = run_phase(
-            port, tokens, track_ids, batch=args.batch, seconds=args.seconds, clients=args.clients
-        )
+        phase = {"seconds": args.seconds, "clients": args.clients, "gunicorn_pid": server.pid}
+        single = run_phase(port, tokens, track_ids, batch=1, **phase)
+        batched = run_phase(port, tokens, track_ids, batch=args.batch, **phase)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -283,6 +314,11 @@ def main() -> None:
     acknowledged = len(set(single["acked"]) | set(batched["acked"]))
     single_rps = single["requests"] / single["elapsed"]
     batched_eps = len(batched["acked"]) / batched["elapsed"]
+    # Server CPU (gunicorn workers + the PostgreSQL backends) per accepted request/event: what
+    # the ingest path itself costs, whatever else the shared machine is doing meanwhile.
+    single_cpu_ms = 1000 * single["server_cpu_s"] / max(single["requests"], 1)
+    batched_cpu_ms = 1000 * batched["server_cpu_s"] / max(len(batched["acked"]), 1)
+    cores = os.cpu_count() or 1
     figures = {
         "single_rps": round(single_rps, 1),
         "single_p50_ms": round(single["p50"], 2),
@@ -293,6 +329,12 @@ def main() -> None:
         "batched_p50_ms": round(batched["p50"], 2),
         "batched_p95_ms": round(batched["p95"], 2),
         "errors": single["errors"] + batched["errors"],
+        "single_server_cpu_ms_per_request": round(single_cpu_ms, 3),
+        "batched_server_cpu_ms_per_event": round(batched_cpu_ms, 4),
+        "single_rps_cpu_bound_idle": round(cores * 1000 / single_cpu_ms, 1),
+        "batched_events_per_s_cpu_bound_idle": round(cores * 1000 / batched_cpu_ms, 1),
+        "load_average_1m_at_start": round(load_at_start, 2),
+        "cpu_count": cores,
         "acknowledged": acknowledged,
         "stored": stored,
         "clients": args.clients,
@@ -315,6 +357,16 @@ def main() -> None:
     print(
         f"anchor                : {ANCHOR}; here 10 events take {per10:.2f} ms of sustained "
         "throughput"
+    )
+    print(
+        f"server CPU            : {single_cpu_ms:.2f} ms per single-event request, "
+        f"{batched_cpu_ms * 1000:.0f} us per batched event (gunicorn + PostgreSQL); "
+        f"{cores} idle cores would bound them at {cores * 1000 / single_cpu_ms:.0f} req/s and "
+        f"{cores * 1000 / batched_cpu_ms:.0f} events/s"
+    )
+    print(
+        f"machine load          : 1-min load average {load_at_start:.1f} on {cores} cores at "
+        "the start (other work shares these cores)"
     )
     print(
         f"acknowledged == stored: {acknowledged} == {stored}: "

@@ -112,20 +112,31 @@ def _sql(rows: int) -> str:
     )
 
 
-def listens_upsert(rows: list[ListenRow]) -> None:
-    """Insert new listens and merge reports into known ones (at most one row per listen id)."""
-    params: list = []
+def listens_upsert(rows: list[ListenRow], *, also: tuple[str, list] | None = None) -> None:
+    """Insert new listens and merge reports into known ones (at most one row per listen id).
+
+    ``also`` is another write (SQL, parameters) that must commit with this one. On PostgreSQL
+    it becomes a ``WITH`` clause of the upsert: one statement, atomic on its own, so the
+    request needs no BEGIN/COMMIT round trips. Elsewhere the caller wraps both in a
+    transaction and they run one after the other.
+    """
     if connection.vendor == "postgresql":
         params = [[getattr(row, name) for row in rows] for name in ListenRow.FIELDS]
-        _pg_execute(_sql(len(rows)), params)
+        sql = _sql(len(rows))
+        if also is not None:
+            sql = f"WITH also AS ({also[0]}) {sql}"
+            params = [*also[1], *params]
+        _pg_execute(sql, params)
         return
-    else:
-        fields = [ListenEvent._meta.get_field(name) for name in ListenRow.FIELDS]
-        for row in rows:
-            for name, model_field in zip(ListenRow.FIELDS, fields, strict=True):
-                params.append(model_field.get_db_prep_save(getattr(row, name), connection))
+    params = []
+    fields = [ListenEvent._meta.get_field(name) for name in ListenRow.FIELDS]
+    for row in rows:
+        for name, model_field in zip(ListenRow.FIELDS, fields, strict=True):
+            params.append(model_field.get_db_prep_save(getattr(row, name), connection))
     with connection.cursor() as cursor:
         cursor.execute(_sql(len(rows)), params)
+        if also is not None:
+            cursor.execute(*also)
 
 
 def listens_existing(*, user_id: int, client_event_ids: Iterable[uuid.UUID]) -> dict:

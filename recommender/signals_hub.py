@@ -90,9 +90,20 @@ def feedbacks_received(signals: Iterable[Feedback]) -> None:
     signals = list(signals)
     if not signals:
         return
-    _counter_add(len(signals))
-    if _hooks:
-        transaction.on_commit(partial(_run_hooks, signals))
+    sql, params = counter_statement(len(signals))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    feedback_hooks_schedule(signals)
+
+
+def feedback_hooks_schedule(signals: list[Feedback]) -> None:
+    """Run the hooks for ``signals`` once the current transaction commits.
+
+    For writers that count the signals themselves with :func:`counter_statement` (the listen
+    upsert folds it into its own statement); everyone else calls :func:`feedbacks_received`.
+    """
+    if signals and _hooks:
+        transaction.on_commit(partial(_run_hooks, list(signals)))
 
 
 def feedback_count(kind: str) -> int:
@@ -110,8 +121,12 @@ def feedback_take(kind: str) -> int:
     return total
 
 
-def _counter_add(amount: int) -> None:
-    """Add ``amount`` to every kind's counter in one upsert (PostgreSQL and SQLite alike)."""
+def counter_statement(amount: int) -> tuple[str, list]:
+    """The SQL (and parameters) adding ``amount`` to every kind's counter in one upsert.
+
+    Runs on PostgreSQL and SQLite alike; on PostgreSQL it can also be a ``WITH`` clause of
+    another statement, so a write and its count commit together without a transaction block.
+    """
     table = connection.ops.quote_name(FeedbackCounter._meta.db_table)
     slot = random.randrange(COUNTER_SLOTS)
     values = ", ".join(["(%s, %s, %s)"] * len(FEEDBACK_KINDS))
@@ -122,8 +137,7 @@ def _counter_add(amount: int) -> None:
         f"INSERT INTO {table} (kind, slot, count) VALUES {values} "
         f"ON CONFLICT (kind, slot) DO UPDATE SET count = {table}.count + EXCLUDED.count"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def _run_hooks(signals: list[Feedback]) -> None:

@@ -248,3 +248,17 @@ def test_token_authentication_works_for_mobile_clients(listener, track, make_rep
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert client.post(URL, make_report(track), format="json").status_code == 200
     assert ListenEvent.objects.get().user == listener
+
+
+def test_query_count_does_not_grow_with_the_batch(api, make_report):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pieces = [TrackFactory() for _ in range(5)]
+    counts = []
+    for size in (1, 100):
+        batch = [make_report(pieces[i % 5], type="skip", played_ms=1_000) for i in range(size)]
+        with CaptureQueriesContext(connection) as queries:
+            assert api.post(URL, {"events": batch}, format="json").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 8

@@ -3,6 +3,7 @@
 import json
 import logging
 
+import torch
 from django.core.management.base import BaseCommand, CommandError
 
 from generator.ml.config import TrainConfig, preset
@@ -29,8 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--max-epochs", type=int, default=None)
+        parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
     def handle(self, *args, **opts):
+        if opts["threads"]:
+            torch.set_num_threads(opts["threads"])
         try:
             paths = find_midi_files(opts["midi"]) if opts["midi"] else []
         except FileNotFoundError as exc:

@@ -103,7 +103,9 @@ class TrackListApi(APIView):
     def get(self, request: Request) -> Response:
         form = TrackFilterForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
+            raise ValidationError(
+                {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+            )
         tracks = selectors.track_list(user=request.user, filters=form.to_filters())
         paginator = TrackPagination()
         page = paginator.paginate_queryset(tracks, request, view=self)

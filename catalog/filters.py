@@ -8,6 +8,7 @@ error naming the parameter) and turns them into a ``TrackFilters`` value for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 
@@ -88,8 +89,8 @@ class TrackFilterForm(forms.Form):
             self.fields[name].widget.attrs.update({"inputmode": "numeric", "placeholder": "bpm"})
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "Search titles"})
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         low, high = cleaned.get("tempo_min"), cleaned.get("tempo_max")
         if low is not None and high is not None and low > high:
             self.add_error("tempo_max", "The upper tempo must not be below the lower one.")

@@ -10,12 +10,19 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
 
 from catalog import selectors
 from catalog.filters import TrackFilterForm, TrackFilters
 from catalog.models import Track
 
 BROWSE_PAGE_SIZE = 24
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (for type checkers)."""
+
+    htmx: HtmxDetails
 
 
 def browse_context(request: HttpRequest) -> dict:
@@ -44,14 +51,14 @@ def browse_context(request: HttpRequest) -> dict:
 
 
 @require_GET
-def browse(request: HttpRequest) -> HttpResponse:
+def browse(request: HtmxHttpRequest) -> HttpResponse:
     """Browse the catalog: title search, filters, 24 pieces a page; htmx swaps the results."""
     response = render(request, browse_template(request), browse_context(request))
     patch_vary_headers(response, ("HX-Request",))
     return response
 
 
-def browse_template(request: HttpRequest) -> str:
+def browse_template(request: HtmxHttpRequest) -> str:
     """Only the results partial for an htmx swap; the whole page otherwise (and on history
     restore, where htmx needs the full page)."""
     partial = request.htmx and not request.htmx.history_restore_request

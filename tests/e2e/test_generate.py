@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_make_me_a_song(live_server, page, tiny_checkpoint, celery_worker_real):
+def test_make_me_a_song(live_server, page, tiny_checkpoint, celery_worker_real):  # noqa: F811
     services._load.cache_clear()
     services.generator_version_register(
         name="tiny", artifact_path=str(tiny_checkpoint), activate=True

@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--batch-pieces", type=int, default=8, help="pieces per step")
+        parser.add_argument("--crop", type=int, default=200, help="frames per training piece")
+        parser.add_argument("--hidden", type=int, default=256, help="time-model width")
         parser.add_argument("--out", help="write the result as JSON (test_nll etc.)")
 
     def handle(self, *args, **opts):
@@ -33,7 +36,12 @@ class Command(BaseCommand):
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         config = PianoRollConfig(
-            time_model=opts["model"], time_budget_s=opts["time_budget"], seed=opts["seed"]
+            time_model=opts["model"],
+            time_budget_s=opts["time_budget"],
+            seed=opts["seed"],
+            batch_pieces=opts["batch_pieces"],
+            crop=opts["crop"],
+            hidden=opts["hidden"],
         )
         result = train_and_evaluate(data, config, device=str(device))
         result["dataset"] = Path(opts["data"]).stem

@@ -14,6 +14,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
+import mido
 import numpy as np
 import pretty_midi
 
@@ -24,6 +25,9 @@ PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIDI_MAGIC = b"MThd"
+# pretty_midi allocates one float per tick up to the last event: cap it before parsing
+# (16M ticks is 30 minutes at 960 ticks per beat and 500 bpm; a hostile file can claim 2^28).
+MAX_TICKS = 16_000_000
 
 
 class MidiError(ValueError):
@@ -96,13 +100,17 @@ def parse_midi(data: bytes) -> pretty_midi.PrettyMIDI:
     if len(data) < 14 or not data.startswith(MIDI_MAGIC):
         raise MidiError("not a MIDI file (it does not start with a MIDI header)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pretty_midi warns about odd but valid files
-            return pretty_midi.PrettyMIDI(io.BytesIO(data))
+        raw = mido.MidiFile(file=io.BytesIO(data))
+        last_tick = max((sum(msg.time for msg in track) for track in raw.tracks), default=0)
+        if last_tick <= MAX_TICKS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pretty_midi warns about odd but valid files
+                return pretty_midi.PrettyMIDI(io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiError(
             f"the MIDI data is damaged or truncated ({exc or type(exc).__name__})"
         ) from exc
+    raise MidiError(f"the piece is far too long ({last_tick:,} ticks)")
 
 
 def describe(midi: pretty_midi.PrettyMIDI, *, max_duration_seconds: float) -> MidiInfo:

@@ -153,3 +153,19 @@ def test_failure_while_saving_removes_the_stored_file(settings):
     ):
         services.track_ingest(filename="ok.mid", data=midi_bytes(), collection_name="Bad")
     _assert_nothing_left(settings)
+
+
+@pytest.mark.django_db
+def test_absurdly_long_midi_is_refused_before_allocating(settings, tmp_path):
+    import mido
+
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track.append(mido.Message("note_on", note=60, velocity=80, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=2**27))
+    song.tracks.append(track)
+    path = tmp_path / "forever.mid"
+    song.save(path)
+    result = _only_rejection(_import(path))
+    assert result.reason == "the piece is far too long (134,217,728 ticks)"
+    _assert_nothing_left(settings)

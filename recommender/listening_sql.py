@@ -16,7 +16,8 @@ from typing import ClassVar
 
 from django.db import connection
 
-from recommender.models import ListenEvent
+from catalog.models import Track
+from recommender.models import ListenEvent, ListeningSettings
 
 
 @dataclass(slots=True)
@@ -152,6 +153,38 @@ def listens_existing(*, user_id: int, client_event_ids: Iterable[uuid.UUID]) -> 
     )
     found = [ListenRow(*row) for row in _pg_execute(sql, [user_id, ids], fetch=True)]
     return {row.client_event_id: row for row in found}
+
+
+PAUSED = 0  # the track id that stands for "history paused" in listen_tracks_or_paused()
+
+
+def listen_tracks_or_paused(*, user_id: int, track_ids: Iterable[int]) -> dict[int, float]:
+    """Durations (s) of the pieces the listener may hear, by id; ``PAUSED`` if history is paused.
+
+    One round trip for both questions; it runs on every listen request, where building the same
+    query with the ORM costs more CPU than the database spends answering it. The visibility
+    rule is ``Track.objects.visible_to`` (published, public or the listener's own);
+    ``tests/recommender/test_listening_sql.py`` checks the two agree.
+    """
+    ids = list(track_ids)
+    track = connection.ops.quote_name(Track._meta.db_table)
+    settings_table = connection.ops.quote_name(ListeningSettings._meta.db_table)
+    if connection.vendor == "postgresql":
+        where_ids, id_params = "id = ANY(%s::bigint[])", [ids]
+    else:
+        where_ids, id_params = f"id IN ({', '.join(['%s'] * len(ids))})", ids
+    sql = (
+        f"SELECT id, duration_seconds FROM {track} WHERE {where_ids} AND status = %s "
+        "AND (owner_id IS NULL OR owner_id = %s) "
+        f"UNION ALL SELECT {PAUSED}, 0.0 FROM {settings_table} "
+        "WHERE user_id = %s AND history_paused"
+    )
+    params = [*id_params, Track.Status.PUBLISHED.value, user_id, user_id]
+    if connection.vendor == "postgresql":
+        return dict(_pg_execute(sql, params, fetch=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def _pg_execute(sql: str, params: list, *, fetch: bool = False) -> list:

@@ -13,13 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import FloatField, IntegerField, Value
 from django.utils import timezone
 
 from catalog.models import Track
 from recommender import signals_hub
 from recommender.listening_input import POSITION_SLACK_MS, BatchRejected, ListenReport, ReportError
-from recommender.listening_sql import ListenRow, listens_existing, listens_upsert
+from recommender.listening_sql import (
+    PAUSED,
+    ListenRow,
+    listen_tracks_or_paused,
+    listens_existing,
+    listens_upsert,
+)
 from recommender.models import ListenEvent, ListeningSettings, Rating, play_threshold_ms
 from recommender.signals_hub import Feedback, Signal
 
@@ -90,26 +95,6 @@ def _transitions(old: ListenRow | None, new: ListenRow) -> list[Feedback]:
     return signals
 
 
-_PAUSED = 0  # the track id that stands for "history paused" in _durations_or_paused()
-
-
-def _durations_or_paused(user, track_ids: set[int]) -> dict[int, float]:
-    """Durations of the pieces ``user`` may hear, by id, plus ``_PAUSED`` if history is paused.
-
-    One round trip (a UNION) instead of two: this runs on every listen request.
-    """
-    visible = (
-        Track.objects.visible_to(user)
-        .filter(pk__in=track_ids)
-        .order_by()
-        .values_list("pk", "duration_seconds")
-    )
-    paused = ListeningSettings.objects.filter(user=user, history_paused=True).values_list(
-        Value(_PAUSED, output_field=IntegerField()), Value(0.0, output_field=FloatField())
-    )
-    return dict(visible.union(paused, all=True))
-
-
 def listens_record(*, user, reports: list[ListenReport], now: datetime | None = None):
     """Store a checked batch of listen reports for ``user`` all together, or nothing.
 
@@ -122,8 +107,8 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
     database (see ``listening_sql``), so a concurrent request for the same listen can't be lost.
     """
     now = now or timezone.now()
-    durations = _durations_or_paused(user, {r.track_id for r in reports})
-    if durations.pop(_PAUSED, None) is not None:
+    durations = listen_tracks_or_paused(user_id=user.pk, track_ids={r.track_id for r in reports})
+    if durations.pop(PAUSED, None) is not None:
         raise HistoryPaused("listening history is paused; events are not recorded")
     existing = listens_existing(
         user_id=user.pk, client_event_ids={r.client_event_id for r in reports}

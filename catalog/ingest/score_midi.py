@@ -112,10 +112,12 @@ def _part_notes(part) -> list[tuple[int, int, int, int]]:
                 continue
             tie = (member.tie or element.tie) if element.isChord else element.tie
             kind = tie.type if tie is not None else None
-            if kind in ("stop", "continue") and pitch in open_ties:
-                notes[open_ties[pitch]][1] = end
-                if kind == "stop":
-                    del open_ties[pitch]
+            held = open_ties.pop(pitch, None)
+            # Merge only a tie that really continues the held note (ABC's "G3-A" is no tie).
+            if kind in ("stop", "continue") and held is not None and notes[held][1] == start:
+                notes[held][1] = end
+                if kind == "continue":
+                    open_ties[pitch] = held
                 continue
             notes.append([start, end, pitch, int(velocity)])
             if kind == "start":

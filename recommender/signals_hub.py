@@ -19,6 +19,10 @@ inside its transaction. Two things happen here and nowhere else:
 
    A hook takes ``(*, user_id: int, track_id: int, kind: str, value: float | None)``; it must be
    quick (enqueue a task for anything slow) and exceptions it raises are logged, not propagated.
+
+   A hook that queries the database should register with ``batch=True``: it is then called
+   once per committed write with the list of :class:`Feedback` signals, so a 500-event upload
+   costs one call, not 500 (per-signal hooks run inside the listener's request).
 """
 
 from __future__ import annotations
@@ -65,18 +69,22 @@ class Feedback:
 
 FeedbackHook = Callable[..., None]
 _hooks: list[FeedbackHook] = []
+_batch_hooks: list[Callable[[list[Feedback]], None]] = []
 
 
-def register_feedback_hook(hook: FeedbackHook) -> None:
-    """Call ``hook(user_id=, track_id=, kind=, value=)`` after each committed feedback signal."""
-    if hook not in _hooks:
-        _hooks.append(hook)
+def register_feedback_hook(hook: FeedbackHook, *, batch: bool = False) -> None:
+    """Call ``hook(user_id=, track_id=, kind=, value=)`` after each committed feedback signal,
+    or, with ``batch=True``, ``hook(signals)`` once per committed write."""
+    hooks = _batch_hooks if batch else _hooks
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def unregister_feedback_hook(hook: FeedbackHook) -> None:
     """Remove a hook registered with :func:`register_feedback_hook` (tests use this)."""
-    if hook in _hooks:
-        _hooks.remove(hook)
+    for hooks in (_hooks, _batch_hooks):
+        if hook in hooks:
+            hooks.remove(hook)
 
 
 def feedback_received(*, user, track, kind: str, value: float | None = None) -> None:
@@ -102,7 +110,7 @@ def feedback_hooks_schedule(signals: list[Feedback]) -> None:
     For writers that count the signals themselves with :func:`counter_statement` (the listen
     upsert folds it into its own statement); everyone else calls :func:`feedbacks_received`.
     """
-    if signals and _hooks:
+    if signals and (_hooks or _batch_hooks):
         transaction.on_commit(partial(_run_hooks, list(signals)))
 
 
@@ -141,6 +149,11 @@ def counter_statement(amount: int) -> tuple[str, list]:
 
 
 def _run_hooks(signals: list[Feedback]) -> None:
+    for batch_hook in list(_batch_hooks):
+        try:
+            batch_hook(signals)
+        except Exception:
+            logger.exception("feedback hook %s failed for %d signals", batch_hook, len(signals))
     for hook in list(_hooks):
         for signal in signals:
             try:

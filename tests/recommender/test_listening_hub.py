@@ -86,3 +86,21 @@ def test_a_failing_hook_never_loses_the_event(
     finally:
         signals_hub.unregister_feedback_hook(broken)
     assert listener.listen_events.get().skipped
+
+
+def test_batch_hooks_get_one_call_per_write(
+    listener, make_report, django_capture_on_commit_callbacks
+):
+    from tests.factories import TrackFactory
+
+    calls: list[list] = []
+    signals_hub.register_feedback_hook(calls.append, batch=True)
+    pieces = [TrackFactory() for _ in range(3)]
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
+    finally:
+        signals_hub.unregister_feedback_hook(calls.append)
+    assert len(calls) == 1
+    assert sorted(s.track_id for s in calls[0]) == sorted(p.pk for p in pieces)
+    assert {s.kind for s in calls[0]} == {"skip"}

@@ -213,7 +213,7 @@ class PlaylistListApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=PlaylistListSerializer)
+    @extend_schema(responses=PlaylistListSerializer, operation_id="playlists_list")
     def get(self, request: Request) -> Response:
         playlists = service.playlists_for(request.user)
         data = PlaylistOutputSerializer(playlists, many=True, context={"request": request}).data

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status, throttling
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -120,9 +121,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(data, status=exc.status_code, headers=headers)
 
 
+@csrf_exempt  # a 404 for any method: nothing to protect, and no HTML 403 instead
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error format, not an HTML page."""
-    message = f"No API endpoint at {request.path}."
+    message = f"No API endpoint at {request.path[:200]}."
     if not request.path.endswith("/"):
         match = resolve_or_none(request.path + "/")
         if match is not None and match.func is not api_not_found:
@@ -175,6 +177,7 @@ class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
 
 
 # --- OpenAPI schema ---------------------------------------------------------------------------
+
 
 _ERROR_COMPONENT = {
     "type": "object",

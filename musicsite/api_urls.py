@@ -16,5 +16,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Last: unknown API paths answer in the API's error format (musicsite/api.py).
-    re_path(r"^(?P<path>.*)$", api_not_found),
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]

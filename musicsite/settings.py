@@ -152,7 +152,29 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# Recommender retraining: MF often, the sequence model less often, and after N new feedback.
+RECOMMENDER_MF_KIND = env("RECOMMENDER_MF_KIND", default="als")
+RECOMMENDER_SEQUENCE_KIND = env("RECOMMENDER_SEQUENCE_KIND", default="sasrec")
+RECOMMENDER_RETRAIN_AFTER_FEEDBACK = env.int("RECOMMENDER_RETRAIN_AFTER_FEEDBACK", default=500)
+CELERY_BEAT_SCHEDULE: dict = {
+    "recommender-train-mf": {
+        "task": "recommender.train_scheduled",
+        "schedule": env.float("RECOMMENDER_MF_EVERY_S", default=3600.0),
+        "args": [RECOMMENDER_MF_KIND],
+    },
+    "recommender-train-sequence": {
+        "task": "recommender.train_scheduled",
+        "schedule": env.float("RECOMMENDER_SEQUENCE_EVERY_S", default=6 * 3600.0),
+        "args": [RECOMMENDER_SEQUENCE_KIND],
+    },
+    "generator-fine-tune": {  # catalog + loved generated pieces; promoted only if not worse
+        "task": "generator.fine_tune",
+        "schedule": env.float("GENERATOR_FINE_TUNE_EVERY_S", default=24 * 3600.0),
+    },
+}
+# "Make me a song": jobs per listener per hour, and the fine-tuning time budget (seconds).
+GENERATOR_JOBS_PER_HOUR = env.int("GENERATOR_JOBS_PER_HOUR", default=5)
+GENERATOR_FINE_TUNE_SECONDS = env.float("GENERATOR_FINE_TUNE_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(Path(VAR_DIR) / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
@@ -163,7 +185,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "musicsite.api_schema.AutoSchema",
     # One error format for every API error (musicsite/api.py).
     "EXCEPTION_HANDLER": "musicsite.api.exception_handler",
     # Throttling: per client (anon/user) plus per-endpoint scopes (a view's `throttle_scope`).

@@ -1,0 +1,15 @@
+"""The OpenAPI schema class of the API (apart from ``musicsite.api``: importing drf-spectacular's
+AutoSchema loads DRF's views, which load the throttle classes defined there)."""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Name nested serializers after their view (``RatingApi.InputSerializer`` becomes the
+    component ``RatingApiInput``) so that every view may call its own ``InputSerializer``."""
+
+    def get_serializer_name(self, serializer, direction) -> str:
+        qualname = type(serializer).__qualname__
+        if "." in qualname and "<locals>" not in qualname:
+            return qualname.replace(".", "")
+        return super().get_serializer_name(serializer, direction)

@@ -1,0 +1,81 @@
+"""One error format for every API error; throttling answers 429 with Retry-After."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.api.conftest import token_client
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _error(response):
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] and body["error"]["message"]
+    return body["error"]
+
+
+def test_unknown_api_path_is_a_json_404_for_any_method():
+    client = APIClient()
+    for method in ("get", "post", "delete"):
+        response = getattr(client, method)("/api/v1/no/such/thing/")
+        assert response.status_code == 404
+        assert _error(response)["code"] == "not_found"
+    hint = _error(client.get("/api/v1/feed"))["message"]
+    assert "trailing slash" in hint
+
+
+def test_malformed_json_is_a_400_parse_error():
+    client = token_client(UserFactory())
+    response = client.generic(
+        "POST", "/api/v1/playlists/", "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert _error(response)["code"] == "parse_error"
+
+
+def test_validation_errors_name_each_field():
+    client = token_client(UserFactory())
+    response = client.post("/api/v1/playlists/", {"name": ""}, format="json")
+    error = _error(response)
+    assert response.status_code == 400 and "name" in error["fields"]
+    assert "name:" in error["message"]
+
+
+def test_wrong_method_and_bad_token():
+    client = token_client(UserFactory())
+    assert _error(client.delete("/api/v1/feed/"))["code"] == "method_not_allowed"
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = bad.get("/api/v1/feed/")
+    assert response.status_code == 401 and _error(response)["code"] == "authentication_failed"
+
+
+def test_throttled_requests_get_429_with_retry_after(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "feed": "2/min",
+        },
+    }
+    cache.clear()
+    client = token_client(UserFactory())
+    statuses = [client.get("/api/v1/feed/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    response = client.get("/api/v1/feed/")
+    assert _error(response)["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    cache.clear()
+
+
+def test_schema_and_docs_are_served_locally(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    assert "/api/v1/feed/" in schema["paths"] and "Error" in schema["components"]["schemas"]
+    feed_get = schema["paths"]["/api/v1/feed/"]["get"]["responses"]
+    assert {"200", "400", "401", "429"} <= set(feed_get)
+    for url in ("/api/v1/docs/", "/api/v1/redoc/"):
+        html = client.get(url).content.decode()
+        assert "cdn" not in html.lower() and "static/drf_spectacular_sidecar" in html

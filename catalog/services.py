@@ -20,7 +20,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import rendering
-from catalog.ingest.sources import IngestError, IngestLimits, SourceFile, collect_all
+from catalog.ingest.sources import (
+    DuplicateError,
+    IngestError,
+    IngestLimits,
+    SourceFile,
+    collect_all,
+)
 from catalog.midi import MidiError, read_midi
 from catalog.models import Artist, Collection, Tag, Track
 
@@ -142,7 +148,7 @@ def track_ingest(
     content_hash = hashlib.sha256(data).hexdigest()
     existing = Track.objects.filter(content_hash=content_hash).first()
     if existing is not None:
-        raise IngestError(filename, f"duplicate of “{existing.title}”")
+        raise DuplicateError(filename, f"duplicate of “{existing.title}”")
 
     title = (title or _title_from_filename(filename))[:300]
     stored_name = f"{slugify(title)[:60] or 'track'}-{content_hash[:12]}.mid"
@@ -178,7 +184,9 @@ def track_ingest(
         if track.midi_file.name:
             track.midi_file.storage.delete(track.midi_file.name)
         if isinstance(exc, IntegrityError):
-            raise IngestError(filename, "duplicate of a track imported at the same time") from exc
+            raise DuplicateError(
+                filename, "duplicate of a track imported at the same time"
+            ) from exc
         raise
     logger.debug("ingested track %s from %s", track.pk, filename)
     return track
@@ -213,10 +221,16 @@ def catalog_import(
     return report
 
 
-def _ingest_item(item, limits, artist_name, collection_name, tag_names, status) -> IngestResult:
+def _ingest_item(
+    item: SourceFile | IngestError,
+    limits: IngestLimits,
+    artist_name: str | None,
+    collection_name: str | None,
+    tag_names: Sequence[str],
+    status: str,
+) -> IngestResult:
     if isinstance(item, IngestError):
         return IngestResult(item.filename, REJECTED, item.reason)
-    assert isinstance(item, SourceFile)
     try:
         track = track_ingest(
             filename=item.name,
@@ -229,7 +243,7 @@ def _ingest_item(item, limits, artist_name, collection_name, tag_names, status) 
             limits=limits,
         )
     except IngestError as exc:
-        outcome = DUPLICATE if exc.reason.startswith("duplicate of") else REJECTED
+        outcome = DUPLICATE if isinstance(exc, DuplicateError) else REJECTED
         return IngestResult(item.name, outcome, exc.reason)
     return IngestResult(item.name, CREATED, track=track)
 

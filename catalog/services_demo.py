@@ -17,7 +17,7 @@ from django.db import connections, transaction
 
 from catalog import services
 from catalog.ingest import demo
-from catalog.ingest.sources import IngestError
+from catalog.ingest.sources import DuplicateError, IngestError
 from catalog.models import Collection, Track
 
 logger = logging.getLogger(__name__)
@@ -85,11 +85,10 @@ def demo_catalog_import(
                         source=piece.source,
                     )
                     result.created += 1
+                except DuplicateError:
+                    result.duplicates += 1
                 except IngestError as exc:
-                    if exc.reason.startswith("duplicate of"):
-                        result.duplicates += 1
-                    else:
-                        result.failed.append(str(exc))
+                    result.failed.append(str(exc))
         if bar is not None:
             bar.update(job.size)
     if bar is not None:

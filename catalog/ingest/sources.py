@@ -32,6 +32,10 @@ class IngestError(Exception):
         self.reason = reason
 
 
+class DuplicateError(IngestError):
+    """The file's content is already in the catalog (reported, never fatal to a batch)."""
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     """Caps that keep hostile or accidental input from exhausting the machine."""

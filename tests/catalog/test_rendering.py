@@ -70,3 +70,26 @@ def test_rerender_action_queues_after_commit(django_capture_on_commit_callbacks)
     ):
         assert services.tracks_rerender(track_ids=[track.pk]) == 1
     delay.assert_called_once_with(track.pk)
+
+
+@pytest.mark.django_db
+def test_render_pending_command_requeues_only_unfinished(django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    from tests.factories import TrackFactory
+
+    pending = TrackFactory(render_status=Track.RenderStatus.PENDING)
+    failed = TrackFactory(render_status=Track.RenderStatus.FAILED)
+    TrackFactory(render_status=Track.RenderStatus.READY)
+    with (
+        mock.patch("catalog.tasks.render_track.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("render_pending")
+    assert [c.args[0] for c in delay.call_args_list] == [pending.pk]
+    with (
+        mock.patch("catalog.tasks.render_track.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("render_pending", "--failed")
+    assert sorted(c.args[0] for c in delay.call_args_list) == sorted([pending.pk, failed.pk])

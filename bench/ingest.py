@@ -10,7 +10,9 @@
    in the database exactly once, beside the goals and Gorse's anchor; writes
    ``bench/results/ingest.json``.
 
-Usage: ``python bench/ingest.py [--seconds 15] [--clients 8] [--batch 250] [--workers 4]``.
+Usage: ``python bench/ingest.py [--seconds 15] [--clients 8] [--batch 250] [--workers 3]``.
+``--without-hooks`` serves the same code with the signals hub's hooks (feed invalidation, online
+model update, retraining trigger) unregistered, to see what the ingest path itself costs.
 Environment: ``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``).
 """
 
@@ -235,7 +237,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+def wsgi_without_hooks():
+    """gunicorn app factory (``bench.ingest:wsgi_without_hooks()``): the site minus its hooks."""
+    from musicsite.wsgi import application
+    from recommender import signals_hub
+
+    for hook in signals_hub.feedback_hooks():
+        signals_hub.unregister_feedback_hook(hook)
+    return application
+
+
+def start_gunicorn(port: int, workers: int, threads: int, *, hooks: bool) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "musicsite.settings",
@@ -247,7 +259,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [
         str(gunicorn),
-        "musicsite.wsgi:application",
+        "musicsite.wsgi:application" if hooks else "bench.ingest:wsgi_without_hooks()",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -282,6 +294,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=250, help="events per batched request")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--without-hooks", action="store_true", help="unregister feedback hooks")
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--tracks", type=int, default=500)
     args = parser.parse_args()
@@ -292,7 +305,11 @@ def main() -> None:
     logger.info("preparing %s (%d listeners, %d pieces)", DB_NAME, args.users, args.tracks)
     tokens, track_ids = prepare_database(pg_url, users=args.users, tracks=args.tracks)
     port = free_port()
-    server = start_gunicorn(port, args.workers, args.threads)
+    server = start_gunicorn(port, args.workers, args.threads, hooks=not args.without_hooks)
+    from recommender import signals_hub
+
+    hooks = [getattr(h, "__qualname__", str(h)) for h in signals_hub.feedback_hooks()]
+    hooks = [] if args.without_hooks else hooks
     try:
         logger.info(
             "gunicorn: %d workers x %d threads on 127.0.0.1:%d; %d clients, %.0f s each",
@@ -335,6 +352,7 @@ def main() -> None:
         "batched_events_per_s_cpu_bound_idle": round(cores * 1000 / batched_cpu_ms, 1),
         "load_average_1m_at_start": round(load_at_start, 2),
         "cpu_count": cores,
+        "feedback_hooks": hooks,
         "acknowledged": acknowledged,
         "stored": stored,
         "clients": args.clients,
@@ -364,6 +382,7 @@ def main() -> None:
         f"{cores} idle cores would bound them at {cores * 1000 / single_cpu_ms:.0f} req/s and "
         f"{cores * 1000 / batched_cpu_ms:.0f} events/s"
     )
+    print(f"feedback hooks served : {', '.join(hooks) or 'none (--without-hooks)'}")
     print(
         f"machine load          : 1-min load average {load_at_start:.1f} on {cores} cores at "
         "the start (other work shares these cores)"

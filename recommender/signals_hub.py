@@ -80,6 +80,11 @@ def register_feedback_hook(hook: FeedbackHook, *, batch: bool = False) -> None:
         hooks.append(hook)
 
 
+def feedback_hooks() -> list[FeedbackHook]:
+    """Every registered hook, per-signal ones first (diagnostics and the ingest benchmark)."""
+    return [*_hooks, *_batch_hooks]
+
+
 def unregister_feedback_hook(hook: FeedbackHook) -> None:
     """Remove a hook registered with :func:`register_feedback_hook` (tests use this)."""
     for hooks in (_hooks, _batch_hooks):

@@ -90,9 +90,7 @@ class PlaylistItem(models.Model):
     class Meta:
         ordering = ["playlist", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["playlist", "track"], name="playlist_item_unique_track"
-            )
+            models.UniqueConstraint(fields=["playlist", "track"], name="playlist_item_unique_track")
         ]
         indexes = [models.Index(fields=["playlist", "position"], name="playlist_item_position")]
 

@@ -8,6 +8,8 @@ session already showed. Every page is logged as impressions.
 
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -21,10 +23,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api import TrackListOutputSerializer
+from catalog.models import Track
 from catalog.selectors import track_get
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
-from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks
+from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks, tracks_by_id
 from recommender.feed.services import feed_page_serve
 
 DEFAULT_PAGE_SIZE = 20
@@ -84,6 +87,52 @@ def _track_data(tracks, request: Request) -> list[dict]:
     return TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
 
 
+PAYLOAD_TTL_SECONDS = 60.0
+_PAYLOAD_MAX = 50_000
+_payloads: dict[tuple[int, str], tuple[float, int | None, str, dict]] = {}
+_payloads_lock = threading.Lock()
+
+
+def track_payloads(request: Request):
+    """A resolver for ``feed_page``: each piece's API JSON, cached per process for a minute.
+
+    A feed page then needs no catalog query at all. Visibility is checked against the cached
+    status and owner, so another listener's private piece can never be served; a piece an admin
+    hid drops out of cached pages within ``PAYLOAD_TTL_SECONDS``.
+    """
+    host = request.get_host() + ("|s" if request.is_secure() else "")
+
+    def resolve(*, user, track_ids: list[int]) -> dict[int, dict]:
+        now = time.monotonic()
+        found: dict[int, dict] = {}
+        missing: list[int] = []
+        for tid in track_ids:
+            hit = _payloads.get((tid, host))
+            if hit is None or hit[0] < now:
+                missing.append(tid)
+            elif hit[2] == Track.Status.PUBLISHED and hit[1] in (None, user.pk):
+                found[tid] = hit[3]
+        if missing:
+            tracks = tracks_by_id(user=user, track_ids=missing)
+            data = _track_data(list(tracks.values()), request)
+            with _payloads_lock:
+                if len(_payloads) > _PAYLOAD_MAX:
+                    _payloads.clear()
+                for track, payload in zip(tracks.values(), data, strict=True):
+                    entry = (now + PAYLOAD_TTL_SECONDS, track.owner_id, track.status, payload)
+                    _payloads[(track.pk, host)] = entry
+                    found[track.pk] = payload
+        return found
+
+    return resolve
+
+
+def reset_payload_cache() -> None:
+    """Forget cached track JSON (tests reuse ids across cases)."""
+    with _payloads_lock:
+        _payloads.clear()
+
+
 class FeedApi(APIView):
     """The signed-in listener's feed, ``page_size`` items at a time, with reasons."""
 
@@ -103,17 +152,20 @@ class FeedApi(APIView):
             cursor = FeedCursor.decode(params["cursor"]) if "cursor" in params else None
         except InvalidCursor as exc:
             raise ValidationError({"cursor": [str(exc)]}) from exc
-        page = feed_page_serve(user=request.user, cursor=cursor, size=params["page_size"])
-        tracks = [item.track for item in page.items]
-        track_data = _track_data(tracks, request)
+        page = feed_page_serve(
+            user=request.user,
+            cursor=cursor,
+            size=params["page_size"],
+            resolve=track_payloads(request),
+        )
         results = [
             {
                 "position": item.position,
                 "source": item.source,
                 "reason": {"code": item.reason_code, "text": item.reason_text},
-                "track": data,
+                "track": item.track,
             }
-            for item, data in zip(page.items, track_data, strict=True)
+            for item in page.items
         ]
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
         next_url = None

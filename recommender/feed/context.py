@@ -102,12 +102,29 @@ def popularity_scores() -> dict[int, float]:
         )
         scores = {tid: float(total + 2 * recent) for tid, total, recent in rows}
         _pop_cache = (time.monotonic(), scores)
+        _ranked_cache.clear()
         return scores
+
+
+_ranked_cache: dict[int, list[tuple[int, float]]] = {}
+
+
+def popularity_ranked() -> list[tuple[int, float]]:
+    """``popularity_scores`` as ``[(track_id, score), ...]``, most played first (cached)."""
+    scores = popularity_scores()
+    key = id(scores)
+    ranked = _ranked_cache.get(key)
+    if ranked is None:
+        ranked = sorted(scores.items(), key=lambda x: -x[1])
+        _ranked_cache.clear()
+        _ranked_cache[key] = ranked
+    return ranked
 
 
 def reset_popularity() -> None:
     global _pop_cache
     _pop_cache = None
+    _ranked_cache.clear()
 
 
 def picks_for(user_id: int) -> Picks:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from catalog.models import Track
 from recommender.feed.content import catalog_index
@@ -16,7 +18,8 @@ MAX_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class FeedItem:
-    track: Track
+    track: Any  # a Track (pages) or whatever the caller's resolver returns (the API: its JSON)
+    track_id: int
     position: int
     source: str
     reason_code: str
@@ -38,8 +41,19 @@ def tracks_by_id(*, user, track_ids: list[int]) -> dict[int, Track]:
     return {t.pk: t for t in tracks}
 
 
-def feed_page(*, user, snapshot: FeedSnapshot, cursor: FeedCursor | None, size: int) -> FeedPage:
-    """The next ``size`` items of ``snapshot`` after ``cursor``.
+Resolver = Callable[..., dict[int, Any]]
+
+
+def feed_page(
+    *,
+    user,
+    snapshot: FeedSnapshot,
+    cursor: FeedCursor | None,
+    size: int,
+    resolve: Resolver | None = None,
+) -> FeedPage:
+    """The next ``size`` items of ``snapshot`` after ``cursor``, their pieces looked up by
+    ``resolve(user=, track_ids=)`` (default: ``tracks_by_id``; pieces it omits are left out).
 
     A cursor from an older build (the feed was rebuilt after feedback) starts the new build from
     the top, leaving out what this session already showed.
@@ -65,9 +79,16 @@ def feed_page(*, user, snapshot: FeedSnapshot, cursor: FeedCursor | None, size: 
         if entries[pos][0] not in skip:
             chosen.append((pos, entries[pos]))
         pos += 1
-    tracks = tracks_by_id(user=user, track_ids=[e[0] for _, e in chosen])
+    tracks = (resolve or tracks_by_id)(user=user, track_ids=[e[0] for _, e in chosen])
     items = [
-        FeedItem(track=tracks[e[0]], position=p, source=e[1], reason_code=e[2], reason_text=e[3])
+        FeedItem(
+            track=tracks[e[0]],
+            track_id=e[0],
+            position=p,
+            source=e[1],
+            reason_code=e[2],
+            reason_text=e[3],
+        )
         for p, e in chosen
         if e[0] in tracks
     ]

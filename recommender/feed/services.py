@@ -13,7 +13,7 @@ from catalog.models import Track
 from recommender.feed.builder import build_feed
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
-from recommender.feed.selectors import FeedPage, feed_page
+from recommender.feed.selectors import FeedPage, Resolver, feed_page
 from recommender.models import FeedImpression, FeedSnapshot
 
 logger = logging.getLogger(__name__)
@@ -80,15 +80,24 @@ def feed_impressions_record(*, user, track_ids: Iterable[int]) -> None:
         f"VALUES {values} ON CONFLICT (user_id, track_id) DO UPDATE SET "
         f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at"
     )
-    with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Impressions are cheap signals: don't wait for the WAL flush (a crash may lose the
+        # last few; never the listening log, which commits synchronously).
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, params)
 
 
-def feed_page_serve(*, user, cursor: FeedCursor | None, size: int) -> FeedPage:
+def feed_page_serve(
+    *, user, cursor: FeedCursor | None, size: int, resolve: Resolver | None = None
+) -> FeedPage:
     """One page of ``user``'s feed (page and API alike), logged as impressions."""
     snapshot = feed_snapshot_current(user=user)
-    page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size)
-    feed_impressions_record(user=user, track_ids=[item.track.pk for item in page.items])
+    page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size, resolve=resolve)
+    feed_impressions_record(user=user, track_ids=[item.track_id for item in page.items])
     return page
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accounts.models import TempoRange
-from recommender.feed.context import FeedContext
+from recommender.feed.context import FeedContext, popularity_ranked
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def popular_source(ctx: FeedContext, k: int) -> list[Candidate]:
     for cid in ctx.picks.collections:
         counts[cid] = counts.get(cid, 0.0) + 5.0
     favourite = max(counts, key=counts.__getitem__) if counts else None
-    ranked = sorted(ctx.popularity.items(), key=lambda x: -x[1])
+    ranked = popularity_ranked()
     out: list[Candidate] = []
     if favourite is not None:
         name = index.collection_names.get(favourite, "")

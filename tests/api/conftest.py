@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
+from recommender.feed_api import reset_payload_cache
 from tests.factories import UserFactory
 from tests.recommender.feed.conftest import catalog  # noqa: F401  (shared fixture)
 
@@ -14,6 +15,7 @@ from tests.recommender.feed.conftest import catalog  # noqa: F401  (shared fixtu
 def _fresh_feed_caches():
     reset_catalog_index()
     reset_popularity()
+    reset_payload_cache()
     yield
     reset_catalog_index()
 

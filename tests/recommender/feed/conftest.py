@@ -4,6 +4,7 @@ import pytest
 
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
+from recommender.feed_api import reset_payload_cache
 from tests.factories import ArtistFactory, CollectionFactory, TagFactory, TrackFactory
 
 
@@ -11,6 +12,7 @@ from tests.factories import ArtistFactory, CollectionFactory, TagFactory, TrackF
 def _fresh_feed_caches():
     reset_catalog_index()
     reset_popularity()
+    reset_payload_cache()
     yield
     reset_catalog_index()
     reset_popularity()

@@ -46,9 +46,11 @@ def seed_sql(tracks: int, listeners: int, events: int, clusters: int) -> list[st
     per = tracks // clusters
     return [
         f"""INSERT INTO catalog_artist (id, name, slug)
-            SELECT g, 'Composer ' || g, 'composer-' || g FROM generate_series(1, {clusters * 2}) g""",
+            SELECT g, 'Composer ' || g, 'composer-' || g
+            FROM generate_series(1, {clusters * 2}) g""",
         f"""INSERT INTO catalog_collection (id, name, slug, description)
-            SELECT g, 'Collection ' || g, 'collection-' || g, '' FROM generate_series(1, {clusters}) g""",
+            SELECT g, 'Collection ' || g, 'collection-' || g, ''
+            FROM generate_series(1, {clusters}) g""",
         """INSERT INTO catalog_tag (id, name, slug)
            SELECT g, 'tag ' || g, 'tag-' || g FROM generate_series(1, 30) g""",
         f"""INSERT INTO catalog_track (id, title, artist_id, collection_id, midi_file, content_hash,

@@ -28,7 +28,15 @@ MADE_FOR_YOU_EVERY = 8
 
 def adjust(ctx: FeedContext, candidates: list[Candidate], *, exclude: set[int]) -> list[Candidate]:
     """Drop what must not show, apply penalties, re-sort by the adjusted score."""
-    keep = [c for c in candidates if c.track_id not in exclude and c.track_id not in ctx.hidden]
+    own = {tid for tid, _ in ctx.generated}
+    keep = [
+        c
+        for c in candidates
+        if c.track_id not in exclude
+        and c.track_id not in ctx.hidden
+        # Public pieces, or the listener's own: a model may know others' private pieces.
+        and (c.track_id in ctx.index.row_of or c.track_id in own)
+    ]
     if not keep:
         return []
     factor = np.ones(len(keep))

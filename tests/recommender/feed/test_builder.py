@@ -120,3 +120,26 @@ def test_snapshot_is_reused_until_feedback(catalog):
     b = feed_snapshot_current(user=user)
     assert a.build == b.build
     assert FeedCursor.decode(FeedCursor(3, 10, 5).encode()) == FeedCursor(3, 10, 5)
+
+
+def test_model_provider_plugs_in_and_never_leaks_private_pieces(catalog, monkeypatch):
+    from recommender.feed import sources
+
+    user, other = UserFactory(), UserFactory()
+    secret = TrackFactory(title="Secret", owner=other, origin="generated", collection=None)
+    reels = [t.pk for t in catalog["irish"]]
+    ListenEventFactory(user=user, track=catalog["chorales"][0])
+    calls = []
+
+    def provider(user_id, recent, k):
+        calls.append((user_id, list(recent)))
+        return [(secret.pk, 9.0)] + [(t, 1.0 / (i + 1)) for i, t in enumerate(reels)]
+
+    monkeypatch.setitem(sources._providers, "next", provider)
+    items = _page(user, size=12).items
+    assert calls and calls[0] == (user.pk, [catalog["chorales"][0].pk])
+    ids = [i.track.pk for i in items]
+    assert secret.pk not in ids
+    nexts = [i for i in items if i.source == "next"]
+    assert nexts and all(i.track.pk in reels for i in nexts)
+    assert nexts[0].reason_text == f"Because you played {catalog['chorales'][0].title}"

@@ -54,3 +54,12 @@ def test_demo_import_subset_then_rerun_is_a_no_op(capsys, django_capture_on_comm
     assert time.perf_counter() - started < 5
     assert "demo catalog already imported: 7 pieces" in capsys.readouterr().out
     assert Track.objects.count() == 7
+    # An interrupted import resumes: only the missing job is converted again.
+    Track.objects.filter(title="The Enchanted Valley").delete()
+    with (
+        mock.patch("catalog.tasks.render_track.delay"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("import_demo_catalog", "--limit", "7", "--processes", "1")
+    assert "demo catalog: 1 piece imported" in capsys.readouterr().out
+    assert Track.objects.filter(title="The Enchanted Valley").count() == 1

@@ -33,7 +33,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"demo catalog: {result.created} pieces imported in {elapsed:.0f} s "
+                f"demo catalog: {result.created} piece{'s' if result.created != 1 else ''} "
+                f"imported in {elapsed:.0f} s "
                 f"({result.total} in all; {result.duplicates} duplicates, "
                 f"{len(result.failed)} skipped); audio renders in the background worker"
             )

@@ -184,7 +184,11 @@ def playlist_move(request: HttpRequest, pk: int) -> HttpResponse:
     form = MoveForm(request.POST)
     if form.is_valid():
         try:
-            service.playlist_move(playlist=playlist, **form.cleaned_data)
+            service.playlist_move(
+                playlist=playlist,
+                track_id=form.cleaned_data["track"],
+                position=form.cleaned_data["position"],
+            )
         except service.PlaylistError as exc:
             messages.error(request, str(exc))
     else:

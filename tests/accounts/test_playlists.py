@@ -89,3 +89,29 @@ def test_someone_elses_private_piece_cannot_be_added(api):
     pid = api.post("/api/v1/playlists/", {"name": "Mine"}).json()["id"]
     response = api.post(f"/api/v1/playlists/{pid}/items/", {"track": private.pk})
     assert response.status_code == 400
+
+
+def test_playlist_pages_work_as_plain_forms(client, owner):
+    a, b = TrackFactory(title="Alpha"), TrackFactory(title="Beta")
+    client.force_login(owner)
+    created = client.post("/library/playlists/", {"name": "Morning"})
+    assert created.status_code == 302
+    pid = owner.playlists.get().pk
+    track_page = a.get_absolute_url()
+    assert b"Add to playlist" in client.get(track_page).content
+    for t in (a, b):
+        response = client.post(
+            "/library/playlists/add/", {"track": t.pk, "playlist": pid, "next": track_page}
+        )
+        assert response.status_code == 302 and response["Location"] == track_page
+    client.post(f"/library/playlists/{pid}/move/", {"track": b.pk, "position": 0})
+    html = client.get(f"/library/playlists/{pid}/").content.decode()
+    assert html.index("Beta") < html.index("Alpha") and "Play all" in html
+    client.post(f"/library/playlists/{pid}/remove/{b.pk}/")
+    assert "Beta" not in client.get(f"/library/playlists/{pid}/").content.decode()
+    RatingFactory(user=owner, track=b, liked=True, stars=None)
+    assert "Beta" in client.get("/library/playlists/liked/").content.decode()
+    intruder = UserFactory(username="peeker")
+    client.force_login(intruder)
+    assert client.get(f"/library/playlists/{pid}/").status_code == 404
+    assert client.post(f"/library/playlists/{pid}/delete/").status_code == 404

@@ -13,6 +13,7 @@ from musicsite.settings import *  # noqa: F403  (test settings extend the real o
 
 MEDIA_ROOT = tempfile.mkdtemp(prefix="musicsite-test-media-")
 MODEL_ROOT = tempfile.mkdtemp(prefix="musicsite-test-models-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="musicsite-test-static-")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

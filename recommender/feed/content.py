@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pretty_midi
 from django.db.models import Count, Max
+from threadpoolctl import ThreadpoolController
 
 from catalog.models import Track
 
@@ -237,6 +238,15 @@ def _build_index(signature: tuple) -> CatalogIndex:
         tag_names=tag_names,
         signature=signature,
     )
+
+
+_blas = ThreadpoolController()
+
+
+def single_threaded_blas():
+    """Context manager: BLAS on one thread. The feed's matrix products are small; OpenBLAS's
+    spinning worker threads made them ~7x slower on a busy 2-core machine."""
+    return _blas.limit(limits=1, user_api="blas")
 
 
 _lock = threading.Lock()

@@ -12,7 +12,7 @@ import numpy as np
 
 from catalog.models import Track
 from recommender.feed import sources
-from recommender.feed.content import catalog_index
+from recommender.feed.content import catalog_index, single_threaded_blas
 from recommender.feed.selectors import tracks_by_id
 from recommender.models import Rating
 
@@ -63,7 +63,8 @@ def radio_next_ids(*, user, seed: Track, after: list[int], k: int) -> list[int]:
     vec = index.profile_vector(weights)
     if vec is None:
         return []
-    ranked = index.nearest(vec, k * 4, exclude=exclude)
+    with single_threaded_blas():
+        ranked = index.nearest(vec, k * 4, exclude=exclude)
     # A little variety: take the best, then alternate composers when we can.
     ids = [t for t, _ in ranked]
     if ids:

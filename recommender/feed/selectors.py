@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.models import Track
-from recommender.feed.content import catalog_index
+from recommender.feed.content import catalog_index, single_threaded_blas
 from recommender.feed.cursor import FeedCursor
 from recommender.models import FeedImpression, FeedSnapshot, Rating
 
@@ -110,7 +110,8 @@ def similar_track_ids(*, track: Track, k: int = 10, exclude: set[int] | None = N
     if not len(vec):
         return []  # a private or unindexed piece: nothing to compare against yet
     exclude = (exclude or set()) | {track.pk}
-    return [tid for tid, _ in index.nearest(vec[0], k, exclude=exclude)]
+    with single_threaded_blas():
+        return [tid for tid, _ in index.nearest(vec[0], k, exclude=exclude)]
 
 
 def similar_tracks(*, user, track: Track, k: int = 10) -> list[Track]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Track
 from recommender.feed.builder import build_feed
+from recommender.feed.content import single_threaded_blas
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
 from recommender.feed.selectors import FeedPage, Resolver, feed_page
@@ -23,8 +24,9 @@ SNAPSHOT_TTL = timedelta(minutes=20)
 
 def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
     """Build ``user``'s feed now and store it as their snapshot."""
-    ctx = build_context(user)
-    items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
+    with single_threaded_blas():
+        ctx = build_context(user)
+        items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
     now = timezone.now()
     for _attempt in range(2):
         try:

@@ -148,7 +148,10 @@ def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
     """New pieces, and pieces nobody has played yet, that resemble the listener's taste."""
     index = ctx.index
     cutoff = time.time() - FRESH_DAYS * 86400
-    fresh = [i.id for i in index.infos if i.created_ts >= cutoff or i.id not in ctx.popularity]
+    fresh = _cached(
+        ("fresh", id(index), id(ctx.popularity), int(cutoff // 3600)),
+        lambda: [i.id for i in index.infos if i.created_ts >= cutoff or i.id not in ctx.popularity],
+    )
     if not fresh:
         return []
     weights = ctx.taste_weights()
@@ -188,18 +191,39 @@ def popular_source(ctx: FeedContext, k: int) -> list[Candidate]:
     out: list[Candidate] = []
     if favourite is not None:
         name = index.collection_names.get(favourite, "")
-        for tid, plays in ranked:
-            info = index.info(tid)
-            if info and info.collection_id == favourite:
-                out.append(Candidate(tid, plays, "popular", "popular_in", f"Popular in {name}"))
-                if len(out) >= k // 2:
-                    break
+        by_collection = _cached(("popular_in", id(index), id(ranked)), lambda: _by_collection(ctx))
+        for tid, plays in by_collection.get(favourite, [])[: k // 2]:
+            out.append(Candidate(tid, plays, "popular", "popular_in", f"Popular in {name}"))
     taken = {c.track_id for c in out}
     for tid, plays in ranked:
         if len(out) >= k:
             break
         if tid not in taken and tid in index.row_of:
             out.append(Candidate(tid, plays, "popular", "popular", "Popular right now"))
+    return out
+
+
+_memo: dict[tuple, object] = {}
+
+
+def _cached(key: tuple, compute):
+    """Per-process memo of catalog-wide lists (keyed by the index and popularity they use)."""
+    value = _memo.get(key)
+    if value is None:
+        if len(_memo) > 32:
+            _memo.clear()
+        value = _memo[key] = compute()
+    return value
+
+
+def _by_collection(ctx: FeedContext) -> dict[int, list[tuple[int, float]]]:
+    out: dict[int, list[tuple[int, float]]] = {}
+    for tid, plays in popularity_ranked():
+        info = ctx.index.info(tid)
+        if info and info.collection_id:
+            bucket = out.setdefault(info.collection_id, [])
+            if len(bucket) < 200:
+                bucket.append((tid, plays))
     return out
 
 

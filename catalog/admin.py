@@ -15,7 +15,7 @@ from catalog.models import Artist, Collection, Tag, Track
 class _CountedAdmin(admin.ModelAdmin):
     """Artist / Collection / Tag: searchable by name, with how many tracks each has."""
 
-    list_display = ("name", "slug", "track_count")
+    list_display: tuple[str, ...] = ("name", "slug", "track_count")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
 

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import IO
 
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from django.utils.text import slugify
@@ -72,7 +79,7 @@ def _iter_span(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
 
 def serve_file(
     request: HttpRequest, field, content_type: str, filename: str | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Send a stored file, honouring a single ``Range`` header (206 / 416)."""
     if not field:
         raise Http404("This file is not available yet.")
@@ -83,6 +90,7 @@ def serve_file(
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
     with contextlib.suppress(NotImplementedError, OSError):
         headers["Last-Modified"] = http_date(storage.get_modified_time(name).timestamp())
+    response: HttpResponseBase
     try:
         span = parse_range(request.headers.get("Range", ""), size)
     except ValueError:
@@ -120,14 +128,14 @@ def serve_file(
 
 
 @require_safe
-def track_audio(request: HttpRequest, pk: int) -> HttpResponse:
+def track_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The rendered Ogg Vorbis audio of a track (404 until rendering is done)."""
     track = _visible_track(request, pk)
     return serve_file(request, track.audio_file, "audio/ogg")
 
 
 @require_safe
-def track_midi(request: HttpRequest, pk: int) -> HttpResponse:
+def track_midi(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The track's MIDI file, as a download."""
     track = _visible_track(request, pk)
     filename = f"{slugify(track.title)[:80] or 'track'}-{track.pk}.mid"
@@ -135,7 +143,7 @@ def track_midi(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-def track_pianoroll(request: HttpRequest, pk: int) -> HttpResponse:
+def track_pianoroll(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The piano-roll PNG of a track."""
     track = _visible_track(request, pk)
     return serve_file(request, track.pianoroll_image, "image/png")

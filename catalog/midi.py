@@ -54,7 +54,7 @@ def key_name(tonic: int, minor: bool) -> str:
 
 def _correlations(histogram: np.ndarray) -> list[tuple[float, int, bool]]:
     """(r, tonic, is_minor) for all 24 keys."""
-    scores = []
+    scores: list[tuple[float, int, bool]] = []
     if not histogram.any():
         return scores
     for tonic in range(12):

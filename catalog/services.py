@@ -11,11 +11,12 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -87,7 +88,7 @@ class IngestReport:
         )
 
 
-def _unique_slug(model: type[models.Model], text: str) -> str:
+def _unique_slug(model: Any, text: str) -> str:
     base = slugify(text)[:180] or "item"
     slug, n = base, 2
     while model.objects.filter(slug=slug).exists():
@@ -95,7 +96,7 @@ def _unique_slug(model: type[models.Model], text: str) -> str:
     return slug
 
 
-def _named(model: type[models.Model], name: str) -> Any:
+def _named(model: Any, name: str) -> Any:
     """Get or create an Artist/Collection/Tag by name (inside the caller's transaction)."""
     found = model.objects.filter(name=name).first()
     if found is not None:
@@ -267,16 +268,16 @@ def track_render(*, track_id: int) -> Track:
         )
         track.refresh_from_db()
         return track
-    old = [f.name for f in (track.audio_file, track.pianoroll_image) if f]
-    stem = track.midi_file.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    old = [str(f.name) for f in (track.audio_file, track.pianoroll_image) if f]
+    stem = str(track.midi_file.name).rsplit("/", 1)[-1].rsplit(".", 1)[0]
     saved: list[str] = []
     try:
         with transaction.atomic():
             track = Track.objects.select_for_update().get(pk=track_id)
             track.audio_file.save(f"{stem}.ogg", ContentFile(media.audio), save=False)
-            saved.append(track.audio_file.name)
+            saved.append(str(track.audio_file.name))
             track.pianoroll_image.save(f"{stem}.png", ContentFile(media.pianoroll), save=False)
-            saved.append(track.pianoroll_image.name)
+            saved.append(str(track.pianoroll_image.name))
             track.render_status = Track.RenderStatus.READY
             track.render_error = ""
             track.save(
@@ -318,5 +319,5 @@ def tracks_rerender(*, track_ids: Iterable[int]) -> int:
             render_status=Track.RenderStatus.PENDING, render_error="", updated_at=timezone.now()
         )
         for track_id in Track.objects.filter(pk__in=ids).values_list("pk", flat=True):
-            transaction.on_commit(lambda pk=track_id: _queue_render(pk))
+            transaction.on_commit(partial(_queue_render, track_id))
     return count

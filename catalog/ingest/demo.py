@@ -171,6 +171,7 @@ def convert_job(job: DemoJob) -> tuple[list[DemoPiece], list[str]]:
     source = SOURCES[job.source_key]
     pieces: list[DemoPiece] = []
     failures: list[str] = []
+    items: list[tuple[str, str | None]]
     if job.path.endswith(".abc"):
         tunes = split_abc((root / job.path).read_text(errors="replace"))
         if job.source_key == "ryans":
@@ -181,7 +182,7 @@ def convert_job(job: DemoJob) -> tuple[list[DemoPiece], list[str]]:
             if job.first <= i < job.last
         ]
     else:
-        items = [(job.path, None)]
+        items = [(job.path, None)]  # a score file, not a tune
     for ident, tune in items:
         try:
             score = (
@@ -234,7 +235,7 @@ def _describe(job: DemoJob, source: DemoSource, score, tune: str | None) -> Demo
         if job.source_key == "essen" and "ballad" in job.path:
             tags.append("ballad")
     elif job.source_key == "bach":
-        bwv = re.match(r"bach/bwv(.+)\.mxl", job.path).group(1)
+        bwv = _group(r"bach/bwv(.+)\.mxl", job.path)
         name = _chorale_titles().get(bwv)
         name = re.sub(r"^([A-Z])\1(?=[a-z])", r"\1", name) if name else name  # "AAch" typo
         title = f"Chorale BWV {bwv} — {name}" if name else f"Chorale BWV {bwv}"
@@ -243,7 +244,7 @@ def _describe(job: DemoJob, source: DemoSource, score, tune: str | None) -> Demo
         movement = (md.title or "").replace("_", " ") if md else ""
         title = f"{mass} — {movement}" if movement else mass
     elif job.source_key == "monteverdi":
-        number = re.search(r"madrigal\.(\d+\.\d+)", job.path).group(1)
+        number = _group(r"madrigal\.(\d+\.\d+)", job.path)
         analysis = root_path / job.path.replace(".mxl", ".rntxt")
         name = _abc_field(analysis.read_text(), "Title") if analysis.exists() else ""
         name = name[:1].upper() + name[1:].lower() if name.isupper() else name
@@ -251,7 +252,7 @@ def _describe(job: DemoJob, source: DemoSource, score, tune: str | None) -> Demo
     else:
         folder, movement = job.path.rsplit("/", 1)
         artist, work = QUARTETS[folder]
-        index = int(re.search(r"\d+", movement).group(0))
+        index = int(_group(r"(\d+)", movement))
         title = f"{work} — {ROMAN[index - 1]}"
     return DemoPiece(
         source="",
@@ -260,6 +261,13 @@ def _describe(job: DemoJob, source: DemoSource, score, tune: str | None) -> Demo
         collection=source.collection,
         tags=list(dict.fromkeys(tags)),
     )
+
+
+def _group(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"{text!r} does not match {pattern!r}")
+    return match.group(1)
 
 
 def _clean_title(raw: str) -> str:

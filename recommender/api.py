@@ -19,19 +19,20 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from catalog.models import Track
 from musicsite.api import error_payload
 from recommender import selectors, services
 from recommender.listening_input import BatchRejected, parse_listen_payload
-from recommender.models import ListenEvent
+from recommender.models import ListenContext, ListenEvent
 
 
 def _record(user, payload) -> tuple[dict, int]:
@@ -68,11 +69,53 @@ def _record(user, payload) -> tuple[dict, int]:
 
 
 class ListensApi(APIView):
-    """Record listen reports (start, progress, complete, skip); idempotent by client_event_id."""
+    """Record listen reports (start, progress, complete, skip); idempotent by client_event_id.
+
+    Send one report, a list, or ``{"events": [...]}`` (at most 500). All or nothing: any invalid
+    report refuses the whole request (400, one entry per problem in ``error.events``).
+    """
 
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]  # the browser's beacon posts a form to listens/beacon/
 
-    @extend_schema(request=dict, responses={200: dict, 400: dict, 409: dict, 413: dict})
+    # Documentation only: the body is checked by recommender.listening_input (faster per event).
+    class ReportSerializer(serializers.Serializer):
+        client_event_id = serializers.UUIDField(help_text="Your id for this listen (one per play)")
+        track = serializers.IntegerField(min_value=1)
+        type = serializers.ChoiceField(choices=["start", "progress", "complete", "skip"])
+        started_at = serializers.DateTimeField(help_text="When playback started, with time zone")
+        position_ms = serializers.IntegerField(min_value=0, help_text="Playhead")
+        played_ms = serializers.IntegerField(min_value=0, required=False, help_text="Heard")
+        context = serializers.ChoiceField(choices=ListenContext.choices)
+        session_id = serializers.UUIDField(required=False)
+        duration_ms = serializers.IntegerField(min_value=0, required=False)
+
+    class BatchSerializer(serializers.Serializer):
+        events = serializers.ListField(max_length=500)  # of ReportSerializer
+
+    class ResultSerializer(serializers.Serializer):
+        index = serializers.IntegerField()
+        client_event_id = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=["created", "updated", "duplicate"])
+        counted = serializers.BooleanField(help_text="Heard 30 s or half the piece: a play")
+        skipped = serializers.BooleanField()
+        completed = serializers.BooleanField()
+
+    class OutputSerializer(serializers.Serializer):
+        accepted = serializers.IntegerField()
+        created = serializers.IntegerField()
+        updated = serializers.IntegerField()
+        duplicate = serializers.IntegerField()
+        results = serializers.ListField()  # of ResultSerializer
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="ListenReports",
+            serializers=[ReportSerializer, BatchSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={200: OutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         body, code = _record(request.user, request.data)
         return Response(body, status=code)
@@ -155,7 +198,7 @@ class RatingApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class HistoryApi(APIView):
+class HistoryApi(ListAPIView):
     """The caller's listens, most recent first (paginated: ``?page=2``)."""
 
     permission_classes = [IsAuthenticated]
@@ -182,11 +225,11 @@ class HistoryApi(APIView):
                 "outcome",
             ]
 
-    @extend_schema(responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-        page = paginator.paginate_queryset(selectors.listens_for(request.user), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+    def get_serializer_class(self):
+        return self.OutputSerializer
+
+    def get_queryset(self):
+        return selectors.listens_for(self.request.user)
 
 
 class HistoryEventApi(APIView):

@@ -262,3 +262,9 @@ def test_query_count_does_not_grow_with_the_batch(api, make_report):
             assert api.post(URL, {"events": batch}, format="json").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 8
+
+
+def test_form_encoded_bodies_are_refused_with_415(api):
+    response = api.post(URL, "events=x&events=y", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert ListenEvent.objects.count() == 0

@@ -173,8 +173,11 @@ def server_time(user_ids: list[int]) -> dict:
 
     from catalog.models import Track
     from recommender.feed.services import feed_invalidate
+    from recommender.models import FeedImpression, FeedSnapshot
     from recommender.services import rating_set
 
+    FeedSnapshot.objects.all().delete()  # with --skip-load: every first page is a real build
+    FeedImpression.objects.all().delete()
     User = get_user_model()
     client = Client()
     warm = User.objects.get(pk=user_ids[-1])

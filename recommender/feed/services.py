@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Track
@@ -28,23 +29,22 @@ def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
         ctx = build_context(user)
         items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
     now = timezone.now()
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                snapshot = FeedSnapshot.objects.select_for_update().filter(user=user).first()
-                if snapshot is None:
-                    return FeedSnapshot.objects.create(
-                        user=user, items=items, built_at=now, build=1
-                    )
-                snapshot.items = items
-                snapshot.build += 1
-                snapshot.stale = False
-                snapshot.built_at = now
-                snapshot.save(update_fields=["items", "build", "stale", "built_at"])
-                return snapshot
-        except IntegrityError:  # another request created it first: update that one
-            continue
-    raise RuntimeError("could not store the feed snapshot")
+    table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    value = "%s::jsonb" if postgres else "%s"
+    # One upsert: no read of the old (large) row, and the build number grows atomically.
+    sql = (
+        f"INSERT INTO {table} (user_id, items, build, stale, built_at) "
+        f"VALUES (%s, {value}, 1, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+        f"items = EXCLUDED.items, build = {table}.build + 1, stale = EXCLUDED.stale, "
+        f"built_at = EXCLUDED.built_at RETURNING build"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:  # a cache: a crash just means one more rebuild, so skip the WAL wait
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(sql, [user.pk, json.dumps(items), False, now])
+        (build,) = cursor.fetchone()
+    return FeedSnapshot(user=user, items=items, build=build, stale=False, built_at=now)
 
 
 def feed_snapshot_current(*, user) -> FeedSnapshot:

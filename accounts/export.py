@@ -9,6 +9,8 @@ The zip holds JSON and CSV side by side (JSON for programs, CSV for spreadsheets
     likes.csv             the liked pieces alone
     generated/pieces.json/.csv and generated/midi/<id>-<title>.mid
                           the pieces generated for the listener, with their MIDI files
+    generated/jobs.json   the "make me a song" requests
+    playlists.json        playlists with their pieces in order
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import Playlist, Profile
 from catalog.models import Track
+from generator.models import GenerationJob
 from recommender.models import ListenEvent, ListeningSettings, Rating
 
 logger = logging.getLogger(__name__)
@@ -69,7 +73,9 @@ listens.json/.csv     every listen in your history (counted = heard 30 s or half
                       skipped = moved on before that; completed = played to the end)
 ratings.json/.csv     your stars (1-5), likes and "not interested" marks
 likes.csv             the pieces you liked
-generated/            the pieces generated for you (pieces.json/.csv) and their MIDI files
+generated/            the pieces generated for you (pieces.json/.csv), their MIDI files and
+                      your "make me a song" requests (jobs.json)
+playlists.json        your playlists, with their pieces in order
 """
 
 
@@ -115,6 +121,53 @@ def _pieces(user, archive: zipfile.ZipFile) -> list[dict]:
     return rows
 
 
+def _jobs(user) -> list[dict]:
+    fields = [
+        "id",
+        "status",
+        "settings",
+        "primer_track_id",
+        "track_id",
+        "error",
+        "created_at",
+        "finished_at",
+    ]
+    return list(GenerationJob.objects.filter(user=user).order_by("created_at").values(*fields))
+
+
+def _playlists(user) -> list[dict]:
+    playlists = Playlist.objects.filter(owner=user).prefetch_related("items__track")
+    return [
+        {
+            "name": playlist.name,
+            "description": playlist.description,
+            "created_at": playlist.created_at,
+            "tracks": [
+                {"track_id": item.track_id, "track_title": item.track.title}
+                for item in sorted(playlist.items.all(), key=lambda i: i.position)
+            ],
+        }
+        for playlist in playlists
+    ]
+
+
+def _tastes(user) -> dict:
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None:
+        return {}
+    return {
+        "collections": list(profile.collections.values_list("name", flat=True)),
+        "artists": list(profile.artists.values_list("name", flat=True)),
+        "tags": list(profile.tags.values_list("name", flat=True)),
+        "tempo_ranges": profile.tempo_ranges,
+        "onboarded_at": profile.onboarded_at,
+    }
+
+
+def _dump(archive: zipfile.ZipFile, name: str, data) -> None:
+    archive.writestr(name, json.dumps(data, cls=DjangoJSONEncoder, indent=1))
+
+
 def export_build(*, user) -> IO[bytes]:
     """Write ``user``'s data as a zip into a temporary file; return it rewound."""
     out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (returned open)
@@ -124,6 +177,7 @@ def export_build(*, user) -> IO[bytes]:
         "email": user.email,
         "date_joined": user.date_joined,
         "history_paused": bool(settings_row and settings_row.history_paused),
+        "tastes": _tastes(user),
     }
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         now = timezone.now()
@@ -141,6 +195,8 @@ def export_build(*, user) -> IO[bytes]:
         archive.writestr("likes.csv", likes.getvalue())
         pieces = _pieces(user, archive)
         _write_table(archive, "generated/pieces", PIECE_FIELDS, pieces)
+        _dump(archive, "generated/jobs.json", _jobs(user))
+        _dump(archive, "playlists.json", _playlists(user))
     logger.info("exported the data of user %s", user.pk)
     out.seek(0)
     return out

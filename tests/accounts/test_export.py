@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from accounts.models import Playlist, PlaylistItem
 from catalog.models import Track
 from recommender.models import ListenEvent, Rating
 from tests.factories import ListenEventFactory, RatingFactory, TrackFactory, UserFactory
@@ -29,6 +30,8 @@ def listener_with_data(db):
     RatingFactory(user=user, track=piece, stars=5, liked=True)
     RatingFactory(user=user, track=TrackFactory(title="Gigue"), stars=2)
     ListenEventFactory(user=UserFactory(username="bob"))  # not Ada's
+    playlist = Playlist.objects.create(owner=user, name="Evening")
+    PlaylistItem.objects.create(playlist=playlist, track=piece, position=0)
     return user, piece
 
 
@@ -65,6 +68,11 @@ def test_export_is_a_zip_of_everything_and_only_theirs(client, listener_with_dat
     assert pieces[0]["title"] == "Ada's Nocturne"
     assert archive.read(pieces[0]["midi_path"]) == MIDI
     assert json.loads(archive.read("profile.json"))["username"] == "ada"
+    assert json.loads(archive.read("generated/jobs.json")) == []
+    playlists = json.loads(archive.read("playlists.json"))
+    assert [(p["name"], [t["track_title"] for t in p["tracks"]]) for p in playlists] == [
+        ("Evening", ["Ada's Nocturne"])
+    ]
 
 
 def test_export_needs_a_login(client):

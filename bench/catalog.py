@@ -38,6 +38,7 @@ GOALS = {
 def _setup_django(database_url: str | None) -> Path:
     workdir = Path(tempfile.mkdtemp(prefix="musicsite-bench-catalog-"))
     os.environ["VAR_DIR"] = str(workdir)
+    os.environ["TMPDIR"] = str(workdir)  # music21's parse cache starts empty, as on a new machine
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ["CELERY_BROKER_URL"] = "memory://"  # render tasks never reach a real worker
     os.environ["DJANGO_DEBUG"] = "0"

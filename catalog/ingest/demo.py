@@ -188,7 +188,7 @@ def convert_job(job: DemoJob) -> tuple[list[DemoPiece], list[str]]:
             score = (
                 converter.parseData(tune, format="abc")
                 if tune is not None
-                else converter.parse(root / job.path)
+                else converter.parse(root / job.path, forceSource=True)
             )
             piece = _describe(job, source, score, tune)
             piece.midi = score_to_midi(

@@ -45,7 +45,7 @@ def score_to_midi(
     from music21 import key as m21key
     from music21 import meter, tempo
 
-    if expand_repeats:
+    if expand_repeats and _has_repeats(score):
         try:
             expanded = score.expandRepeats()
             if expanded is not None and expanded.highestTime >= score.highestTime:
@@ -91,6 +91,14 @@ def score_to_midi(
             )
         out.tracks.append(track)
     return bytes(out.dumps_midi())
+
+
+def _has_repeats(score) -> bool:
+    """Only scores with repeat signs pay for ``expandRepeats`` (it deep-copies the score)."""
+    from music21 import bar, repeat, spanner
+
+    kinds = (bar.Repeat, spanner.RepeatBracket, repeat.RepeatExpression)
+    return next(iter(score.recurse().getElementsByClass(kinds)), None) is not None
 
 
 def _part_notes(part) -> list[tuple[int, int, int, int]]:

@@ -216,7 +216,7 @@ def generation_job_run(*, job_id: int) -> GenerationJob:
                 status=Status.SUCCEEDED, progress=100, track=track, finished_at=timezone.now()
             )
             if not done:  # cancelled at the last moment: the piece is not kept
-                track.delete()
+                _discard(track)
     job.refresh_from_db()
     return job
 
@@ -265,12 +265,23 @@ def _write_piece(job: GenerationJob) -> Track:
         owner=job.user,
         source=f"generation job {job.pk}",
     )
-    _set_progress(job.pk, 88)
-    track = track_render(track_id=track.pk)
-    if track.render_status != Track.RenderStatus.READY:
-        track.delete()
-        raise GenerationError(f"rendering failed: {track.render_error}")
+    try:
+        _set_progress(job.pk, 88)
+        track = track_render(track_id=track.pk)
+        if track.render_status != Track.RenderStatus.READY:
+            raise GenerationError(f"rendering failed: {track.render_error}")
+    except BaseException:  # cancelled or failed after the row was written: keep nothing
+        _discard(track)
+        raise
     return track
+
+
+def _discard(track: Track) -> None:
+    """Delete a generated track and its stored files."""
+    for field in (track.midi_file, track.audio_file, track.pianoroll_image):
+        if field:
+            field.storage.delete(field.name)
+    track.delete()
 
 
 def _time_signature(track: Track | None) -> str:

@@ -152,3 +152,23 @@ def test_fine_tune_registers_a_candidate_and_promotes_only_if_not_worse(
         assert metrics["val_nll"] <= metrics["parent_val_nll"]
     active_version.refresh_from_db()
     assert active_version.is_active != version.is_active
+
+
+def test_cancel_while_rendering_keeps_no_track_or_file(active_version, monkeypatch, settings):
+    from pathlib import Path
+
+    import catalog.services
+
+    real_render = catalog.services.track_render
+    job = GenerationJobFactory(version=active_version)
+
+    def cancel_then_render(*, track_id):
+        services.generation_job_cancel(job=GenerationJob.objects.get(pk=job.pk))
+        return real_render(track_id=track_id)
+
+    monkeypatch.setattr(catalog.services, "track_render", cancel_then_render)
+    monkeypatch.setattr("catalog.tasks.render_track.delay", lambda track_id: None)
+    job = services.generation_job_run(job_id=job.pk)
+    assert job.status == GenerationJob.Status.CANCELLED
+    assert job.track is None and not Track.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]

@@ -11,6 +11,12 @@
 
   function list() { return document.querySelector("[data-feed-list]"); }
 
+  // One short announcement instead of reading out every new card (the list is not a live region).
+  function announce(text) {
+    var status = document.querySelector("[data-feed-status]");
+    if (status) status.textContent = text;
+  }
+
   function refreshAfter(item) {
     var feed = list();
     if (!feed || !window.htmx) return;
@@ -19,6 +25,7 @@
     feed.setAttribute("aria-busy", "true");
     window.htmx.ajax("GET", url, { target: feed, swap: "beforeend" }).then(function () {
       feed.removeAttribute("aria-busy");
+      announce("Your feed was updated: the pieces after this one changed.");
       feed.dispatchEvent(new CustomEvent("feed:refreshed", { bubbles: true }));
     });
   }

@@ -4,8 +4,6 @@ The pieces are short real audio (Ogg Vorbis sine tones) so that the real rule ap
 counts after 30 s or half the piece, so an 8-s piece counts at 4 s.
 """
 
-import os
-import shutil
 import time
 
 import numpy as np
@@ -19,9 +17,6 @@ from recommender.models import ListenEvent, Rating
 from tests.factories import TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are plain sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def tone(seconds: float, hz: float) -> bytes:
@@ -37,19 +32,11 @@ def piece(title: str, seconds: float, hz: float):
 
 
 @pytest.fixture
-def browser_page(live_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (make browser)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-        )
-        context = browser.new_context()
-        yield context
-        context.close()
-        browser.close()
+def browser_page(browser):
+    """A fresh browser context on the shared Chromium (``tests/e2e/conftest.py``)."""
+    context = browser.new_context()
+    yield context
+    context.close()
 
 
 def log_in(context, live_server, user) -> None:

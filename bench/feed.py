@@ -339,6 +339,7 @@ def main() -> None:
         server.wait(timeout=30)
     figures["feed_rps_share"] = figures["feed_rps"] / figures["trivial_rps"]
     figures.update(
+        load_average_1m=os.getloadavg()[0],
         tracks=args.tracks, listeners=args.listeners, events=args.events, clients=args.clients,
         workers=args.workers, threads=args.threads, cpus=os.cpu_count(),
     )  # fmt: skip
@@ -351,6 +352,7 @@ def main() -> None:
     print(f"feed     {figures['feed_rps']:7.0f} req/s ({args.clients} clients)")
     print(f"trivial  {figures['trivial_rps']:7.0f} req/s   feed/trivial = "
           f"{figures['feed_rps_share']:.0%}, goal >= 50%")  # fmt: skip
+    print(f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2))
     print(f"wrote {RESULTS.relative_to(ROOT)}")

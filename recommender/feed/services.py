@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalog.models import Track
@@ -47,18 +50,51 @@ def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
     return FeedSnapshot(user=user, items=items, build=build, stale=False, built_at=now)
 
 
+# Recently read snapshots' items by (user id, build), per process: a page then reads only the
+# snapshot's small columns (the items are a few dozen KB of JSON).
+_ITEMS_CACHE_SIZE = 2048
+_items_cache: OrderedDict[tuple, list] = OrderedDict()
+_items_lock = threading.Lock()
+
+
+def _items_remember(key: tuple, items: list) -> None:
+    with _items_lock:
+        _items_cache[key] = items
+        _items_cache.move_to_end(key)
+        while len(_items_cache) > _ITEMS_CACHE_SIZE:
+            _items_cache.popitem(last=False)
+
+
 def feed_snapshot_current(*, user) -> FeedSnapshot:
     """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
-    theirs was generated since it was built."""
-    snapshot = FeedSnapshot.objects.filter(user=user).first()
-    if snapshot is not None and not snapshot.stale:
-        fresh = timezone.now() - snapshot.built_at < SNAPSHOT_TTL
-        if (
-            fresh
-            and not Track.objects.filter(owner=user, created_at__gt=snapshot.built_at).exists()
-        ):
-            return snapshot
-    return feed_snapshot_rebuild(user=user)
+    theirs was generated since it was built. One small query when nothing changed."""
+    newer_own = Track.objects.filter(owner=OuterRef("user_id"), created_at__gt=OuterRef("built_at"))
+    row = (
+        FeedSnapshot.objects.filter(user=user)
+        .annotate(newer_own=Exists(newer_own))
+        .values_list("build", "stale", "built_at", "newer_own")
+        .first()
+    )
+    if row is not None:
+        build, stale, built_at, newer_own = row
+        fresh = timezone.now() - built_at < SNAPSHOT_TTL
+        if fresh and not stale and not newer_own:
+            key = (user.pk, build, built_at)  # built_at too: a deleted snapshot restarts at 1
+            items = _items_cache.get(key)
+            if items is None:
+                items = (
+                    FeedSnapshot.objects.filter(user=user, build=build)
+                    .values_list("items", flat=True)
+                    .first()
+                )
+            if items is not None:
+                _items_remember(key, items)
+                return FeedSnapshot(
+                    user=user, items=items, build=build, stale=False, built_at=built_at
+                )
+    snapshot = feed_snapshot_rebuild(user=user)
+    _items_remember((user.pk, snapshot.build, snapshot.built_at), snapshot.items)
+    return snapshot
 
 
 def feed_invalidate(*, user_id: int) -> None:

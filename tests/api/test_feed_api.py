@@ -70,3 +70,17 @@ def test_radio_rejects_bad_after(as_alice, catalog, after):
     response = as_alice.get(f"/api/v1/radio/{seed.pk}/", {"after": after})
     assert response.status_code == 400
     assert "after" in response.json()["error"]["fields"]
+
+
+def test_feed_pages_need_few_queries(as_alice, catalog, django_assert_max_num_queries):
+    first = as_alice.get("/api/v1/feed/?page_size=10").json()  # builds the snapshot
+    # token, snapshot state, pieces, their tags, impressions: whatever the page size.
+    with django_assert_max_num_queries(5):
+        second = as_alice.get(first["next"]).json()
+    assert len(second["results"]) == 10
+    # The same page again: pieces come from the process cache.
+    with django_assert_max_num_queries(3):
+        again = as_alice.get(first["next"]).json()
+    assert [r["track"]["id"] for r in again["results"]] == [
+        r["track"]["id"] for r in second["results"]
+    ]

@@ -107,9 +107,11 @@ def parse_midi(data: bytes) -> pretty_midi.PrettyMIDI:
                 warnings.simplefilter("ignore")  # pretty_midi warns about odd but valid files
                 return pretty_midi.PrettyMIDI(io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise MidiError(
-            f"the MIDI data is damaged or truncated ({exc or type(exc).__name__})"
-        ) from exc
+        # An exception is always truthy: test its text, which is often empty (EOFError()).
+        detail = str(exc) or type(exc).__name__
+        if isinstance(exc, EOFError) and not str(exc):
+            detail = "it ends too early"
+        raise MidiError(f"the MIDI data is damaged or truncated ({detail})") from exc
     raise MidiError(f"the piece is far too long ({last_tick:,} ticks)")
 
 

@@ -64,7 +64,16 @@ def test_bad_files_are_rejected(settings, tmp_path, name, data, reason):
     result = _only_rejection(_import(path))
     assert result.filename.endswith(name)
     assert reason in result.reason
+    assert "()" not in result.reason  # the reason never ends in an empty detail
     _assert_nothing_left(settings)
+
+
+@pytest.mark.django_db
+def test_header_only_midi_says_it_ends_too_early(settings, tmp_path):
+    path = tmp_path / "stub.mid"
+    path.write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    result = _only_rejection(_import(path))
+    assert result.reason.endswith("damaged or truncated (it ends too early)")
 
 
 @pytest.mark.django_db

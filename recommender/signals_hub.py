@@ -22,7 +22,14 @@ inside its transaction. Two things happen here and nowhere else:
 
    A hook that queries the database should register with ``batch=True``: it is then called
    once per committed write with the list of :class:`Feedback` signals, so a 500-event upload
-   costs one call, not 500 (per-signal hooks run inside the listener's request).
+   costs one call, not 500.
+
+   Where hooks run: batch hooks, and per-signal hooks of small writes (at most
+   :data:`INLINE_SIGNALS_MAX` signals: a player's report, a rating), run in the request right
+   after the commit, so the listener's next page already reflects them. For bulk writes (a
+   mobile client's offline sync) the per-signal hooks run in a worker: the hub queues the
+   ``recommender.feedback_hooks`` task (default queue) instead of making the client wait for
+   hundreds of hook calls. If the broker can't take it, they run inline after all.
 """
 
 from __future__ import annotations
@@ -30,9 +37,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import partial
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Sum
 
@@ -44,6 +52,8 @@ logger = logging.getLogger(__name__)
 FEEDBACK_KINDS: tuple[str, ...] = ("mf", "sequence", "generator")
 # Writers add to one of this many rows per kind, picked at random (no single hot row).
 COUNTER_SLOTS = 8
+# Per-signal hooks of writes with more signals than this run in a worker (see above).
+INLINE_SIGNALS_MAX = 8
 
 
 class Signal:
@@ -116,7 +126,7 @@ def feedback_hooks_schedule(signals: list[Feedback]) -> None:
     upsert folds it into its own statement); everyone else calls :func:`feedbacks_received`.
     """
     if signals and (_hooks or _batch_hooks):
-        transaction.on_commit(partial(_run_hooks, list(signals)))
+        transaction.on_commit(partial(_dispatch, list(signals)))
 
 
 def feedback_count(kind: str) -> int:
@@ -153,12 +163,33 @@ def counter_statement(amount: int) -> tuple[str, list]:
     return sql, params
 
 
-def _run_hooks(signals: list[Feedback]) -> None:
+def _dispatch(signals: list[Feedback]) -> None:
+    """After commit: batch hooks now; per-signal hooks now, or in a worker for bulk writes."""
     for batch_hook in list(_batch_hooks):
         try:
             batch_hook(signals)
         except Exception:
             logger.exception("feedback hook %s failed for %d signals", batch_hook, len(signals))
+    if not _hooks:
+        return
+    if len(signals) > INLINE_SIGNALS_MAX:
+        try:
+            feedback_hooks_run.delay([list(astuple(signal)) for signal in signals])
+            return
+        except Exception:  # the broker is down: better late in this request than never
+            logger.exception(
+                "could not queue the hooks of %d signals; running them now", len(signals)
+            )
+    _run_signal_hooks(signals)
+
+
+@shared_task(name="recommender.feedback_hooks", soft_time_limit=300, time_limit=330)
+def feedback_hooks_run(signals: list[list]) -> None:
+    """Run the per-signal hooks of a bulk write (queued by :func:`_dispatch`)."""
+    _run_signal_hooks([Feedback(*signal) for signal in signals])
+
+
+def _run_signal_hooks(signals: list[Feedback]) -> None:
     for hook in list(_hooks):
         for signal in signals:
             try:

@@ -104,3 +104,42 @@ def test_batch_hooks_get_one_call_per_write(
     assert len(calls) == 1
     assert sorted(s.track_id for s in calls[0]) == sorted(p.pk for p in pieces)
     assert {s.kind for s in calls[0]} == {"skip"}
+
+
+def test_bulk_writes_run_per_signal_hooks_in_a_worker(
+    listener, make_report, received, django_capture_on_commit_callbacks, monkeypatch
+):
+    from tests.factories import TrackFactory
+
+    queued: list = []
+    monkeypatch.setattr(signals_hub.feedback_hooks_run, "delay", queued.append)
+    pieces = [TrackFactory() for _ in range(signals_hub.INLINE_SIGNALS_MAX + 2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
+    assert received == []  # the request did not wait for them
+    assert len(queued) == 1 and len(queued[0]) == len(pieces)
+    signals_hub.feedback_hooks_run.apply(args=[queued[0]])  # what the worker does
+    assert sorted(c["track_id"] for c in received) == sorted(p.pk for p in pieces)
+    assert {c["kind"] for c in received} == {"skip"}
+
+
+def test_bulk_hooks_run_inline_when_the_broker_is_down(
+    listener, make_report, received, django_capture_on_commit_callbacks, monkeypatch
+):
+    from tests.factories import TrackFactory
+
+    def down(*args):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(signals_hub.feedback_hooks_run, "delay", down)
+    pieces = [TrackFactory() for _ in range(signals_hub.INLINE_SIGNALS_MAX + 1)]
+    with django_capture_on_commit_callbacks(execute=True):
+        record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
+    assert len(received) == len(pieces)
+
+
+def test_the_hook_task_is_known_to_the_worker():
+    from musicsite.celery import app
+
+    app.loader.import_default_modules()
+    assert "recommender.feedback_hooks" in app.tasks

@@ -71,10 +71,24 @@ def demo_catalog_import(
     bar = progress(sum(job.size for job in pending)) if progress else None
     for job, (pieces, failures) in _converted(pending, processes):
         result.failed.extend(failures)
+        _ingest_job(pieces, status, result)
+        if bar is not None:
+            bar.update(job.size)
+    if bar is not None:
+        bar.close()
+    for failure in result.failed:
+        logger.warning("demo piece skipped: %s", failure)
+    return result
+
+
+def _ingest_job(pieces: list[demo.DemoPiece], status: str, result: DemoImportResult) -> None:
+    """Ingest one job's pieces in one transaction; if it rolls back, remove their files too."""
+    stored: list[Track] = []
+    try:
         with transaction.atomic():
             for piece in pieces:
                 try:
-                    services.track_ingest(
+                    track = services.track_ingest(
                         filename=piece.source.removeprefix("music21:"),
                         data=piece.midi,
                         title=piece.title,
@@ -84,18 +98,17 @@ def demo_catalog_import(
                         status=status,
                         source=piece.source,
                     )
-                    result.created += 1
                 except DuplicateError:
                     result.duplicates += 1
                 except IngestError as exc:
                     result.failed.append(str(exc))
-        if bar is not None:
-            bar.update(job.size)
-    if bar is not None:
-        bar.close()
-    for failure in result.failed:
-        logger.warning("demo piece skipped: %s", failure)
-    return result
+                else:
+                    stored.append(track)
+    except BaseException:
+        for track in stored:
+            track.midi_file.storage.delete(track.midi_file.name)
+        raise
+    result.created += len(stored)
 
 
 def _ensure_collections() -> None:

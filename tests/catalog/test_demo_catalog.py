@@ -63,3 +63,41 @@ def test_demo_import_subset_then_rerun_is_a_no_op(capsys, django_capture_on_comm
         call_command("import_demo_catalog", "--limit", "7", "--processes", "1")
     assert "demo catalog: 1 piece imported" in capsys.readouterr().out
     assert Track.objects.filter(title="The Enchanted Valley").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_job_that_fails_midway_leaves_no_rows_or_files(settings):
+    import os
+
+    from catalog import services, services_demo
+    from tests.catalog.midi_samples import midi_bytes
+
+    pieces = [
+        demo.DemoPiece(
+            source=f"music21:x.abc#{i}",
+            title=f"Tune {i}",
+            artist="Traditional",
+            collection="Tests",
+            tags=["folk"],
+            midi=midi_bytes(seed=i),
+        )
+        for i in range(3)
+    ]
+    real_ingest = services.track_ingest
+    calls = []
+
+    def flaky_ingest(**kwargs):
+        calls.append(kwargs["title"])
+        if len(calls) == 3:
+            raise RuntimeError("database went away")
+        return real_ingest(**kwargs)
+
+    result = services_demo.DemoImportResult()
+    with (
+        mock.patch("catalog.tasks.render_track.delay"),
+        mock.patch.object(services, "track_ingest", flaky_ingest),
+        pytest.raises(RuntimeError),
+    ):
+        services_demo._ingest_job(pieces, Track.Status.PUBLISHED, result)
+    assert Track.objects.count() == 0
+    assert [f for _, _, files in os.walk(settings.MEDIA_ROOT) for f in files] == []

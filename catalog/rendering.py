@@ -26,7 +26,7 @@ SAMPLE_RATE = 44100
 PEAK = 0.89  # about -1 dBFS
 TAIL_SECONDS = 1.0  # let the last notes ring out
 # libsndfile's Vorbis setting (0 = best quality, 1 = smallest): 0.9 is about 80 kbit/s stereo,
-# plenty for a General MIDI synth, and keeps ~1,100 demo pieces near 350 MB.
+# plenty for a General MIDI synth: the ~1,100 demo pieces (~15 hours) take about 500 MB.
 VORBIS_COMPRESSION = 0.9
 ROLL_SIZE = (900, 300)
 ROLL_BACKGROUND = (250, 248, 244)

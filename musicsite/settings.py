@@ -120,6 +120,12 @@ STORAGES = {
 # Uploads above this size are refused with a clear message (the zip upload page, the API).
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Ingest caps: hostile or accidental MIDI and archives are refused with the file and the reason.
+CATALOG_MAX_MIDI_BYTES = env.int("CATALOG_MAX_MIDI_BYTES", default=8 * 1024 * 1024)
+CATALOG_MAX_DURATION_SECONDS = env.float("CATALOG_MAX_DURATION_SECONDS", default=30 * 60)
+CATALOG_MAX_ARCHIVE_MEMBERS = env.int("CATALOG_MAX_ARCHIVE_MEMBERS", default=2000)
+CATALOG_MAX_ARCHIVE_BYTES = env.int("CATALOG_MAX_ARCHIVE_BYTES", default=200 * 1024 * 1024)
+CATALOG_MAX_COMPRESSION_RATIO = env.float("CATALOG_MAX_COMPRESSION_RATIO", default=100.0)
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

@@ -4,7 +4,9 @@ Tasks go to Celery's in-memory transport unless a real broker URL is given, so a
 drops messages into the development worker's queue.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
@@ -14,6 +16,8 @@ from musicsite.settings import *  # noqa: F403  (test settings extend the real o
 MEDIA_ROOT = tempfile.mkdtemp(prefix="musicsite-test-media-")
 MODEL_ROOT = tempfile.mkdtemp(prefix="musicsite-test-models-")
 STATIC_ROOT = tempfile.mkdtemp(prefix="musicsite-test-static-")
+for _folder in (MEDIA_ROOT, MODEL_ROOT, STATIC_ROOT):
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

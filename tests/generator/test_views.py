@@ -81,3 +81,12 @@ def test_another_listeners_job_is_not_found(client):
     assert client.post(reverse("generator:job_cancel", args=[job.pk])).status_code == 404
     job.refresh_from_db()
     assert job.status == "queued"
+
+
+def test_admin_lists_versions_with_their_metrics(admin_client):
+    from tests.factories import GeneratorVersionFactory
+
+    GeneratorVersionFactory(name="ft-1", metrics={"val_nll": 1.2345}, is_active=True)
+    response = admin_client.get(reverse("admin:generator_generatorversion_changelist"))
+    assert response.status_code == 200
+    assert b"ft-1" in response.content and b"1.2345" in response.content

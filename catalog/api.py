@@ -98,6 +98,7 @@ class TrackListApi(APIView):
     """The catalog the caller may see, filtered like the browse page, 24 a page."""
 
     permission_classes = [AllowAny]
+    pagination_class = TrackPagination  # so the OpenAPI schema describes the paginated body
 
     @extend_schema(parameters=_FILTER_PARAMS, responses=TrackListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -61,7 +61,10 @@ def next_source(ctx: FeedContext, k: int) -> list[Candidate]:
     reason = ("because_you_played", f"Because you played {ctx.title(last)}")
     modelled = _from_provider("next", ctx, k)
     if modelled:
-        return [Candidate(t, s, "next", *reason) for t, s in modelled]
+        vec = ctx.index.vector_of([last])
+        content = ctx.index.nearest(vec[0], k // 2, exclude={last}) if len(vec) else []
+        ranked = _hybrid(ctx, modelled, content, vec[0] if len(vec) else None)
+        return [Candidate(t, s, "next", *reason) for t, s in ranked[:k]]
     out: list[Candidate] = []
     exclude = set(ctx.recent_plays[:30])
     for weight, anchor in zip((1.0, 0.75, 0.55), ctx.recent_plays[:3], strict=False):
@@ -82,12 +85,44 @@ def taste_source(ctx: FeedContext, k: int) -> list[Candidate]:
     modelled = _from_provider("taste", ctx, k)
     vec = ctx.index.profile_vector(weights)
     if modelled:
-        ids = [t for t, _ in modelled]
-        return _explain(ctx, ids, [s for _, s in modelled], anchors, "taste")
+        content = (
+            ctx.index.nearest(vec, k // 2, exclude=set(ctx.recent_plays[:30]))
+            if (vec is not None)
+            else []
+        )
+        ranked = _hybrid(ctx, modelled, content, vec)[:k]
+        return _explain(ctx, [t for t, _ in ranked], [s for _, s in ranked], anchors, "taste")
     if vec is None:
         return []
     near = ctx.index.nearest(vec, k, exclude=set(ctx.recent_plays[:30]))
     return _explain(ctx, [t for t, _ in near], [s for _, s in near], anchors, "taste")
+
+
+MODEL_SHARE = 0.5  # how much of a hybrid score is the model's rank (the rest: content)
+
+
+def _hybrid(
+    ctx: FeedContext,
+    modelled: list[tuple[int, float]],
+    content: list[tuple[int, float]],
+    vec: np.ndarray | None,
+) -> list[tuple[int, float]]:
+    """Model candidates re-ranked with content similarity, plus the best content neighbours.
+
+    A model trained on little data (a fresh site, a few demo listeners) can rank noise first;
+    half the score from what the piece sounds like keeps the feed sensible until it learns.
+    """
+    n = max(1, len(modelled))
+    score = {t: MODEL_SHARE * (1.0 - r / n) for r, (t, _) in enumerate(modelled)}
+    for t, _ in content:
+        score.setdefault(t, 0.0)
+    ids = list(score)
+    if vec is not None:
+        known = [t for t in ids if t in ctx.index.row_of]
+        sims = ctx.index.vector_of(known) @ vec if known else []
+        for t, sim in zip(known, sims, strict=True):
+            score[t] += (1.0 - MODEL_SHARE) * float(sim)
+    return sorted(score.items(), key=lambda x: -x[1])
 
 
 def _explain(

@@ -141,5 +141,6 @@ def test_model_provider_plugs_in_and_never_leaks_private_pieces(catalog, monkeyp
     ids = [i.track.pk for i in items]
     assert secret.pk not in ids
     nexts = [i for i in items if i.source == "next"]
-    assert nexts and all(i.track.pk in reels for i in nexts)
+    # The model's picks are blended with what sounds like the piece just played.
+    assert any(i.track.pk in reels for i in nexts)
     assert nexts[0].reason_text == f"Because you played {catalog['chorales'][0].title}"

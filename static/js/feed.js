@@ -45,6 +45,27 @@
     if (item) refreshAfter(item);
   });
 
+  // Infinite scroll swaps the focused "Next page" link out: move keyboard focus to the first
+  // new piece instead of dropping it on <body> (which would skip the new items).
+  var focusAfter = null;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    focusAfter = null;
+    if (target && target.matches && target.matches("[data-feed-more]") &&
+        target.contains(document.activeElement)) {
+      focusAfter = { list: target.parentElement, before: target.previousElementSibling };
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (!focusAfter) return;
+    var first = focusAfter.before ? focusAfter.before.nextElementSibling
+                                  : focusAfter.list.firstElementChild;
+    focusAfter = null;
+    var link = first && first.querySelector("a[href]");
+    if (link) link.focus();
+    announce("More pieces loaded.");
+  });
+
   document.body.addEventListener("feedChanged", function (event) {
     var id = event.detail && (event.detail.track_id || event.detail.value);
     var item = id && itemFor(id);

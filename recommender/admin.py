@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from recommender.models import FeedbackCounter, ListenEvent, ListeningSettings, Rating
+from recommender.training import admin as training_admin  # noqa: F401  (registry admin)
 
 
 @admin.register(ListenEvent)

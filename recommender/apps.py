@@ -10,3 +10,7 @@ class RecommenderConfig(AppConfig):
         from recommender.feed.services import register_feed_hooks
 
         register_feed_hooks()
+        # Online MF updates, the retraining trigger and the feed's model providers.
+        from recommender.training.serving import register as register_training
+
+        register_training()

@@ -15,8 +15,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["ArtifactError", "FitData", "Recommender"]
+
+# One listener's scores are a matrix-vector product: BLAS threads only add hand-off latency
+# (25 ms instead of 0.2 ms for 50,000 items on a busy 2-core machine), so use one.
+_BLAS = ThreadpoolController()
 
 
 class ArtifactError(RuntimeError):
@@ -85,7 +90,8 @@ class Recommender(ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` item indices and scores for one user, given their latest history."""
         history = np.asarray(history, dtype=np.int64)
-        row = self.scores(np.asarray([user], dtype=np.int64), [history])[0]
+        with _BLAS.limit(limits=1, user_api="blas"):
+            row = self.scores(np.asarray([user], dtype=np.int64), [history])[0]
         if filter_seen and len(history):
             row[history[(history >= 0) & (history < self.n_items)]] = -np.inf
         if exclude is not None and len(exclude):

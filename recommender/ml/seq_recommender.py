@@ -41,6 +41,7 @@ class SequenceRecommender(Recommender):
         if c.threads:
             torch.set_num_threads(c.threads)
         self.device = resolve_device(c.device)
+        torch.manual_seed(c.seed)  # the initial weights too, so a fit is reproducible
         self.module = build_module(c, data.n_items)
         report = train_sequence_model(
             self.module,

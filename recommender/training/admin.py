@@ -1,0 +1,102 @@
+"""Admin of the model registry: versions with metrics, a chart, activate / roll back; runs."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from recommender.ml.base import ArtifactError
+from recommender.models import ModelVersion, TrainingRun
+from recommender.training import services
+from recommender.training.chart import metrics_chart_svg
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    change_list_template = "admin/recommender/modelversion/change_list.html"
+    list_display = [
+        "__str__",
+        "kind",
+        "version",
+        "is_active",
+        "ndcg10",
+        "hr10",
+        "n_users",
+        "n_items",
+        "n_events",
+        "created_at",
+        "reason",
+    ]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    actions = ["activate", "roll_back"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_urls(self):
+        chart = path(
+            "chart.svg",
+            self.admin_site.admin_view(self.chart_view),
+            name="recommender_modelversion_chart",
+        )
+        return [chart, *super().get_urls()]
+
+    def chart_view(self, request: HttpRequest) -> HttpResponse:
+        svg = metrics_chart_svg(ModelVersion.objects.order_by("kind", "version"))
+        return HttpResponse(svg, content_type="image/svg+xml")
+
+    @admin.action(description="Activate the selected version")
+    def activate(self, request: HttpRequest, queryset) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            services.version_activate(version=version)
+        except ArtifactError as exc:
+            self.message_user(request, f"Cannot activate {version}: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"{version.kind} v{version.version} is now active.")
+
+    @admin.action(description="Roll back the selected kinds to their previous version")
+    def roll_back(self, request: HttpRequest, queryset) -> None:
+        for kind in sorted(set(queryset.values_list("kind", flat=True))):
+            try:
+                version = services.version_rollback(kind=kind)
+            except (services.TrainingError, ArtifactError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.message_user(request, f"{kind} rolled back to v{version.version}.")
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "trigger",
+        "progress",
+        "stage",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "train_seconds",
+        "n_events",
+        "version",
+        "error",
+    ]
+    list_filter = ["kind", "status", "trigger"]
+    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    actions = ["retrain"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Queue a new training of the selected kinds")
+    def retrain(self, request: HttpRequest, queryset) -> None:
+        for kind in sorted(set(queryset.values_list("kind", flat=True))):
+            run = services.training_request(kind=kind)
+            self.message_user(request, f"{kind}: training run #{run.pk} is {run.status}.")

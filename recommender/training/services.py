@@ -1,0 +1,302 @@
+"""Writes of the model registry: queue, run and record trainings; activate and roll back versions.
+
+A training reads the event log, holds out each listener's most recent item, trains, evaluates
+the new model and the active one on those held-out items (full ranking, seen items filtered)
+and activates the new version only if its NDCG@10 is not worse. A failure leaves the active
+version in place and records the error on the run. The database allows one open (queued or
+running) run per kind, so two trainings of one kind never overlap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from recommender import signals_hub
+from recommender.ml.base import FitData, Recommender
+from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
+from recommender.ml.evaluate import SEQUENCE_KINDS, evaluate_split, reference_vectors
+from recommender.ml.registry import default_config, make_model
+from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
+from recommender.training.dataset import dedupe_latest, event_log_interactions
+
+__all__ = [
+    "TrainingError",
+    "feedback_kind",
+    "model_config",
+    "training_execute",
+    "training_request",
+    "training_trigger_on_feedback",
+    "version_activate",
+    "version_rollback",
+]
+
+logger = logging.getLogger(__name__)
+
+# Site defaults: small, quick models (a listener's history is short next to ML-1M's).
+SITE_CONFIG: dict[str, dict[str, Any]] = {
+    "sasrec": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
+    "gru": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
+}
+
+
+class TrainingError(RuntimeError):
+    """A training could not be queued or run; the message says why."""
+
+
+def feedback_kind(kind: str) -> str:
+    """The ``signals_hub`` counter a model kind learns from."""
+    return "sequence" if kind in SEQUENCE_KINDS else "mf"
+
+
+def model_config(kind: str) -> Any:
+    """Config of ``kind``: ml defaults, then site defaults, then ``RECOMMENDER_MODEL_CONFIG``."""
+    config = default_config(kind)
+    overrides = {**SITE_CONFIG.get(kind, {})}
+    overrides.update(getattr(settings, "RECOMMENDER_MODEL_CONFIG", {}).get(kind, {}))
+    fields = {f.name for f in dataclasses.fields(config)}
+    if "device" in fields:
+        overrides.setdefault("device", getattr(settings, "ML_DEVICE", "auto"))
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if k in fields})
+
+
+def training_request(*, kind: str, trigger: str = RunTrigger.MANUAL) -> TrainingRun:
+    """Queue a training of ``kind``; if one is already queued or running, return that one."""
+    if kind not in ModelKind.values:
+        raise TrainingError(f"unknown model kind {kind!r}; expected one of {ModelKind.values}")
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(kind=kind, trigger=trigger)
+    except IntegrityError:
+        existing = TrainingRun.objects.filter(
+            kind=kind, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).first()
+        if existing is None:  # it finished between our insert and this read: try once more
+            return training_request(kind=kind, trigger=trigger)
+        return existing
+    from recommender.tasks import train_model  # late: tasks import this module
+
+    transaction.on_commit(lambda: train_model.delay(run.pk))
+    logger.info("training run %s (%s) queued by %s", run.pk, kind, trigger)
+    return run
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            logger.warning("training run %s does not exist; nothing to do", run_id)
+            return None
+        if run.status != RunStatus.QUEUED:
+            logger.warning("training run %s is %s, not queued; nothing to do", run_id, run.status)
+            return None
+        run.status, run.started_at, run.stage = RunStatus.RUNNING, timezone.now(), "reading"
+        run.save(update_fields=["status", "started_at", "stage"])
+    run.feedback_taken = signals_hub.feedback_take(feedback_kind(run.kind))
+    return run
+
+
+def _progress(run: TrainingRun, progress: float, stage: str, **fields: Any) -> None:
+    fields.update(progress=progress, stage=stage)
+    TrainingRun.objects.filter(pk=run.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(run, key, value)
+
+
+def _split(data: Interactions) -> LeaveOneOut:
+    sequences = [dedupe_latest(s) for s in data.sequences()]
+    return leave_one_out(sequences, data.n_items)
+
+
+def _fit(kind: str, split: LeaveOneOut) -> Recommender:
+    model = make_model(kind, model_config(kind))
+    if kind in SEQUENCE_KINDS:
+        fit = FitData(
+            split.train_matrix(),
+            split.train,
+            valid_history=split.train,
+            valid_target=split.valid_target,
+        )
+    else:
+        fit = FitData(split.train_matrix(test=True), split.test_history)
+    return model.fit(fit)
+
+
+def _evaluate_active(
+    kind: str, data: Interactions, split: LeaveOneOut, vectors: np.ndarray
+) -> tuple[ModelVersion | None, float | None]:
+    """The active version of ``kind`` and its NDCG@10 on this run's held-out items."""
+    from recommender.training.serving import RemappedModel, load_version
+
+    active = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+    if active is None:
+        return None, None
+    try:
+        loaded = load_version(active)
+        remapped = RemappedModel(loaded, user_ids=data.user_ids, item_ids=data.item_ids)
+        metrics = evaluate_split(
+            remapped, split.test_history, split.test_target, item_vectors=vectors
+        )
+        return active, metrics["NDCG@10"]
+    except Exception:  # an unreadable active model is compared by its recorded metrics
+        logger.warning("active %s v%s cannot be re-evaluated", kind, active.version, exc_info=True)
+        return active, active.ndcg10
+
+
+def training_execute(*, run_id: int) -> TrainingRun | None:
+    """Run a queued training to the end; the run row says how it went."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    folder: Path | None = None
+    try:
+        data = event_log_interactions()
+        _progress(
+            run, 0.1, "splitting", n_users=data.n_users, n_items=data.n_items, n_events=len(data)
+        )
+        split = _split(data)
+        _progress(run, 0.2, "training")
+        start = time.perf_counter()
+        model = _fit(run.kind, split)
+        train_seconds = time.perf_counter() - start
+        _progress(run, 0.8, "evaluating", train_seconds=train_seconds)
+        vectors = reference_vectors(split.train_matrix(test=True))
+        metrics = evaluate_split(model, split.test_history, split.test_target, item_vectors=vectors)
+        metrics["train_seconds"] = round(train_seconds, 2)
+        active, active_ndcg = _evaluate_active(run.kind, data, split, vectors)
+        version_no = (
+            ModelVersion.objects.filter(kind=run.kind).aggregate(n=Max("version"))["n"] or 0
+        ) + 1
+        relative = f"{run.kind}/{version_no}"
+        folder = Path(settings.MODEL_ROOT) / relative
+        if folder.exists():
+            shutil.rmtree(folder)  # left over from a crashed run that never registered it
+        model.meta.update(user_ids=data.user_ids, item_ids=data.item_ids, trained_at=time.time())
+        model.save(folder)
+        _register(run, model, metrics, relative, version_no, active, active_ndcg)
+    except Exception as exc:
+        logger.exception("training run %s (%s) failed", run.pk, run.kind)
+        if (
+            folder is not None
+            and not ModelVersion.objects.filter(
+                kind=run.kind, artifact_path=f"{run.kind}/{folder.name}"
+            ).exists()
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
+        _progress(
+            run,
+            run.progress,
+            "failed",
+            status=RunStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def _register(
+    run: TrainingRun,
+    model: Recommender,
+    metrics: dict[str, float],
+    relative: str,
+    version_no: int,
+    active: ModelVersion | None,
+    active_ndcg: float | None,
+) -> ModelVersion:
+    new_ndcg = metrics["NDCG@10"]
+    better = active is None or active_ndcg is None or new_ndcg >= active_ndcg
+    if active is None:
+        reason = "first version of this kind"
+    elif better:
+        reason = f"NDCG@10 {new_ndcg:.4f} ≥ active v{active.version}'s {active_ndcg:.4f}"
+    else:
+        reason = (
+            f"not activated: NDCG@10 {new_ndcg:.4f} < active v{active.version}'s "
+            f"{active_ndcg:.4f} on the same held-out events"
+        )
+    config = model._config()
+    version = ModelVersion.objects.create(
+        kind=run.kind,
+        version=version_no,
+        artifact_path=relative,
+        config=config,
+        n_users=run.n_users,
+        n_items=run.n_items,
+        n_events=run.n_events,
+        metrics={k: float(v) for k, v in metrics.items()},
+        ndcg10=new_ndcg,
+        hr10=metrics["HR@10"],
+        reason=reason,
+    )
+    if better:
+        _activate(version)
+    run.status, run.progress, run.stage = RunStatus.SUCCEEDED, 1.0, "done"
+    run.finished_at, run.version = timezone.now(), version
+    run.save(update_fields=["status", "progress", "stage", "finished_at", "version"])
+    logger.info("training run %s → %s v%s: %s", run.pk, run.kind, version_no, reason)
+    return version
+
+
+def _activate(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(kind=version.kind, is_active=True).exclude(pk=version.pk).update(
+        is_active=False
+    )
+    version.is_active, version.activated_at = True, timezone.now()
+    version.save(update_fields=["is_active", "activated_at"])
+
+
+@transaction.atomic
+def version_activate(*, version: ModelVersion, reason: str = "activated by staff") -> ModelVersion:
+    """Make ``version`` the active one of its kind (the artifact must be loadable)."""
+    from recommender.training.serving import load_version
+
+    load_version(version)  # raises ArtifactError for a missing or corrupt folder
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    _activate(version)
+    version.reason = reason
+    version.save(update_fields=["reason"])
+    return version
+
+
+def version_rollback(*, kind: str) -> ModelVersion:
+    """Activate the newest version of ``kind`` older than the active one."""
+    active = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+    older = ModelVersion.objects.filter(kind=kind)
+    if active is not None:
+        older = older.filter(version__lt=active.version)
+    previous = older.order_by("-version").first()
+    if previous is None:
+        raise TrainingError(f"no earlier {kind} version to roll back to")
+    reason = f"rolled back from v{active.version}" if active else "rolled back"
+    return version_activate(version=previous, reason=reason)
+
+
+def training_trigger_on_feedback(
+    *, user_id: int, track_id: int, kind: str, value: float | None
+) -> None:
+    """Feedback hook: queue a retraining once enough new feedback has arrived for a model.
+
+    ``RECOMMENDER_RETRAIN_AFTER_FEEDBACK`` signals (default 500) since the last training of the
+    MF kind (``RECOMMENDER_MF_KIND``) or the sequence kind (``RECOMMENDER_SEQUENCE_KIND``).
+    """
+    threshold = int(getattr(settings, "RECOMMENDER_RETRAIN_AFTER_FEEDBACK", 500))
+    if threshold <= 0:
+        return
+    for model_kind in (
+        getattr(settings, "RECOMMENDER_MF_KIND", "als"),
+        getattr(settings, "RECOMMENDER_SEQUENCE_KIND", "sasrec"),
+    ):
+        if signals_hub.feedback_count(feedback_kind(model_kind)) >= threshold:
+            training_request(kind=model_kind, trigger=RunTrigger.FEEDBACK)

@@ -20,11 +20,29 @@ def _write_walks(path, users=40, items=60):
 def test_command_prints_table_and_writes_json(tmp_path):
     data, out = tmp_path / "walks.txt", tmp_path / "res" / "results.json"
     _write_walks(data)
-    tiny = {"sasrec": {"hidden": 16, "layers": 1, "maxlen": 20, "epochs": 15, "lr": 0.01},
-            "als": {"factors": 8}}
-    call_command("evaluate_recommenders", "--data", str(data), "--format", "sasrec",
-                 "--models", "pop,als,sasrec", "--out", str(out), "--device", "cpu",
-                 "--time-budget", "30", "--config", json.dumps(tiny), "--anchors", "ml-1m")
+    tiny = {
+        "sasrec": {"hidden": 16, "layers": 1, "maxlen": 20, "epochs": 15, "lr": 0.01},
+        "als": {"factors": 8},
+    }
+    call_command(
+        "evaluate_recommenders",
+        "--data",
+        str(data),
+        "--format",
+        "sasrec",
+        "--models",
+        "pop,als,sasrec",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--time-budget",
+        "30",
+        "--config",
+        json.dumps(tiny),
+        "--anchors",
+        "ml-1m",
+    )
     results = json.loads(out.read_text())
     assert set(results) == {"pop", "als", "sasrec"}
     for row in results.values():

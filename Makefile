@@ -23,7 +23,7 @@ setup: $(STAMP)
 	@$(PY) manage.py setup_demo
 
 run: setup
-	@$(VENV)/bin/honcho -f musicsite/Procfile start
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f musicsite/Procfile start
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser of its own.
 browser:

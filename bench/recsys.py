@@ -32,14 +32,17 @@ DATA = ROOT.parent / "shared" / "data" / "interactions"
 SCALE = float(os.environ.get("BENCH_RECSYS_BUDGET_SCALE", "1"))
 
 # Settings chosen with short runs on this 2-core CPU (see the issue report); budgets in seconds.
+# ML-1M: small batches and a high learning rate converge in the fewest CPU seconds (batch 32,
+# lr 4e-3, dropout 0.1 reached valid NDCG@10 0.18 in ~10 minutes on a quiet machine).
 SASREC_ML1M = {
     "hidden": 64,
     "layers": 2,
-    "dropout": 0.2,
+    "dropout": 0.1,
     "maxlen": 200,
-    "batch_size": 64,
-    "lr": 3e-3,
+    "batch_size": 32,
+    "lr": 4e-3,
     "valid_users": 1000,
+    "eval_every": 2,
     "patience": 4,
 }
 DATASETS = {
@@ -47,18 +50,8 @@ DATASETS = {
         "path": DATA / "ml-1m" / "ml-1m.txt",
         "models": ["pop", "als", "bpr", "sasrec", "gru"],
         "config": {
-            "sasrec": {**SASREC_ML1M, "time_budget": 1080.0},
-            "gru": {
-                "hidden": 64,
-                "layers": 1,
-                "dropout": 0.2,
-                "maxlen": 200,
-                "batch_size": 64,
-                "lr": 3e-3,
-                "valid_users": 1000,
-                "patience": 4,
-                "time_budget": 240.0,
-            },
+            "sasrec": {**SASREC_ML1M, "time_budget": 1200.0},
+            "gru": {**SASREC_ML1M, "layers": 1, "time_budget": 180.0},
         },
     },
     "lastfm": {

@@ -135,6 +135,20 @@ def feedback_count(kind: str) -> int:
     return int(total or 0)
 
 
+def feedback_counts(kinds: Iterable[str]) -> dict[str, int]:
+    """:func:`feedback_count` of several kinds in one query (0 for a kind never counted)."""
+    kinds = list(kinds)
+    rows = (
+        FeedbackCounter.objects.filter(kind__in=kinds)
+        .values("kind")
+        .annotate(total=Sum("count"))
+        .values_list("kind", "total")
+    )
+    counts = dict.fromkeys(kinds, 0)
+    counts.update({kind: int(total or 0) for kind, total in rows})
+    return counts
+
+
 @transaction.atomic
 def feedback_take(kind: str) -> int:
     """Read and zero the counter of ``kind`` atomically; a training run calls this as it starts."""

@@ -139,13 +139,14 @@ def feed_page_serve(
     return page
 
 
-def on_feedback(*, user_id: int, track_id: int, kind: str, value: float | None) -> None:
-    """Feedback hook (``recommender.signals_hub``): any signal makes the feed stale."""
-    feed_invalidate(user_id=user_id)
+def on_feedback(signals: list) -> None:
+    """Feedback batch hook (``recommender.signals_hub``): any signal makes the feed stale."""
+    user_ids = {signal.user_id for signal in signals}
+    FeedSnapshot.objects.filter(user_id__in=user_ids, stale=False).update(stale=True)
 
 
 def register_feed_hooks() -> None:
     """Called from ``RecommenderConfig.ready``."""
     from recommender import signals_hub
 
-    signals_hub.register_feedback_hook(on_feedback)
+    signals_hub.register_feedback_hook(on_feedback, batch=True)

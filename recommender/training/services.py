@@ -283,20 +283,30 @@ def version_rollback(*, kind: str) -> ModelVersion:
     return version_activate(version=previous, reason=reason)
 
 
-def training_trigger_on_feedback(
-    *, user_id: int, track_id: int, kind: str, value: float | None
-) -> None:
-    """Feedback hook: queue a retraining once enough new feedback has arrived for a model.
+def training_trigger_on_feedback(signals: list) -> None:
+    """Feedback batch hook: queue a retraining once enough new feedback has arrived for a model.
 
     ``RECOMMENDER_RETRAIN_AFTER_FEEDBACK`` signals (default 500) since the last training of the
     MF kind (``RECOMMENDER_MF_KIND``) or the sequence kind (``RECOMMENDER_SEQUENCE_KIND``).
+    Runs once per committed write: one query for both counters, and one more only when a
+    counter is over the threshold (a queued or running run of that kind already covers it).
     """
     threshold = int(getattr(settings, "RECOMMENDER_RETRAIN_AFTER_FEEDBACK", 500))
     if threshold <= 0:
         return
-    for model_kind in (
+    model_kinds = (
         getattr(settings, "RECOMMENDER_MF_KIND", "als"),
         getattr(settings, "RECOMMENDER_SEQUENCE_KIND", "sasrec"),
-    ):
-        if signals_hub.feedback_count(feedback_kind(model_kind)) >= threshold:
+    )
+    counts = signals_hub.feedback_counts([feedback_kind(kind) for kind in model_kinds])
+    due = [kind for kind in model_kinds if counts[feedback_kind(kind)] >= threshold]
+    if not due:
+        return
+    open_kinds = set(
+        TrainingRun.objects.filter(
+            kind__in=due, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).values_list("kind", flat=True)
+    )
+    for model_kind in due:
+        if model_kind not in open_kinds:
             training_request(kind=model_kind, trigger=RunTrigger.FEEDBACK)

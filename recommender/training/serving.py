@@ -183,19 +183,21 @@ def recommendations_for(*, user, k: int = 20, kinds: tuple[str, ...] = SERVE_ORD
     return _popular(user, history, k)
 
 
-def online_feedback_update(*, user_id: int, track_id: int, kind: str, value: float | None) -> None:
-    """Feedback hook: refresh the listener's MF factors in every loaded active MF model now."""
+def online_feedback_update(signals: list) -> None:
+    """Feedback batch hook: refresh the MF factors of each listener in ``signals`` (once each)
+    in every loaded active MF model, so their next page reflects what they just did."""
     versions = _active(MF_KINDS)
     if not versions:
         return
-    history = user_history(user_id)
-    for version in versions:
-        try:
-            _refresh_factors(load_version(version), user_id, history)
-        except ArtifactError as exc:
-            logger.warning(
-                "%s v%s unusable for the online update: %s", version.kind, version.version, exc
-            )
+    for user_id in dict.fromkeys(signal.user_id for signal in signals):
+        history = user_history(user_id)
+        for version in versions:
+            try:
+                _refresh_factors(load_version(version), user_id, history)
+            except ArtifactError as exc:
+                logger.warning(
+                    "%s v%s unusable for the online update: %s", version.kind, version.version, exc
+                )
 
 
 def _provider(kinds: tuple[str, ...]):
@@ -240,7 +242,7 @@ def register() -> None:
     from recommender.feed import sources
     from recommender.training.services import training_trigger_on_feedback
 
-    signals_hub.register_feedback_hook(online_feedback_update)
-    signals_hub.register_feedback_hook(training_trigger_on_feedback)
+    signals_hub.register_feedback_hook(online_feedback_update, batch=True)
+    signals_hub.register_feedback_hook(training_trigger_on_feedback, batch=True)
     sources.register_provider("next", _provider(SEQUENCE_KINDS))
     sources.register_provider("taste", _provider(MF_KINDS))

@@ -128,3 +128,25 @@ def test_feedback_trigger_queues_a_training_after_n_signals(
         rating_set(user=user, track=tracks[5], liked=True)
     runs = TrainingRun.objects.filter(trigger=RunTrigger.FEEDBACK)
     assert sorted(runs.values_list("kind", flat=True)) == ["als", "sasrec"]
+
+
+def test_feedback_past_the_threshold_with_a_run_queued_adds_no_run(
+    event_log, settings, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from recommender.signals_hub import Feedback
+    from recommender.training.services import training_trigger_on_feedback
+
+    settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 1
+    user, tracks = event_log["users"][0], event_log["tracks"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.training_request(kind="als")
+        services.training_request(kind="sasrec")
+    signal = Feedback(user_id=user.pk, track_id=tracks[1].pk, kind="rating", value=5.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        from recommender.services import rating_set
+
+        rating_set(user=user, track=tracks[1], stars=5)
+    # The counters are over the threshold, the runs already queued cover them: two reads.
+    with django_assert_max_num_queries(2):
+        training_trigger_on_feedback([signal])
+    assert TrainingRun.objects.count() == 2

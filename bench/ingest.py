@@ -253,7 +253,7 @@ def main() -> None:
         f"{cores} idle cores would bound them at {cores * 1000 / single_cpu_ms:.0f} req/s and "
         f"{cores * 1000 / batched_cpu_ms:.0f} events/s"
     )
-    where = " (inline for single events; queued, not run here, for batches)" if hooks else ""
+    where = " (run in the request, after the commit, once per write)" if hooks else ""
     print(f"feedback hooks served : {', '.join(hooks) or 'none (--without-hooks)'}{where}")
     print(
         f"machine load          : 1-min load average {load_at_start:.1f} on {cores} cores at "

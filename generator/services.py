@@ -143,7 +143,7 @@ def generation_job_create(
     with transaction.atomic():
         since = timezone.now() - timedelta(hours=1)
         recent = GenerationJob.objects.filter(user=user, created_at__gte=since).exclude(
-            status=Status.FAILED
+            status__in=[Status.FAILED, Status.CANCELLED]
         )
         count = recent.count()
         if count >= limit:
@@ -254,7 +254,8 @@ def _write_piece(job: GenerationJob) -> Track:
     )
     _set_progress(job.pk, 82)
     midi = generated.score.dumps_midi()
-    title = f"Made for {job.user.get_username()} · no. {job.pk}"
+    number = Track.objects.filter(owner=job.user, origin=Track.Origin.GENERATED).count() + 1
+    title = f"Made for {job.user.get_username()} · no. {number}"
     track = track_ingest(
         filename=f"generated-{job.pk}.mid",
         data=bytes(midi),
@@ -264,6 +265,7 @@ def _write_piece(job: GenerationJob) -> Track:
         origin=Track.Origin.GENERATED,
         owner=job.user,
         source=f"generation job {job.pk}",
+        queue_render=False,  # rendered just below, in this job, so it plays when the job ends
     )
     try:
         _set_progress(job.pk, 88)

@@ -16,8 +16,10 @@ def eager(monkeypatch):
     from musicsite.celery import app
 
     monkeypatch.setitem(app.conf, "task_always_eager", True)
-    monkeypatch.setattr("catalog.tasks.render_track.delay", lambda track_id: None)
+    queued_renders: list[int] = []
+    monkeypatch.setattr("catalog.tasks.render_track.delay", queued_renders.append)
     services._load.cache_clear()
+    return queued_renders
 
 
 def test_shipped_checkpoint_makes_a_playable_private_piece(
@@ -36,3 +38,5 @@ def test_shipped_checkpoint_makes_a_playable_private_piece(
     midi = pretty_midi.PrettyMIDI(track.midi_file.path)
     assert sum(len(i.notes) for i in midi.instruments) > 10
     assert track.audio_file.size > 10_000
+    assert track.title == f"Made for {user.username} · no. 1"  # the listener's own count
+    assert eager == []  # rendered by the job itself, not queued a second time

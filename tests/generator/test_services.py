@@ -46,6 +46,16 @@ def test_rate_limit_has_a_clear_message(active_version, settings, monkeypatch):
     assert GenerationJob.objects.filter(user=user).count() == 2
 
 
+def test_cancelled_songs_do_not_count_towards_the_rate_limit(active_version, settings, monkeypatch):
+    monkeypatch.setattr("generator.tasks.run_generation_job.delay", lambda job_id: None)
+    settings.GENERATOR_JOBS_PER_HOUR = 1
+    user = UserFactory()
+    services.generation_job_cancel(job=services.generation_job_create(user=user))
+    services.generation_job_create(user=user)  # the cancelled one left the hour's slot free
+    with pytest.raises(services.RateLimited):
+        services.generation_job_create(user=user)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -24,7 +24,6 @@ import json
 import logging
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from server import free_port, gunicorn_start  # bench/server.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "feed.json"
@@ -269,31 +270,11 @@ def throughput(port: int, path: str, tokens: list, seconds: float, processes: in
     return done / elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex}
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"), "musicsite.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start within 60 s")
+    return gunicorn_start(
+        app="musicsite.wsgi:application", port=port, workers=workers, threads=threads, env=env
+    )
 
 
 def main() -> None:

@@ -19,15 +19,12 @@ Environment: ``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -35,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 sys.path.insert(0, str(ROOT / "bench"))  # also when gunicorn imports this as bench.ingest
 from ingest_load import DB_NAME, run_phase  # noqa: E402
+from server import free_port, gunicorn_start  # noqa: E402
 
 GOAL_SINGLE_RPS = 300
 GOAL_BATCHED_EPS = 5_000
@@ -99,12 +97,6 @@ def stored_count() -> int:
     return ListenEvent.objects.count()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wsgi_without_hooks():
     """gunicorn app factory (``bench.ingest:wsgi_without_hooks()``): the site minus its hooks."""
     from musicsite.wsgi import application
@@ -127,35 +119,8 @@ def start_gunicorn(port: int, workers: int, threads: int, *, hooks: bool) -> sub
         # worker runs here, so the queue is in memory and those hook calls are not executed.
         "CELERY_BROKER_URL": "memory://",
     }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [
-        str(gunicorn),
-        "musicsite.wsgi:application" if hooks else "bench.ingest:wsgi_without_hooks()",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status < 500:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start within 60 s")
+    app = "musicsite.wsgi:application" if hooks else "bench.ingest:wsgi_without_hooks()"
+    return gunicorn_start(app=app, port=port, workers=workers, threads=threads, env=env)
 
 
 def main() -> None:

@@ -116,6 +116,14 @@ class GenerationJobFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     settings = factory.LazyFunction(
-        lambda: {"temperature": 0.95, "tempo_bpm": 100.0, "seconds": 10.0, "primer_bars": 0,
-                 "max_polyphony": 4, "key": None, "reason": "test", "primer_track_id": None}
+        lambda: {
+            "temperature": 0.95,
+            "tempo_bpm": 100.0,
+            "seconds": 10.0,
+            "primer_bars": 0,
+            "max_polyphony": 4,
+            "key": None,
+            "reason": "test",
+            "primer_track_id": None,
+        }
     )

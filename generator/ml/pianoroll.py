@@ -88,7 +88,8 @@ class RNNNADE(nn.Module):
             layer = nn.TransformerEncoderLayer(
                 h, config.heads, 4 * h, config.dropout, batch_first=True, norm_first=True
             )
-            self.rnn = nn.TransformerEncoder(layer, config.layers)
+            # Pre-norm layers can't use the nested-tensor fast path; say so instead of a warning.
+            self.rnn = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
             self.pos = nn.Embedding(4096, h)
         # NADE parameters: shared weights, biases conditioned on the time model's state.
         self.W = nn.Parameter(torch.randn(N_PITCHES, config.nade_hidden) * 0.05)

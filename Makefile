@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install --progress-bar on -q --upgrade pip
 	@# The CPU build of torch first: a plain resolve would pull several GB of CUDA packages.
-	@$(VENV)/bin/pip install --progress-bar on -q torch==2.13.0
-	@$(VENV)/bin/pip install --progress-bar on -q -e ".[dev]"
+	@echo "==> Installing PyTorch (CPU build) and the pinned dependencies (a few minutes, once)"
+	@$(VENV)/bin/pip install --progress-bar on torch==2.13.0
+	@$(VENV)/bin/pip install --progress-bar on -e ".[dev]"
 	@touch $@
 
 setup: $(STAMP)
+	@echo "==> Migrating the database (var/db.sqlite3 unless DATABASE_URL is set)"
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py collectstatic --noinput -v 0
 	@$(PY) manage.py setup_demo

@@ -19,6 +19,7 @@ from accounts import onboarding
 from accounts import playlists as service
 from accounts.models import Playlist, TempoRange
 from catalog.api import TrackListOutputSerializer
+from musicsite.api import absolute_uri
 
 
 def _playlist_error(exc: service.PlaylistError) -> Exception:
@@ -158,9 +159,7 @@ class PlaylistOutputSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, playlist: Playlist) -> str:
-        path = reverse("api-playlist-detail", args=[playlist.pk])
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_uri(self.context, reverse("api-playlist-detail", args=[playlist.pk]))
 
 
 class PlaylistDetailSerializer(PlaylistOutputSerializer):

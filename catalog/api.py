@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from catalog import selectors
 from catalog.filters import TrackFilterForm
 from catalog.models import Track
+from musicsite.api import absolute_uri
 
 
 class TrackPagination(PageNumberPagination):
@@ -50,8 +51,7 @@ class TrackListOutputSerializer(serializers.Serializer):
     page_url = serializers.SerializerMethodField()
 
     def _absolute(self, path: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_uri(self.context, path)
 
     def get_url(self, track: Track) -> str:
         return self._absolute(reverse("api-track-detail", args=[track.pk]))

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from generator import selectors, services
 from generator.models import GenerationJob
+from musicsite.api import absolute_uri
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -28,8 +29,7 @@ class JobOutputSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def _absolute(self, path: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_uri(self.context, path)
 
     def get_url(self, job: GenerationJob) -> str:
         return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))

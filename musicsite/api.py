@@ -121,13 +121,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(data, status=exc.status_code, headers=headers)
 
 
-@csrf_exempt  # a 404 for any method: nothing to protect, and no HTML 403 instead
 def absolute_uri(serializer_context: dict[str, Any], path: str) -> str:
     """``path`` as an absolute URL for the request in a serializer's context (else as it is)."""
     request = serializer_context.get("request")
     return request.build_absolute_uri(path) if request else path
 
 
+@csrf_exempt  # a 404 for any method: nothing to protect, and no HTML 403 instead
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error format, not an HTML page."""
     message = f"No API endpoint at {request.path[:200]}."

@@ -27,6 +27,16 @@ def test_unknown_api_path_is_a_json_404_for_any_method():
     assert "trailing slash" in hint
 
 
+def test_unknown_api_path_is_a_json_404_even_with_a_session_and_no_csrf_token():
+    """A client holding a session cookie (a browser) gets the API's 404, not Django's CSRF page."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(UserFactory())
+    for method in ("post", "delete"):
+        response = getattr(client, method)("/api/v1/generation-jobs/-5/cancel/")
+        assert response.status_code == 404
+        assert _error(response)["code"] == "not_found"
+
+
 def test_malformed_json_is_a_400_parse_error():
     client = token_client(UserFactory())
     response = client.generic(

@@ -35,6 +35,8 @@ class SeqConfig:
     epochs: int = 200  # upper bound; early stopping and the time budget usually end sooner
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | cosine (decays to 0 by the epoch or time limit)
+    warmup: float = 0.02  # cosine: share of the run spent warming up linearly
     weight_decay: float = 0.0
     loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
     negatives: int = 256  # sampled softmax: shared negatives per batch

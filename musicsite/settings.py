@@ -8,6 +8,7 @@ PostgreSQL and Redis. See ``.env.example``.
 from pathlib import Path
 
 import environ
+import orjson
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -163,6 +164,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Recommender retraining: MF often, the sequence model less often, and after N new feedback.
 RECOMMENDER_MF_KIND = env("RECOMMENDER_MF_KIND", default="als")
 RECOMMENDER_SEQUENCE_KIND = env("RECOMMENDER_SEQUENCE_KIND", default="sasrec")
+# Feed impressions are buffered per process and written at most this many seconds later
+# (0 = at once); see recommender/feed/impressions.py.
+FEED_IMPRESSIONS_FLUSH_SECONDS = env.float("FEED_IMPRESSIONS_FLUSH_SECONDS", default=1.0)
 RECOMMENDER_RETRAIN_AFTER_FEEDBACK = env.int("RECOMMENDER_RETRAIN_AFTER_FEEDBACK", default=500)
 CELERY_BEAT_SCHEDULE: dict = {
     "recommender-train-mf": {
@@ -186,8 +190,14 @@ GENERATOR_FINE_TUNE_SECONDS = env.float("GENERATOR_FINE_TUNE_SECONDS", default=6
 CELERY_BEAT_SCHEDULE_FILENAME = str(Path(VAR_DIR) / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
+    # orjson renders JSON several times faster than the standard library (the feed's pages).
+    "DEFAULT_RENDERER_CLASSES": [
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),  # "…Z" for UTC, as DRF's own renderer
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

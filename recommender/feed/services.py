@@ -1,4 +1,4 @@
-"""Writes of the feed: (re)building a listener's snapshot, invalidating it, logging impressions."""
+"""Writes of the feed: (re)building a listener's snapshot, invalidating it, serving pages."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Track
@@ -18,8 +17,9 @@ from recommender.feed.builder import build_feed
 from recommender.feed.content import single_threaded_blas
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
+from recommender.feed.impressions import async_commit_source, impressions_add, impressions_flush
 from recommender.feed.selectors import FeedPage, Resolver, feed_page
-from recommender.models import FeedImpression, FeedSnapshot
+from recommender.models import FeedSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +33,18 @@ def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
         items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
     now = timezone.now()
     table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    value = "%s::jsonb" if postgres else "%s"
+    value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    async_commit = async_commit_source()
+    source = f" FROM {async_commit}" if async_commit else ""
     # One upsert: no read of the old (large) row, and the build number grows atomically.
     sql = (
         f"INSERT INTO {table} (user_id, items, build, stale, built_at) "
-        f"VALUES (%s, {value}, 1, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+        f"SELECT %s, {value}, 1, %s, %s{source} WHERE true "
+        f"ON CONFLICT (user_id) DO UPDATE SET "
         f"items = EXCLUDED.items, build = {table}.build + 1, stale = EXCLUDED.stale, "
         f"built_at = EXCLUDED.built_at RETURNING build"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        if postgres:  # a cache: a crash just means one more rebuild, so skip the WAL wait
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, json.dumps(items), False, now])
         (build,) = cursor.fetchone()
     return FeedSnapshot(user=user, items=items, build=build, stale=False, built_at=now)
@@ -65,16 +65,40 @@ def _items_remember(key: tuple, items: list) -> None:
             _items_cache.popitem(last=False)
 
 
+@cache
+def _snapshot_state_sql() -> str:
+    q = connection.ops.quote_name
+    snapshots, tracks = q(FeedSnapshot._meta.db_table), q(Track._meta.db_table)
+    return (
+        f"SELECT s.build, s.stale, s.built_at, EXISTS (SELECT 1 FROM {tracks} t "
+        f"WHERE t.owner_id = s.user_id AND t.created_at > s.built_at) FROM {snapshots} s "
+        f"WHERE s.user_id = %s"
+    )
+
+
+def _snapshot_state(user_id: int) -> tuple[int, bool, datetime, bool] | None:
+    """(build, stale, built_at, a newer piece of their own exists) of a listener's snapshot.
+
+    Every feed page asks this first, so it is one raw query: through the ORM, compiling it cost
+    several times what PostgreSQL spends answering it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_snapshot_state_sql(), [user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    build, stale, built_at, newer_own = row
+    if isinstance(built_at, str):  # SQLite returns text for raw timestamp columns
+        built_at = datetime.fromisoformat(built_at)
+    if timezone.is_naive(built_at):
+        built_at = timezone.make_aware(built_at, UTC)
+    return build, bool(stale), built_at, bool(newer_own)
+
+
 def feed_snapshot_current(*, user) -> FeedSnapshot:
     """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
     theirs was generated since it was built. One small query when nothing changed."""
-    newer_own = Track.objects.filter(owner=OuterRef("user_id"), created_at__gt=OuterRef("built_at"))
-    row = (
-        FeedSnapshot.objects.filter(user=user)
-        .annotate(newer_own=Exists(newer_own))
-        .values_list("build", "stale", "built_at", "newer_own")
-        .first()
-    )
+    row = _snapshot_state(user.pk)
     if row is not None:
         build, stale, built_at, newer_own = row
         fresh = timezone.now() - built_at < SNAPSHOT_TTL
@@ -102,40 +126,15 @@ def feed_invalidate(*, user_id: int) -> None:
     FeedSnapshot.objects.filter(user_id=user_id, stale=False).update(stale=True)
 
 
-def feed_impressions_record(*, user, track_ids: Iterable[int]) -> None:
-    """Count that these pieces were shown to ``user`` (one upsert statement)."""
-    ids = list(dict.fromkeys(track_ids))
-    if not ids:
-        return
-    table = connection.ops.quote_name(FeedImpression._meta.db_table)
-    now = timezone.now()
-    values = ", ".join(["(%s, %s, 1, %s, %s)"] * len(ids))
-    params: list = []
-    for tid in ids:
-        params += [user.pk, tid, now, now]
-    sql = (
-        f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
-        f"VALUES {values} ON CONFLICT (user_id, track_id) DO UPDATE SET "
-        f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at"
-    )
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Impressions are cheap signals: don't wait for the WAL flush (a crash may lose the
-        # last few; never the listening log, which commits synchronously).
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(sql, params)
-
-
 def feed_page_serve(
     *, user, cursor: FeedCursor | None, size: int, resolve: Resolver | None = None
 ) -> FeedPage:
     """One page of ``user``'s feed (page and API alike), logged as impressions."""
     snapshot = feed_snapshot_current(user=user)
+    if cursor is not None and cursor.build != snapshot.build:
+        impressions_flush()  # the page leaves out what this session was shown: read it all
     page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size, resolve=resolve)
-    feed_impressions_record(user=user, track_ids=[item.track_id for item in page.items])
+    impressions_add(user_id=user.pk, track_ids=[item.track_id for item in page.items])
     return page
 
 

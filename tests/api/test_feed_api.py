@@ -1,7 +1,6 @@
 """The feed, similar pieces and radio through the API."""
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import TrackFactory
@@ -76,13 +75,11 @@ def test_radio_rejects_bad_after(as_alice, catalog, after):
 def test_feed_pages_need_few_queries(as_alice, catalog, django_assert_max_num_queries):
     first = as_alice.get("/api/v1/feed/?page_size=10").json()  # builds the snapshot
     # token, snapshot state, pieces, their tags, impressions: whatever the page size
-    # (PostgreSQL adds three statements around the impressions: savepoint, SET LOCAL, release).
-    extra = 3 if connection.vendor == "postgresql" else 0
-    with django_assert_max_num_queries(5 + extra):
+    with django_assert_max_num_queries(5):
         second = as_alice.get(first["next"]).json()
     assert len(second["results"]) == 10
     # The same page again: pieces come from the process cache.
-    with django_assert_max_num_queries(3 + extra):
+    with django_assert_max_num_queries(3):
         again = as_alice.get(first["next"]).json()
     assert [r["track"]["id"] for r in again["results"]] == [
         r["track"]["id"] for r in second["results"]

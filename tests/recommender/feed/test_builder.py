@@ -1,6 +1,7 @@
 """The feed: built from onboarding picks, reacting to plays and ratings, varied, explained."""
 
 import pytest
+from django.db import connection
 
 from accounts.onboarding import onboarding_complete
 from recommender.feed.cursor import FeedCursor
@@ -112,6 +113,23 @@ def test_stale_cursor_after_feedback_leaves_out_what_was_shown(
     second = _page(user, size=8, cursor=first.next_cursor)
     assert second.build != first.build
     assert not {i.track.pk for i in first.items} & {i.track.pk for i in second.items}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_outside_a_transaction_count_and_leave_the_connection_as_it_was(catalog):
+    """Pages served in autocommit (as in production) write their one-statement upserts."""
+    user = UserFactory()
+    assert not connection.in_atomic_block
+    first = _page(user, size=5)
+    again = _page(user, size=5)
+    shown = dict(FeedImpression.objects.filter(user=user).values_list("track_id", "shown_count"))
+    assert shown == {i.track.pk: 2 for i in first.items}
+    FeedSnapshot.objects.filter(user=user).update(stale=True)
+    assert _page(user, size=5).build == again.build + 1
+    if connection.vendor == "postgresql":  # the async commit was the statement's own
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
 
 
 def test_snapshot_is_reused_until_feedback(catalog):

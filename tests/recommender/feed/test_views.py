@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from accounts.onboarding import onboarding_complete
@@ -68,8 +67,7 @@ def test_feed_page_uses_few_queries(listener_client, catalog, django_assert_max_
     listener_client.get(reverse("feed:feed"))  # builds the snapshot
     # session, user, profile check, snapshot, generated-since check, tracks, tags, ratings,
     # impressions upsert: a constant number whatever the page size.
-    # (PostgreSQL adds three statements around the impressions: savepoint, SET LOCAL, release.)
-    with django_assert_max_num_queries(10 + (3 if connection.vendor == "postgresql" else 0)):
+    with django_assert_max_num_queries(10):
         response = listener_client.get(reverse("feed:feed"))
     assert response.content.count(b"data-feed-item ") == 12
 

@@ -6,11 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from musicsite.api import api_not_found
 
 urlpatterns = [
+    # The busiest first (the feed, then listens): resolving a path tries patterns in order.
+    path("", include("recommender.feed_api_urls")),
+    path("", include("recommender.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("catalog.api_urls")),
-    path("", include("recommender.api_urls")),
     path("", include("generator.api_urls")),
-    path("", include("recommender.feed_api_urls")),
     path("", include("accounts.library_api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

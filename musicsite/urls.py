@@ -8,12 +8,13 @@ from musicsite import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # The API first: its requests (the busiest) then skip matching every page pattern.
+    path("api/v1/", include("musicsite.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("recommender.urls")),
     path("", include("generator.urls")),
     path("", include("recommender.feed_urls")),
     path("library/", include("accounts.library_urls")),
-    path("api/v1/", include("musicsite.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from musicsite.api import ScopedThrottle
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 
@@ -63,7 +64,9 @@ def test_wrong_method_and_bad_token():
     assert response.status_code == 401 and _error(response)["code"] == "authentication_failed"
 
 
-def test_throttled_requests_get_429_with_retry_after(settings):
+def test_throttled_requests_get_429_with_retry_after(settings, monkeypatch):
+    clock = {"now": 1_000_050.0}  # 30 s into a one-minute window (from 1_000_020)
+    monkeypatch.setattr(ScopedThrottle, "timer", lambda self: clock["now"])
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -77,7 +80,9 @@ def test_throttled_requests_get_429_with_retry_after(settings):
     assert statuses == [200, 200, 429]
     response = client.get("/api/v1/feed/")
     assert _error(response)["code"] == "throttled"
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["Retry-After"] == "30"  # when the window ends
+    clock["now"] += 30
+    assert client.get("/api/v1/feed/").status_code == 200  # a new window
     cache.clear()
 
 

@@ -95,14 +95,15 @@ def diversify(ctx: FeedContext, items: list[Candidate]) -> list[Candidate]:
             return ("own", c.track_id), ("own", c.track_id)
         return ("a", info.artist_id or -c.track_id), ("c", info.collection_id or -c.track_id)
 
+    key_of = {c.track_id: keys(c) for c in items}  # looked up again and again below
     while pending:
-        tail = [keys(c) for c in out[-MAX_RUN:]]
+        tail = [key_of[c.track_id] for c in out[-MAX_RUN:]]
         pick = 0
         if len(tail) == MAX_RUN:
             run_artist = tail[0][0] if all(t[0] == tail[0][0] for t in tail) else None
             run_coll = tail[0][1] if all(t[1] == tail[0][1] for t in tail) else None
             for j, cand in enumerate(pending[:LOOKAHEAD]):
-                artist, coll = keys(cand)
+                artist, coll = key_of[cand.track_id]
                 if artist != run_artist and coll != run_coll:
                     pick = j
                     break

@@ -58,16 +58,19 @@ DATASETS = {
         "path": DATA / "lastfm-s3rec" / "LastFM.txt",
         "models": ["pop", "als", "bpr", "sasrec", "gru"],
         "config": {
+            # Best validation NDCG@10 (0.046) of seven 300-s runs: wider, heavily regularised,
+            # cosine schedule to the budget (the small data set overfits within ten epochs).
             "sasrec": {
-                "hidden": 64,
+                "hidden": 128,
                 "layers": 2,
-                "dropout": 0.3,
+                "dropout": 0.6,
                 "maxlen": 50,
                 "batch_size": 64,
                 "lr": 3e-3,
-                "weight_decay": 0.01,
-                "patience": 10,
-                "time_budget": 420.0,
+                "weight_decay": 0.1,
+                "lr_schedule": "cosine",
+                "patience": 100,
+                "time_budget": 300.0,
             },
             "gru": {
                 "hidden": 64,

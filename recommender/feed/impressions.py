@@ -16,12 +16,15 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from catalog.models import Track
 from recommender.models import FeedImpression
 
 __all__ = ["async_commit_source", "impressions_add", "impressions_flush", "impressions_write"]
@@ -29,7 +32,19 @@ __all__ = ["async_commit_source", "impressions_add", "impressions_flush", "impre
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500  # rows per statement
-Counts = dict[tuple[int, int], list]  # (user id, track id) -> [count, first shown, last shown]
+_MAX_PENDING = 200_000  # (listener, piece) pairs held while the database is unreachable
+
+
+@dataclass(slots=True)
+class Shown:
+    """How often one piece was shown to one listener since the last write."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+
+Counts = dict[tuple[int, int], Shown]  # (user id, track id) -> Shown
 
 
 def async_commit_source() -> str:
@@ -46,9 +61,18 @@ def async_commit_source() -> str:
 
 
 def impressions_write(counts: Counts) -> None:
-    """Add ``counts`` to the impressions table (upserts of at most ``_CHUNK`` rows each)."""
-    table = connection.ops.quote_name(FeedImpression._meta.db_table)
-    rows = [(u, t, *v) for (u, t), v in counts.items()]
+    """Add ``counts`` to the impressions table (upserts of at most ``_CHUNK`` rows each).
+
+    Pairs whose listener or piece was deleted meanwhile are left out, so one deletion never
+    blocks the rest.
+    """
+    q = connection.ops.quote_name
+    table = q(FeedImpression._meta.db_table)
+    user_meta, track_meta = get_user_model()._meta, Track._meta
+    users, user_pk = q(user_meta.db_table), q(user_meta.pk.column)
+    tracks, track_pk = q(track_meta.db_table), q(track_meta.pk.column)
+    latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    rows = [(u, t, s.count, s.first, s.last) for (u, t), s in counts.items()]
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         row_sql = "SELECT %s AS u, %s AS t, %s AS n, %s AS f, %s AS l"
@@ -57,10 +81,12 @@ def impressions_write(counts: Counts) -> None:
         source = f"({values}) AS shown" + (f", {async_commit}" if async_commit else "")
         sql = (
             f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
-            f"SELECT shown.u, shown.t, shown.n, shown.f, shown.l FROM {source} WHERE true "
+            f"SELECT shown.u, shown.t, shown.n, shown.f, shown.l FROM {source} "
+            f"WHERE EXISTS (SELECT 1 FROM {users} WHERE {user_pk} = shown.u) "
+            f"AND EXISTS (SELECT 1 FROM {tracks} WHERE {track_pk} = shown.t) "
             f"ON CONFLICT (user_id, track_id) DO UPDATE SET "
             f"shown_count = {table}.shown_count + EXCLUDED.shown_count, "
-            f"last_shown_at = EXCLUDED.last_shown_at"
+            f"last_shown_at = {latest}({table}.last_shown_at, EXCLUDED.last_shown_at)"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [value for row in chunk for value in row])
@@ -70,62 +96,79 @@ class _Buffer:
     """Counts waiting to be written, and the thread that writes them."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards ``counts``
+        self.writing = threading.Lock()  # one write at a time: a flush waits for one under way
         self.counts: Counts = {}
-        self.wake = threading.Event()
-        self.pid = 0
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def add(self, user_id: int, track_ids: Iterable[int], now: datetime) -> None:
         with self.lock:
             for tid in track_ids:
-                entry = self.counts.get((user_id, tid))
-                if entry is None:
-                    self.counts[(user_id, tid)] = [1, now, now]
+                shown = self.counts.get((user_id, tid))
+                if shown is None:
+                    self.counts[(user_id, tid)] = Shown(1, now, now)
                 else:
-                    entry[0] += 1
-                    entry[2] = now
-            if self.pid != os.getpid():  # first use in this process (or after a fork)
-                self.pid = os.getpid()
-                threading.Thread(target=self._run, name="impressions", daemon=True).start()
+                    shown.count += 1
+                    shown.last = now
+            if self.thread is None or not self.thread.is_alive():  # first use, or after a fork
+                self.thread = threading.Thread(target=self._run, name="impressions", daemon=True)
+                self.thread.start()
 
-    def take(self) -> Counts:
-        with self.lock:
-            counts, self.counts = self.counts, {}
-        return counts
+    def reset(self) -> None:
+        """Forget everything (a forked child must not write its parent's counts again)."""
+        self.lock, self.writing = threading.Lock(), threading.Lock()
+        self.counts, self.thread = {}, None
 
-    def put_back(self, counts: Counts) -> None:
+    def _put_back(self, counts: Counts) -> None:
         with self.lock:
-            for key, (n, first, last) in counts.items():
-                entry = self.counts.setdefault(key, [0, first, last])
-                entry[0] += n
-                entry[1] = min(entry[1], first)
+            if len(self.counts) + len(counts) > _MAX_PENDING:
+                logger.warning("impressions buffer full; %d counts dropped", len(counts))
+                return
+            for key, shown in counts.items():
+                mine = self.counts.get(key)
+                if mine is None:
+                    self.counts[key] = shown
+                else:
+                    mine.count += shown.count
+                    mine.first, mine.last = min(mine.first, shown.first), max(mine.last, shown.last)
 
     def flush(self) -> int:
-        """Write what is buffered now; on a database error keep it for the next try."""
-        counts = self.take()
-        if not counts:
-            return 0
-        try:
-            impressions_write(counts)
-        except DatabaseError:
-            self.put_back(counts)
-            raise
-        return len(counts)
+        """Write what is buffered now; the number of (listener, piece) pairs sent.
+
+        A database that cannot be reached keeps the counts for the next try (and raises); a
+        batch the database refuses (a constraint) is dropped with a warning, never retried
+        for ever.
+        """
+        with self.writing:
+            with self.lock:
+                counts, self.counts = self.counts, {}
+            if not counts:
+                return 0
+            try:
+                impressions_write(counts)
+            except IntegrityError:
+                logger.warning("%d impressions refused by the database; dropped", len(counts))
+                return 0
+            except Exception:
+                self._put_back(counts)
+                raise
+            return len(counts)
 
     def _run(self) -> None:
-        while True:
-            self.wake.wait(max(float(settings.FEED_IMPRESSIONS_FLUSH_SECONDS), 0.05))
-            self.wake.clear()
+        while not self.stop.wait(max(float(settings.FEED_IMPRESSIONS_FLUSH_SECONDS), 0.05)):
             try:
                 self.flush()
-            except DatabaseError:
+            except Exception:  # this thread must outlive any one failed write
                 logger.warning("impressions not written yet; retrying", exc_info=True)
                 connection.close()  # this thread's own connection; the next try reconnects
             else:
                 connection.close_if_unusable_or_obsolete()  # honours CONN_MAX_AGE
+        connection.close()
 
 
 _buffer = _Buffer()
+os.register_at_fork(after_in_child=_buffer.reset)
 
 
 def impressions_add(*, user_id: int, track_ids: Iterable[int]) -> None:
@@ -135,13 +178,13 @@ def impressions_add(*, user_id: int, track_ids: Iterable[int]) -> None:
         return
     now = timezone.now()
     if float(settings.FEED_IMPRESSIONS_FLUSH_SECONDS) <= 0:
-        impressions_write({(user_id, tid): [1, now, now] for tid in ids})
+        impressions_write({(user_id, tid): Shown(1, now, now) for tid in ids})
         return
     _buffer.add(user_id, ids, now)
 
 
 def impressions_flush() -> int:
-    """Write this process's buffered impressions now; the number of rows written."""
+    """Write this process's buffered impressions now; the number of pairs sent."""
     return _buffer.flush()
 
 

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from catalog.models import Track
@@ -132,7 +132,10 @@ def feed_page_serve(
     """One page of ``user``'s feed (page and API alike), logged as impressions."""
     snapshot = feed_snapshot_current(user=user)
     if cursor is not None and cursor.build != snapshot.build:
-        impressions_flush()  # the page leaves out what this session was shown: read it all
+        try:  # the page leaves out what this session was shown: write this process's share
+            impressions_flush()
+        except DatabaseError:
+            logger.warning("buffered impressions not written; the page may repeat a piece")
     page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size, resolve=resolve)
     impressions_add(user_id=user.pk, track_ids=[item.track_id for item in page.items])
     return page

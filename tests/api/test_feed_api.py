@@ -26,7 +26,16 @@ def test_feed_pages_with_reasons_and_cursor(as_alice, catalog):
 
 
 @pytest.mark.parametrize(
-    "query", ["cursor=%%%", "cursor=bm9wZQ", "page_size=0", "page_size=abc", "page_size=999"]
+    "query",
+    [
+        "cursor=%%%",
+        "cursor=bm9wZQ",
+        "page_size=0",
+        "page_size=abc",
+        "page_size=999",
+        "page_size=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()
+        "page_size=" + "9" * 5000,  # past Python's limit on digits for int()
+    ],
 )
 def test_bad_feed_parameters_are_400_naming_the_field(as_alice, catalog, query):
     response = as_alice.get(f"/api/v1/feed/?{query}")
@@ -34,6 +43,13 @@ def test_bad_feed_parameters_are_400_naming_the_field(as_alice, catalog, query):
     error = response.json()["error"]
     assert error["code"] and error["message"]
     assert set(error["fields"]) <= {"cursor", "page_size"}
+
+
+def test_page_size_errors_keep_drf_codes(as_alice, catalog):
+    too_big = as_alice.get("/api/v1/feed/?page_size=999").json()["error"]
+    assert too_big["code"] == "max_value" and "50" in too_big["fields"]["page_size"][0]
+    assert as_alice.get("/api/v1/feed/?page_size=0").json()["error"]["code"] == "min_value"
+    assert as_alice.get("/api/v1/feed/?page_size=5.0").status_code == 200  # as DRF accepts
 
 
 def test_similar_pieces_are_alike_and_never_private(as_alice, bob, catalog):

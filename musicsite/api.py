@@ -150,15 +150,18 @@ def resolve_or_none(path: str):
 
 
 class _RatesFromSettings:
-    """Rates read at request time (so ``override_settings`` and tests can change them), counted
-    in fixed windows.
+    """Rates read at request time (so ``override_settings`` and tests can change them); high
+    rates counted in fixed windows.
 
-    DRF's own throttles keep a log of request times per client and read and rewrite it whole
-    on every request, so their cost grows with the rate (3,000 timestamps for 3,000/min). A
-    fixed window needs one counter: ``cache.add`` then ``cache.incr``, whatever the rate. The
-    price is that a client may spend two windows' allowance around a window's end.
+    DRF's throttles keep a log of request times per client and read and rewrite it whole on
+    every request, so their cost grows with the rate (3,000 timestamps for 3,000/min). Above
+    ``EXACT_UP_TO`` requests per period a fixed window needs one counter (``cache.add`` then
+    ``cache.incr``) whatever the rate, at the price of a client spending up to two windows'
+    allowance around a window's end. Low rates, which guard sign-in and generation, keep
+    DRF's exact log.
     """
 
+    EXACT_UP_TO = 100
     scope: str | None
 
     def get_rate(self) -> str | None:
@@ -166,8 +169,9 @@ class _RatesFromSettings:
         return rates.get(self.scope) if self.scope else None
 
     def allow_request(self, request, view) -> bool:
-        if self.rate is None:
-            return True
+        self.wait_seconds: float | None = None
+        if self.rate is None or self.num_requests <= self.EXACT_UP_TO:
+            return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
@@ -182,8 +186,8 @@ class _RatesFromSettings:
         except ValueError:  # the window's counter expired in between: a new window
             return True
 
-    def wait(self) -> float:
-        return self.wait_seconds
+    def wait(self) -> float | None:
+        return super().wait() if self.wait_seconds is None else self.wait_seconds
 
 
 class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):

@@ -64,9 +64,17 @@ def test_wrong_method_and_bad_token():
     assert response.status_code == 401 and _error(response)["code"] == "authentication_failed"
 
 
-def test_throttled_requests_get_429_with_retry_after(settings, monkeypatch):
+@pytest.mark.parametrize(
+    ("exact_up_to", "retry_after"),
+    [(100, 60), (0, 30)],  # DRF's exact log (low rates) / a fixed one-minute window
+    ids=["exact", "fixed-window"],
+)
+def test_throttled_requests_get_429_with_retry_after(
+    settings, monkeypatch, exact_up_to, retry_after
+):
     clock = {"now": 1_000_050.0}  # 30 s into a one-minute window (from 1_000_020)
     monkeypatch.setattr(ScopedThrottle, "timer", lambda self: clock["now"])
+    monkeypatch.setattr(ScopedThrottle, "EXACT_UP_TO", exact_up_to)
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -80,9 +88,9 @@ def test_throttled_requests_get_429_with_retry_after(settings, monkeypatch):
     assert statuses == [200, 200, 429]
     response = client.get("/api/v1/feed/")
     assert _error(response)["code"] == "throttled"
-    assert response["Retry-After"] == "30"  # when the window ends
-    clock["now"] += 30
-    assert client.get("/api/v1/feed/").status_code == 200  # a new window
+    assert response["Retry-After"] == str(retry_after)
+    clock["now"] += retry_after
+    assert client.get("/api/v1/feed/").status_code == 200  # allowed again when it said
     cache.clear()
 
 

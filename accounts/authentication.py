@@ -51,4 +51,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
         user = get_user_model().from_db(connection.alias, attnames, row[:-1])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, Token(key=key, user=user, created=row[-1])
+        token = Token.from_db(
+            connection.alias, ["key", "user_id", "created"], [key, user.pk, row[-1]]
+        )
+        token.user = user
+        return user, token

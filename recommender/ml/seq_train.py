@@ -135,6 +135,8 @@ def _lr_factor(c: SeqConfig, progress: float) -> float:
         return 1.0
     if c.lr_schedule != "cosine":
         raise ValueError(f"unknown lr_schedule {c.lr_schedule!r}; expected 'constant' or 'cosine'")
+    if not 0.0 <= c.warmup < 1.0:
+        raise ValueError(f"warmup must be a share of the run in [0, 1); got {c.warmup}")
     progress = min(max(progress, 0.0), 1.0)
     if progress < c.warmup:
         return max(progress / c.warmup, 0.01)

@@ -20,6 +20,7 @@ def test_token_gives_the_same_user_and_values_as_drf():
     ours, token = TokenAuthentication().authenticate_credentials(key)
     theirs, their_token = DRFTokenAuthentication().authenticate_credentials(key)
     assert ours.pk == user.pk and token.key == key and token.user is ours
+    assert not token._state.adding  # a loaded row: request.auth.delete() revokes it
     assert token.created == their_token.created
     for field in type(user)._meta.concrete_fields:
         assert getattr(ours, field.attname) == getattr(theirs, field.attname), field.name

@@ -1,0 +1,26 @@
+"""The learning-rate schedule of the sequence models."""
+
+import dataclasses
+import itertools
+
+import pytest
+
+from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_train import _lr_factor
+
+
+def test_cosine_warms_up_peaks_and_ends_at_zero():
+    c = SeqConfig(lr_schedule="cosine", warmup=0.1)
+    factors = [_lr_factor(c, p / 100) for p in range(101)]
+    assert factors[0] < factors[5] < factors[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(factors[10:]))
+    assert factors[-1] == pytest.approx(0.0, abs=1e-9)
+    assert _lr_factor(SeqConfig(), 0.7) == 1.0  # constant
+
+
+@pytest.mark.parametrize(
+    "change", [{"lr_schedule": "linear"}, {"lr_schedule": "cosine", "warmup": 1.0}]
+)
+def test_bad_schedule_settings_are_named(change):
+    with pytest.raises(ValueError, match=r"lr_schedule|warmup"):
+        _lr_factor(dataclasses.replace(SeqConfig(), **change), 0.5)

@@ -7,6 +7,10 @@ background thread, and at process exit), so a piece shown several times between 
 costs one row update. A crash loses at most that interval's counts of one process: impressions
 are a soft signal (they make pieces shown often and never played sink), unlike the listening
 log, which is written synchronously. ``FEED_IMPRESSIONS_FLUSH_SECONDS = 0`` writes through.
+
+A page that must leave out what its session was shown (after feedback rebuilt the feed) writes
+this process's buffer first; another process's share arrives within the interval, so a page
+served in that second may repeat a piece another process showed.
 """
 
 from __future__ import annotations

@@ -51,7 +51,18 @@ DATASETS = {
         "models": ["pop", "als", "bpr", "sasrec", "gru"],
         "config": {
             "sasrec": {**SASREC_ML1M, "time_budget": 1200.0},
-            "gru": {**SASREC_ML1M, "layers": 1, "time_budget": 180.0},
+            # GRU over the last 50 items: 0.134 NDCG@10 in 300 s (0.020 with SASRec's settings).
+            "gru": {
+                **SASREC_ML1M,
+                "layers": 1,
+                "maxlen": 50,
+                "batch_size": 64,
+                "lr": 3e-3,
+                "lr_schedule": "cosine",
+                "eval_every": 1,
+                "patience": 100,
+                "time_budget": 300.0,
+            },
         },
     },
     "lastfm": {

@@ -31,7 +31,7 @@ from django.utils import timezone
 from catalog.models import Track
 from recommender.models import FeedImpression
 
-__all__ = ["async_commit_source", "impressions_add", "impressions_flush", "impressions_write"]
+__all__ = ["async_commit_from", "impressions_add", "impressions_flush", "impressions_write"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +51,19 @@ class Shown:
 Counts = dict[tuple[int, int], Shown]  # (user id, track id) -> Shown
 
 
-def async_commit_source() -> str:
-    """A FROM item that lets a statement's own commit skip the wait for the WAL flush.
+def async_commit_from(*sources: str) -> str:
+    """`` FROM`` with ``sources`` plus an item that lets the statement's own commit skip the
+    wait for the WAL flush (or just ``sources``; empty for none).
 
     For the feed's derived data only (snapshots, impressions): a crash may lose the last few,
     which costs one rebuild or a few counts, never the listening log. PostgreSQL in autocommit
     only: inside a transaction the setting would reach the caller's other writes. One statement
     instead of BEGIN / SET LOCAL / write / COMMIT: one round trip instead of four.
     """
+    items = list(sources)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-    return ""
+        items.append("(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit")
+    return f" FROM {', '.join(items)}" if items else ""
 
 
 def impressions_write(counts: Counts) -> None:
@@ -76,16 +78,15 @@ def impressions_write(counts: Counts) -> None:
     users, user_pk = q(user_meta.db_table), q(user_meta.pk.column)
     tracks, track_pk = q(track_meta.db_table), q(track_meta.pk.column)
     latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    row_sql = "SELECT %s AS u, %s AS t, %s AS n, %s AS f, %s AS l"
     rows = [(u, t, s.count, s.first, s.last) for (u, t), s in counts.items()]
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        row_sql = "SELECT %s AS u, %s AS t, %s AS n, %s AS f, %s AS l"
         values = " UNION ALL ".join([row_sql] * len(chunk))
-        async_commit = async_commit_source()
-        source = f"({values}) AS shown" + (f", {async_commit}" if async_commit else "")
+        source = async_commit_from(f"({values}) AS shown")
         sql = (
             f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
-            f"SELECT shown.u, shown.t, shown.n, shown.f, shown.l FROM {source} "
+            f"SELECT shown.u, shown.t, shown.n, shown.f, shown.l{source} "
             f"WHERE EXISTS (SELECT 1 FROM {users} WHERE {user_pk} = shown.u) "
             f"AND EXISTS (SELECT 1 FROM {tracks} WHERE {track_pk} = shown.t) "
             f"ON CONFLICT (user_id, track_id) DO UPDATE SET "

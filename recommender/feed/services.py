@@ -17,7 +17,7 @@ from recommender.feed.builder import build_feed
 from recommender.feed.content import single_threaded_blas
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
-from recommender.feed.impressions import async_commit_source, impressions_add, impressions_flush
+from recommender.feed.impressions import async_commit_from, impressions_add, impressions_flush
 from recommender.feed.selectors import FeedPage, Resolver, feed_page
 from recommender.models import FeedSnapshot
 
@@ -34,12 +34,10 @@ def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
     now = timezone.now()
     table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
     value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    async_commit = async_commit_source()
-    source = f" FROM {async_commit}" if async_commit else ""
     # One upsert: no read of the old (large) row, and the build number grows atomically.
     sql = (
         f"INSERT INTO {table} (user_id, items, build, stale, built_at) "
-        f"SELECT %s, {value}, 1, %s, %s{source} WHERE true "
+        f"SELECT %s, {value}, 1, %s, %s{async_commit_from()} WHERE true "
         f"ON CONFLICT (user_id) DO UPDATE SET "
         f"items = EXCLUDED.items, build = {table}.build + 1, stale = EXCLUDED.stale, "
         f"built_at = EXCLUDED.built_at RETURNING build"

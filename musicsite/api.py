@@ -170,8 +170,8 @@ class _RatesFromSettings:
 
     def allow_request(self, request, view) -> bool:
         self.wait_seconds: float | None = None
-        if self.rate is None or self.num_requests <= self.EXACT_UP_TO:
-            return super().allow_request(request, view)
+        if self.rate is None or self.num_requests <= self.EXACT_UP_TO:  # rate already set up
+            return throttling.SimpleRateThrottle.allow_request(self, request, view)
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
@@ -206,9 +206,9 @@ class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
-        if not self.scope or not self.get_rate():
-            return True
         self.rate = self.get_rate()
+        if not self.rate:
+            return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
 

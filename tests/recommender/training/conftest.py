@@ -11,29 +11,21 @@ from recommender.models import ListenEvent
 from recommender.training import serving
 from tests.factories import TrackFactory, UserFactory
 
+_TINY_SEQUENCE = {
+    "hidden": 16,
+    "layers": 1,
+    "maxlen": 20,
+    "epochs": 25,
+    "lr": 0.01,
+    "patience": 25,
+    "time_budget": 60.0,
+    "device": "cpu",
+}
 TINY = {
     "als": {"factors": 8, "iterations": 10},
     "bpr": {"factors": 8, "bpr_iterations": 50},
-    "sasrec": {
-        "hidden": 16,
-        "layers": 1,
-        "maxlen": 20,
-        "epochs": 25,
-        "lr": 0.01,
-        "patience": 25,
-        "time_budget": 60.0,
-        "device": "cpu",
-    },
-    "gru": {
-        "hidden": 16,
-        "layers": 1,
-        "maxlen": 20,
-        "epochs": 25,
-        "lr": 0.01,
-        "patience": 25,
-        "time_budget": 60.0,
-        "device": "cpu",
-    },
+    "sasrec": dict(_TINY_SEQUENCE),
+    "gru": dict(_TINY_SEQUENCE),
 }
 
 

@@ -6,6 +6,9 @@ more CPU than PostgreSQL spends running it, and every API request from a mobile 
 This subclass runs the same lookup as one raw query on PostgreSQL, whose driver returns ready
 Python values (booleans, aware datetimes), and keeps DRF's behaviour and messages. Other
 databases (SQLite in development) need Django's value converters, so they keep DRF's lookup.
+
+A subclass can read more about the listener in the same round trip (``extra_columns`` and
+``extra_joins`` over the user row ``u``); it receives those values in ``extra_loaded``.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ __all__ = ["TokenAuthentication"]
 
 
 @cache
-def _lookup() -> tuple[str, list[str]]:
-    """The lookup query and the user fields its columns fill, in order."""
+def _lookup(extra_columns: str = "", extra_joins: str = "") -> tuple[str, list[str]]:
+    """The lookup query and the user fields its first columns fill, in order."""
     q = connection.ops.quote_name
     user_meta = get_user_model()._meta
     fields = user_meta.concrete_fields
     columns = ", ".join(f"u.{q(f.column)}" for f in fields)
     sql = (
-        f"SELECT {columns}, t.created FROM {q(user_meta.db_table)} u "
-        f"JOIN {q(Token._meta.db_table)} t ON t.user_id = u.{q(user_meta.pk.column)} "
-        f"WHERE t.key = %s"
+        f"SELECT {columns}, t.created{extra_columns} FROM {q(user_meta.db_table)} u "
+        f"JOIN {q(Token._meta.db_table)} t ON t.user_id = u.{q(user_meta.pk.column)}"
+        f"{extra_joins} WHERE t.key = %s"
     )
     return sql, [f.attname for f in fields]
 
@@ -39,20 +42,29 @@ def _lookup() -> tuple[str, list[str]]:
 class TokenAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, looked up with one raw query."""
 
+    #: SQL appended to the select list (each column after a comma) and to the joins.
+    extra_columns: str = ""
+    extra_joins: str = ""
+
+    def extra_loaded(self, user, token: Token, values: tuple) -> None:
+        """Receives the ``extra_columns`` values read with an active user (PostgreSQL only)."""
+
     def authenticate_credentials(self, key: str):
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
-        sql, attnames = _lookup()
+        sql, attnames = _lookup(self.extra_columns, self.extra_joins)
         with connection.cursor() as cursor:
             cursor.execute(sql, [key])
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = get_user_model().from_db(connection.alias, attnames, row[:-1])
+        n = len(attnames)
+        user = get_user_model().from_db(connection.alias, attnames, row[:n])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         token = Token.from_db(
-            connection.alias, ["key", "user_id", "created"], [key, user.pk, row[-1]]
+            connection.alias, ["key", "user_id", "created"], [key, user.pk, row[n]]
         )
         token.user = user
+        self.extra_loaded(user, token, row[n + 1 :])
         return user, token

@@ -197,6 +197,11 @@ GENERATOR_JOBS_PER_HOUR = env.int("GENERATOR_JOBS_PER_HOUR", default=5)
 GENERATOR_FINE_TUNE_SECONDS = env.float("GENERATOR_FINE_TUNE_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(Path(VAR_DIR) / "celerybeat-schedule")
 
+# The cache holds the API's throttle counters. Where several processes serve (gunicorn workers,
+# several hosts) they must share one: CACHE_URL=redis://host:6379/1. The default keeps them
+# per process, which is enough for `make run`'s single server.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 REST_FRAMEWORK = {
     # orjson renders JSON several times faster than the standard library (the feed's pages).
     "DEFAULT_RENDERER_CLASSES": [

@@ -18,6 +18,8 @@ def test_ci_runs_against_postgresql_and_redis():
     assert connection.vendor == "postgresql"
     assert settings.CELERY_BROKER_URL.startswith("redis://")
     assert os.environ["DATABASE_URL"].startswith("postgres")
+    # Throttle counters shared by every process, as deployed (docker-compose.yml).
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 
 def test_ml_packages_import_no_django():

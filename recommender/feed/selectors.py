@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from catalog.models import Track
 from recommender.feed.content import catalog_index, single_threaded_blas
@@ -16,8 +16,7 @@ from recommender.models import FeedImpression, FeedSnapshot, Rating
 MAX_PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class FeedItem:
+class FeedItem(NamedTuple):
     track: Any  # a Track (pages) or whatever the caller's resolver returns (the API: its JSON)
     track_id: int
     position: int

@@ -7,8 +7,10 @@ import logging
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -63,29 +65,42 @@ def _items_remember(key: tuple, items: list) -> None:
             _items_cache.popitem(last=False)
 
 
+SnapshotState = tuple[int, bool, datetime, bool]  # build, stale, built_at, a newer own piece
+
+
+class _Unread(Enum):
+    UNREAD = 0
+
+
+UNREAD = _Unread.UNREAD  # "the caller has not read the snapshot state": read it here
+
+
 @cache
-def _snapshot_state_sql() -> str:
-    q = connection.ops.quote_name
-    snapshots, tracks = q(FeedSnapshot._meta.db_table), q(Track._meta.db_table)
+def _state_columns() -> str:
+    tracks = connection.ops.quote_name(Track._meta.db_table)
     return (
-        f"SELECT s.build, s.stale, s.built_at, EXISTS (SELECT 1 FROM {tracks} t "
-        f"WHERE t.owner_id = s.user_id AND t.created_at > s.built_at) FROM {snapshots} s "
-        f"WHERE s.user_id = %s"
+        f"s.build, s.stale, s.built_at, EXISTS (SELECT 1 FROM {tracks} own "
+        f"WHERE own.owner_id = s.user_id AND own.created_at > s.built_at)"
     )
 
 
-def _snapshot_state(user_id: int) -> tuple[int, bool, datetime, bool] | None:
-    """(build, stale, built_at, a newer piece of their own exists) of a listener's snapshot.
+@cache
+def snapshot_state_join(user_alias: str) -> tuple[str, str]:
+    """Select-list columns and a join that read a listener's snapshot state in a query over
+    their user row (aliased ``user_alias``); turn the columns' values into a state with
+    ``snapshot_state_of``."""
+    q = connection.ops.quote_name
+    snapshots = q(FeedSnapshot._meta.db_table)
+    user_pk = q(get_user_model()._meta.pk.column)
+    join = f" LEFT JOIN {snapshots} s ON s.user_id = {user_alias}.{user_pk}"
+    return f", {_state_columns()}", join
 
-    Every feed page asks this first, so it is one raw query: through the ORM, compiling it cost
-    several times what PostgreSQL spends answering it.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_snapshot_state_sql(), [user_id])
-        row = cursor.fetchone()
-    if row is None:
+
+def snapshot_state_of(values: tuple) -> SnapshotState | None:
+    """The state in ``values`` (the state columns), None where the listener has no snapshot."""
+    build, stale, built_at, newer_own = values
+    if build is None:
         return None
-    build, stale, built_at, newer_own = row
     if isinstance(built_at, str):  # SQLite returns text for raw timestamp columns
         built_at = datetime.fromisoformat(built_at)
     if timezone.is_naive(built_at):
@@ -93,10 +108,25 @@ def _snapshot_state(user_id: int) -> tuple[int, bool, datetime, bool] | None:
     return build, bool(stale), built_at, bool(newer_own)
 
 
-def feed_snapshot_current(*, user) -> FeedSnapshot:
+def _snapshot_state(user_id: int) -> SnapshotState | None:
+    """The state of a listener's snapshot (None without one).
+
+    Every feed page needs this first, so it is one raw query: through the ORM, compiling it cost
+    several times what PostgreSQL spends answering it. The API reads it along with the token
+    (``snapshot_state_join``), saving the round trip.
+    """
+    table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_state_columns()} FROM {table} s WHERE s.user_id = %s", [user_id])
+        row = cursor.fetchone()
+    return None if row is None else snapshot_state_of(row)
+
+
+def feed_snapshot_current(*, user, state: SnapshotState | _Unread | None = UNREAD) -> FeedSnapshot:
     """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
-    theirs was generated since it was built. One small query when nothing changed."""
-    row = _snapshot_state(user.pk)
+    theirs was generated since it was built. One small query when nothing changed, none when
+    the caller passes the ``state`` it read (``snapshot_state_join``)."""
+    row = _snapshot_state(user.pk) if state is UNREAD else state
     if row is not None:
         build, stale, built_at, newer_own = row
         fresh = timezone.now() - built_at < SNAPSHOT_TTL
@@ -125,10 +155,18 @@ def feed_invalidate(*, user_id: int) -> None:
 
 
 def feed_page_serve(
-    *, user, cursor: FeedCursor | None, size: int, resolve: Resolver | None = None
+    *,
+    user,
+    cursor: FeedCursor | None,
+    size: int,
+    resolve: Resolver | None = None,
+    state: SnapshotState | _Unread | None = UNREAD,
 ) -> FeedPage:
-    """One page of ``user``'s feed (page and API alike), logged as impressions."""
-    snapshot = feed_snapshot_current(user=user)
+    """One page of ``user``'s feed (page and API alike), logged as impressions.
+
+    ``state``: the snapshot state, where the caller read it already (``snapshot_state_join``).
+    """
+    snapshot = feed_snapshot_current(user=user, state=state)
     if cursor is not None and cursor.build != snapshot.build:
         try:  # the page leaves out what this session was shown: write this process's share
             impressions_flush()

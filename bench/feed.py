@@ -13,6 +13,10 @@
    own floor: one trivial view with one ``SELECT 1``), in alternating short phases so that a
    machine whose speed drifts during the run weighs on both alike.
 
+The server counts API throttles in the cache ``CACHE_URL`` names: per process by default (as
+``make run``), or ``CACHE_URL=redis://127.0.0.1:6379/13 make bench-feed`` for counters shared
+through Redis, as docker-compose deploys.
+
 Goal: feed p95 <= 50 ms and feed throughput >= 50% of the trivial view's. Writes
 ``bench/results/feed.json``.
 """
@@ -328,6 +332,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     figures["feed_rps_share"] = figures["feed_rps"] / figures["trivial_rps"]
+    from django.conf import settings
+
+    figures["throttle_cache"] = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     figures.update(
         load_average_1m=os.getloadavg()[0],
         tracks=args.tracks, listeners=args.listeners, events=args.events, clients=args.clients,
@@ -344,6 +351,7 @@ def main() -> None:
           f"{figures['feed_rps_share']:.0%}, goal >= 50%")  # fmt: skip
     rounds = ", ".join(f"{share:.0%}" for share in figures["feed_share_by_round"])
     print(f"  feed/trivial by round: {rounds}")
+    print(f"  throttle counters: {figures['throttle_cache']} (CACHE_URL)")
     print(f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2))

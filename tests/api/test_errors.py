@@ -1,11 +1,14 @@
 """One error format for every API error; throttling answers 429 with Retry-After."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from musicsite.api import ScopedThrottle
+from musicsite.api import ScopedThrottle, _window_count
 from tests.api.conftest import token_client
+from tests.conftest import REQUIRE_SERVICES
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +105,39 @@ def test_schema_and_docs_are_served_locally(client):
     for url in ("/api/v1/docs/", "/api/v1/redoc/"):
         html = client.get(url).content.decode()
         assert "cdn" not in html.lower() and "static/drf_spectacular_sidecar" in html
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.parametrize("backend", ["locmem", "redis"])
+def test_window_counters_count_and_expire(settings, backend):
+    """The fixed-window counter, on the per-process cache and on Redis (shared, as deployed)."""
+    if backend == "redis":
+        if not (REQUIRE_SERVICES or _redis_reachable()):
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        location = os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/14")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": location,
+            }
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    key = f"test-window:{backend}"
+    cache.delete(key)
+    assert [_window_count(cache, key, 5) for _ in range(3)] == [1, 2, 3]
+    if backend == "redis":  # the counter expires with its window, set once by the first count
+        client = cache._cache.get_client(write=True)
+        assert 0 < client.ttl(cache.make_and_validate_key(key)) <= 5
+    cache.delete(key)

@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status, throttling
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -146,6 +147,28 @@ def resolve_or_none(path: str):
         return resolve(path)
     except Resolver404:
         return None
+
+
+# --- content negotiation ---------------------------------------------------------------------
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with a fast path for what mobile clients send: no ``Accept`` header,
+    ``*/*`` or the first renderer's own type (JSON), and no ``?format=``. DRF parses and ranks
+    the header on every request; this answers those in a dictionary lookup, with DRF's result.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        first = renderers[0] if renderers else None
+        if (
+            first is not None
+            and accept in ("*/*", first.media_type)
+            and not format_suffix
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 # --- throttling ------------------------------------------------------------------------------

@@ -209,6 +209,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),  # "…Z" for UTC, as DRF's own renderer
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "musicsite.api.ContentNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -10,8 +10,10 @@ from pathlib import Path
 import environ
 import orjson
 
+from musicsite.env import Env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 VAR_DIR = env.path("VAR_DIR", default=str(BASE_DIR / "var"))

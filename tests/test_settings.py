@@ -41,3 +41,17 @@ def test_ml_packages_import_no_django():
                 if any(n == "django" or n.startswith(("django.", "rest_framework")) for n in names):
                     offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("read", "value"),
+    [("int", "ten"), ("float", "fast"), ("db", "postgres://u@h:notaport/db"), ("cache_url", "nosuch://x")],
+)
+def test_a_malformed_setting_names_its_variable(monkeypatch, read, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from musicsite.env import Env
+
+    monkeypatch.setenv("MUSICSITE_TEST_SETTING", value)
+    with pytest.raises(ImproperlyConfigured, match="MUSICSITE_TEST_SETTING"):
+        getattr(Env(), read)("MUSICSITE_TEST_SETTING")

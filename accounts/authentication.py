@@ -7,8 +7,8 @@ This subclass runs the same lookup as one raw query on PostgreSQL, whose driver 
 Python values (booleans, aware datetimes), and keeps DRF's behaviour and messages. Other
 databases (SQLite in development) need Django's value converters, so they keep DRF's lookup.
 
-A subclass can read more about the listener in the same round trip (``extra_columns`` and
-``extra_joins`` over the user row ``u``); it receives those values in ``extra_loaded``.
+A subclass can read more about the listener in the same round trip: ``extra_sql`` adds columns
+and joins over the user row (aliased ``USER_ALIAS``), and ``extra_loaded`` receives the values.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from __future__ import annotations
 from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-__all__ = ["TokenAuthentication"]
+__all__ = ["USER_ALIAS", "TokenAuthentication"]
+
+USER_ALIAS = "u"  # the user row's alias in the lookup query, for ``extra_sql``
 
 
 @cache
@@ -30,10 +33,12 @@ def _lookup(extra_columns: str = "", extra_joins: str = "") -> tuple[str, list[s
     q = connection.ops.quote_name
     user_meta = get_user_model()._meta
     fields = user_meta.concrete_fields
-    columns = ", ".join(f"u.{q(f.column)}" for f in fields)
+    u = USER_ALIAS
+    columns = ", ".join(f"{u}.{q(f.column)}" for f in fields)
+    extra = f", {extra_columns}" if extra_columns else ""
     sql = (
-        f"SELECT {columns}, t.created{extra_columns} FROM {q(user_meta.db_table)} u "
-        f"JOIN {q(Token._meta.db_table)} t ON t.user_id = u.{q(user_meta.pk.column)}"
+        f"SELECT {columns}, t.created{extra} FROM {q(user_meta.db_table)} {u} "
+        f"JOIN {q(Token._meta.db_table)} t ON t.user_id = {u}.{q(user_meta.pk.column)} "
         f"{extra_joins} WHERE t.key = %s"
     )
     return sql, [f.attname for f in fields]
@@ -42,17 +47,17 @@ def _lookup(extra_columns: str = "", extra_joins: str = "") -> tuple[str, list[s
 class TokenAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <key>``, as DRF's, looked up with one raw query."""
 
-    #: SQL appended to the select list (each column after a comma) and to the joins.
-    extra_columns: str = ""
-    extra_joins: str = ""
+    def extra_sql(self) -> tuple[str, str]:
+        """Columns (comma-separated) and joins over the user row ``USER_ALIAS`` to read too."""
+        return "", ""
 
-    def extra_loaded(self, user, token: Token, values: tuple) -> None:
-        """Receives the ``extra_columns`` values read with an active user (PostgreSQL only)."""
+    def extra_loaded(self, user: AbstractBaseUser, token: Token, values: tuple) -> None:
+        """Receives the ``extra_sql`` columns' values, read with an active user (PostgreSQL)."""
 
     def authenticate_credentials(self, key: str):
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
-        sql, attnames = _lookup(self.extra_columns, self.extra_joins)
+        sql, attnames = _lookup(*self.extra_sql())
         with connection.cursor() as cursor:
             cursor.execute(sql, [key])
             row = cursor.fetchone()

@@ -155,7 +155,8 @@ def resolve_or_none(path: str):
 class ContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, with a fast path for what mobile clients send: no ``Accept`` header,
     ``*/*`` or the first renderer's own type (JSON), and no ``?format=``. DRF parses and ranks
-    the header on every request; this answers those in a dictionary lookup, with DRF's result.
+    the header on every request; this answers those at once, with DRF's result. A first
+    renderer whose type has parameters (``; version=2``) goes through DRF's matching.
     """
 
     def select_renderer(self, request, renderers, format_suffix=None):
@@ -163,6 +164,7 @@ class ContentNegotiation(DefaultContentNegotiation):
         first = renderers[0] if renderers else None
         if (
             first is not None
+            and ";" not in first.media_type
             and accept in ("*/*", first.media_type)
             and not format_suffix
             and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
@@ -177,19 +179,22 @@ class ContentNegotiation(DefaultContentNegotiation):
 def _window_count(cache, key: str, ttl: int) -> int:
     """Count one more request in the window counter ``key`` (kept ``ttl`` seconds); the count.
 
-    On Redis, one round trip (INCR and EXPIRE NX in a pipeline) on a client kept with the cache
-    (Django's ``incr`` takes two round trips and builds a client object for each, which costs
-    more CPU than the round trips). Elsewhere, the cache API.
+    On Redis, one round trip (a pipelined ``SET key 0 EX ttl NX`` that starts the window, then
+    ``INCR``, which keeps the expiry; any Redis version) on a client kept with the cache.
+    Django's ``incr`` takes two round trips and builds a client object for each, which costs
+    more CPU than the round trips. Elsewhere, the cache API.
     """
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
+        # Django's Redis backend exposes no raw client: ``_cache`` is its (private) client
+        # factory. Backends are per thread, and so is the client kept on one.
         client = getattr(cache, "_throttle_client", None)
-        if client is None:  # Django's cache backends are per thread, and so is this client
+        if client is None:
             client = cache._throttle_client = cache._cache.get_client(write=True)
         pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=ttl, nx=True)
         pipe.incr(full_key)
-        pipe.expire(full_key, ttl, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
         return int(count)
     try:  # one operation in the steady state; a window's first request adds the counter
         return cache.incr(key)

@@ -13,18 +13,18 @@ import time
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.authentication import TokenAuthentication
+from accounts.authentication import USER_ALIAS, TokenAuthentication
 from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
 from catalog.selectors import track_get
@@ -161,9 +161,9 @@ def reset_payload_cache() -> None:
 
 
 @lru_cache(maxsize=8)
-def _feed_path(script_prefix: str) -> str:
-    """The feed's path under ``script_prefix`` (reversed once per prefix)."""
-    return reverse("api-feed")
+def _feed_path(script_prefix: str, urlconf: str | None) -> str:
+    """The feed's path under ``script_prefix`` and ``urlconf`` (reversed once for each)."""
+    return reverse("api-feed", urlconf=urlconf)
 
 
 class FeedTokenAuthentication(TokenAuthentication):
@@ -172,22 +172,20 @@ class FeedTokenAuthentication(TokenAuthentication):
     Every feed page needs both; one round trip to PostgreSQL instead of two.
     """
 
-    @property
-    def extra_columns(self) -> str:  # type: ignore[override]
-        return snapshot_state_join("u")[0]
-
-    @property
-    def extra_joins(self) -> str:  # type: ignore[override]
-        return snapshot_state_join("u")[1]
+    def extra_sql(self) -> tuple[str, str]:
+        return snapshot_state_join(USER_ALIAS)
 
     def extra_loaded(self, user, token, values: tuple) -> None:
-        token.feed_state = snapshot_state_of(values)
+        token.feed_state = snapshot_state_of(values)  # FeedApi reads it from request.auth
 
 
 class FeedApi(APIView):
     """The signed-in listener's feed, ``page_size`` items at a time, with reasons."""
 
-    authentication_classes = [FeedTokenAuthentication, SessionAuthentication]
+    authentication_classes = [  # the project's, with the token read along with the feed state
+        FeedTokenAuthentication if cls is TokenAuthentication else cls
+        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    ]
     permission_classes = [IsAuthenticated]
     throttle_scope = "feed"
 
@@ -219,7 +217,7 @@ class FeedApi(APIView):
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
         next_url = None
         if next_cursor:  # URL-safe base64 and a number: nothing to escape
-            path = _feed_path(get_script_prefix())
+            path = _feed_path(get_script_prefix(), get_urlconf())
             next_url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
         return Response({"results": results, "next_cursor": next_cursor, "next": next_url})
 

@@ -1,11 +1,20 @@
 """Shared fixtures. Factories live in ``tests/factories.py``."""
 
 import os
+import uuid
 
 import pytest
 
 # Under CI (REQUIRE_SERVICES=1) tests marked `services` must find PostgreSQL and a real broker.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_keys(settings):
+    """Each test keeps its cache entries (throttle counters) under a prefix of its own, so a
+    shared Redis carries nothing between tests or runs, and nothing else there is touched."""
+    default = settings.CACHES["default"]
+    settings.CACHES = {"default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
 
 
 @pytest.fixture(autouse=True)

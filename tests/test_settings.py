@@ -45,7 +45,12 @@ def test_ml_packages_import_no_django():
 
 @pytest.mark.parametrize(
     ("read", "value"),
-    [("int", "ten"), ("float", "fast"), ("db", "postgres://u@h:notaport/db"), ("cache_url", "nosuch://x")],
+    [
+        ("int", "ten"),
+        ("float", "fast"),
+        ("db", "postgres://u@h:notaport/db"),
+        ("cache_url", "nosuch://x"),
+    ],
 )
 def test_a_malformed_setting_names_its_variable(monkeypatch, read, value):
     from django.core.exceptions import ImproperlyConfigured

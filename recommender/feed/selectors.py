@@ -17,6 +17,8 @@ MAX_PAGE_SIZE = 50
 
 
 class FeedItem(NamedTuple):
+    """One entry of a feed page: the piece, where it sits in the feed, and why."""
+
     track: Any  # a Track (pages) or whatever the caller's resolver returns (the API: its JSON)
     track_id: int
     position: int

@@ -68,11 +68,13 @@ def _items_remember(key: tuple, items: list) -> None:
 SnapshotState = tuple[int, bool, datetime, bool]  # build, stale, built_at, a newer own piece
 
 
-class _Unread(Enum):
+class Unread(Enum):
+    """The type of ``UNREAD``: the caller has not read the snapshot state, so read it here."""
+
     UNREAD = 0
 
 
-UNREAD = _Unread.UNREAD  # "the caller has not read the snapshot state": read it here
+UNREAD = Unread.UNREAD
 
 
 @cache
@@ -86,14 +88,14 @@ def _state_columns() -> str:
 
 @cache
 def snapshot_state_join(user_alias: str) -> tuple[str, str]:
-    """Select-list columns and a join that read a listener's snapshot state in a query over
-    their user row (aliased ``user_alias``); turn the columns' values into a state with
-    ``snapshot_state_of``."""
+    """Select-list columns (comma-separated) and a join that read a listener's snapshot state
+    in a query over their user row (aliased ``user_alias``); ``snapshot_state_of`` turns the
+    columns' values into the state."""
     q = connection.ops.quote_name
     snapshots = q(FeedSnapshot._meta.db_table)
     user_pk = q(get_user_model()._meta.pk.column)
-    join = f" LEFT JOIN {snapshots} s ON s.user_id = {user_alias}.{user_pk}"
-    return f", {_state_columns()}", join
+    join = f"LEFT JOIN {snapshots} s ON s.user_id = {user_alias}.{user_pk}"
+    return _state_columns(), join
 
 
 def snapshot_state_of(values: tuple) -> SnapshotState | None:
@@ -122,7 +124,7 @@ def _snapshot_state(user_id: int) -> SnapshotState | None:
     return None if row is None else snapshot_state_of(row)
 
 
-def feed_snapshot_current(*, user, state: SnapshotState | _Unread | None = UNREAD) -> FeedSnapshot:
+def feed_snapshot_current(*, user, state: SnapshotState | Unread | None = UNREAD) -> FeedSnapshot:
     """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
     theirs was generated since it was built. One small query when nothing changed, none when
     the caller passes the ``state`` it read (``snapshot_state_join``)."""
@@ -160,7 +162,7 @@ def feed_page_serve(
     cursor: FeedCursor | None,
     size: int,
     resolve: Resolver | None = None,
-    state: SnapshotState | _Unread | None = UNREAD,
+    state: SnapshotState | Unread | None = UNREAD,
 ) -> FeedPage:
     """One page of ``user``'s feed (page and API alike), logged as impressions.
 

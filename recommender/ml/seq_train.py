@@ -82,9 +82,22 @@ def score_histories(
     return np.concatenate(rows) if rows else np.zeros((0, model.n_items), dtype=np.float32)
 
 
-def _examples(sequences: list[np.ndarray], maxlen: int) -> list[np.ndarray]:
-    """Each usable sequence's most recent ``maxlen + 1`` items (input = [:-1], target = [1:])."""
-    return [np.asarray(s[-(maxlen + 1) :], dtype=np.int64) for s in sequences if len(s) >= 2]
+def _examples(sequences: list[np.ndarray], maxlen: int, windows: bool = False) -> list[np.ndarray]:
+    """Each usable sequence's most recent ``maxlen + 1`` items (input = [:-1], target = [1:]).
+
+    With ``windows``, a longer sequence's older items make more examples, ``maxlen + 1`` items
+    each, so that every item is a target once (SASRec otherwise never learns from them).
+    """
+    out = []
+    for seq in sequences:
+        seq = np.asarray(seq, dtype=np.int64)
+        end = len(seq)
+        while end >= 2:
+            out.append(seq[max(0, end - maxlen - 1) : end])
+            if not windows:
+                break
+            end -= maxlen
+    return out
 
 
 def _batches(examples: list[np.ndarray], batch_size: int, rng: np.random.Generator):
@@ -169,7 +182,7 @@ def train_sequence_model(
     optim = torch.optim.AdamW(
         model.parameters(), lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.98)
     )
-    examples = _examples(sequences, c.maxlen)
+    examples = _examples(sequences, c.maxlen, c.train_windows)
     report = TrainReport()
     if not examples:
         raise ValueError("no sequence has two or more items; nothing to learn from")
@@ -214,13 +227,14 @@ def train_sequence_model(
             else:
                 bad += 1
         report.curve.append((epoch, total / max(count, 1), score))
-        progress.set_postfix(loss=f"{total / max(count, 1):.3f}", ndcg10=f"{score:.4f}")
+        valid = "-" if math.isnan(score) else f"{score:.4f}"  # "-": not validated this epoch
+        progress.set_postfix(loss=f"{total / max(count, 1):.3f}", ndcg10=valid)
         logger.info(
-            "%s epoch %d loss %.4f valid NDCG@10 %.4f (%.0fs)",
+            "%s epoch %d loss %.4f valid NDCG@10 %s (%.0fs)",
             c.arch,
             epoch,
             total / max(count, 1),
-            score,
+            valid,
             time.perf_counter() - start,
         )
         if report.stopped_by == "time_budget":

@@ -50,8 +50,16 @@ DATASETS = {
         "path": DATA / "ml-1m" / "ml-1m.txt",
         "models": ["pop", "als", "bpr", "sasrec", "gru"],
         "config": {
-            "sasrec": {**SASREC_ML1M, "time_budget": 1200.0},
-            # GRU over the last 50 items: 0.134 NDCG@10 in 300 s (0.020 with SASRec's settings).
+            # Training windows (the default: every item a target, not only each listener's
+            # last 200) and a cosine schedule ending with the budget: 0.1777 NDCG@10 in
+            # 1200 s, against 0.1673 with the last 200 items and early stopping (same budget).
+            "sasrec": {
+                **SASREC_ML1M,
+                "lr_schedule": "cosine",
+                "patience": 100,
+                "time_budget": 1200.0,
+            },
+            # GRU over the last 50 items, with windows: 0.151 NDCG@10 in 300 s (0.148 without).
             "gru": {
                 **SASREC_ML1M,
                 "layers": 1,

@@ -31,7 +31,7 @@ class SeqConfig:
     dropout: float = 0.2  # on embeddings and residual branches
     attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)
     maxlen: int = 200  # longest history the model reads (most recent items)
-    train_windows: bool = False  # also learn from the items before the last maxlen
+    train_windows: bool = True  # also learn from the items before the last maxlen (windows)
     # training
     epochs: int = 200  # upper bound; early stopping and the time budget usually end sooner
     batch_size: int = 128

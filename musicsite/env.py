@@ -14,6 +14,8 @@ def _naming(var: str):
     try:
         yield
     except (ValueError, ImproperlyConfigured) as exc:
+        if var not in os.environ:  # a missing variable: django-environ's message names it
+            raise
         raise ImproperlyConfigured(
             f"Environment variable {var}={os.environ.get(var)!r} is not valid: {exc}"
         ) from exc

@@ -60,3 +60,13 @@ def test_a_malformed_setting_names_its_variable(monkeypatch, read, value):
     monkeypatch.setenv("MUSICSITE_TEST_SETTING", value)
     with pytest.raises(ImproperlyConfigured, match="MUSICSITE_TEST_SETTING"):
         getattr(Env(), read)("MUSICSITE_TEST_SETTING")
+
+
+def test_a_missing_required_setting_keeps_its_own_message(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from musicsite.env import Env
+
+    monkeypatch.delenv("MUSICSITE_TEST_SETTING", raising=False)
+    with pytest.raises(ImproperlyConfigured, match=r"^Set the MUSICSITE_TEST_SETTING environment"):
+        Env().int("MUSICSITE_TEST_SETTING")

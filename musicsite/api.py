@@ -1,4 +1,4 @@
-"""The API's shared plumbing: one error format, throttling per scope, and schema hooks.
+"""The API's shared plumbing: one error format and schema hooks (throttling: ``throttling``).
 
 Every error under ``/api/v1/`` has one shape::
 
@@ -7,7 +7,8 @@ Every error under ``/api/v1/`` has one shape::
 ``code`` is a stable machine-readable string, ``message`` a sentence a developer can show, and
 ``fields`` (present on validation errors only) maps each bad field to its messages. The DRF
 exception handler below applies it; ``api_not_found`` gives unknown API paths the same shape.
-Throttled requests get ``429`` with a ``Retry-After`` header (whole seconds).
+Throttled requests (``musicsite.throttling``) get ``429`` with a ``Retry-After`` header (whole
+seconds).
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ import logging
 import math
 from typing import Any
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status, throttling
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
@@ -147,128 +144,6 @@ def resolve_or_none(path: str):
         return resolve(path)
     except Resolver404:
         return None
-
-
-# --- content negotiation ---------------------------------------------------------------------
-
-
-class ContentNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation, with a fast path for what mobile clients send: no ``Accept`` header,
-    ``*/*`` or the first renderer's own type (JSON), and no ``?format=``. DRF parses and ranks
-    the header on every request; this answers those at once, with DRF's result. A first
-    renderer whose type has parameters (``; version=2``) goes through DRF's matching.
-    """
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        accept = request.META.get("HTTP_ACCEPT", "*/*")
-        first = renderers[0] if renderers else None
-        if (
-            first is not None
-            and ";" not in first.media_type
-            and accept in ("*/*", first.media_type)
-            and not format_suffix
-            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
-        ):
-            return first, first.media_type
-        return super().select_renderer(request, renderers, format_suffix)
-
-
-# --- throttling ------------------------------------------------------------------------------
-
-
-def _window_count(cache, key: str, ttl: int) -> int:
-    """Count one more request in the window counter ``key`` (kept ``ttl`` seconds); the count.
-
-    On Redis, one round trip (a pipelined ``SET key 0 EX ttl NX`` that starts the window, then
-    ``INCR``, which keeps the expiry; any Redis version) on a client kept with the cache.
-    Django's ``incr`` takes two round trips and builds a client object for each, which costs
-    more CPU than the round trips. Elsewhere, the cache API.
-    """
-    if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
-        # Django's Redis backend exposes no raw client: ``_cache`` is its (private) client
-        # factory. Backends are per thread, and so is the client kept on one.
-        client = getattr(cache, "_throttle_client", None)
-        if client is None:
-            client = cache._throttle_client = cache._cache.get_client(write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(full_key, 0, ex=ttl, nx=True)
-        pipe.incr(full_key)
-        _, count = pipe.execute()
-        return int(count)
-    try:  # one operation in the steady state; a window's first request adds the counter
-        return cache.incr(key)
-    except ValueError:
-        pass
-    if cache.add(key, 1, ttl):
-        return 1
-    try:  # another request added it in between
-        return cache.incr(key)
-    except ValueError:  # and it expired since: a new window
-        return 1
-
-
-class _RatesFromSettings:
-    """Rates read at request time (so ``override_settings`` and tests can change them); high
-    rates counted in fixed windows.
-
-    DRF's throttles keep a log of request times per client and read and rewrite it whole on
-    every request, so their cost grows with the rate (3,000 timestamps for 3,000/min). Above
-    ``EXACT_UP_TO`` requests per period a fixed window needs one counter whatever the rate
-    (``cache.incr``; ``cache.add`` for a window's first request), at the price of a client
-    spending up to two windows' allowance around a window's end. Low rates, which guard sign-in
-    and generation, keep DRF's exact log.
-    """
-
-    EXACT_UP_TO = 100
-    scope: str | None
-
-    @property
-    def cache(self):  # the backend itself (DRF's default is a proxy to it)
-        return caches[DEFAULT_CACHE_ALIAS]
-
-    def get_rate(self) -> str | None:
-        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
-        return rates.get(self.scope) if self.scope else None
-
-    def allow_request(self, request, view) -> bool:
-        self.wait_seconds: float | None = None
-        if self.rate is None or self.num_requests <= self.EXACT_UP_TO:  # rate already set up
-            return throttling.SimpleRateThrottle.allow_request(self, request, view)
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        now = self.timer()
-        window = int(now // self.duration)
-        self.wait_seconds = (window + 1) * self.duration - now
-        count = _window_count(self.cache, f"{self.key}:{window}", int(self.duration) + 1)
-        return count <= self.num_requests
-
-    def wait(self) -> float | None:
-        return super().wait() if self.wait_seconds is None else self.wait_seconds
-
-
-class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
-    """Anonymous clients, by address (scope ``anon``)."""
-
-
-class UserThrottle(_RatesFromSettings, throttling.UserRateThrottle):
-    """Signed-in clients, by user (scope ``user``)."""
-
-
-class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
-    """Per-endpoint scopes named by a view's ``throttle_scope`` (``auth``, ``feed``, ...).
-
-    A view whose scope has no configured rate is not throttled by this class.
-    """
-
-    def allow_request(self, request, view) -> bool:
-        self.scope = getattr(view, self.scope_attr, None)
-        self.rate = self.get_rate()
-        if not self.rate:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
 
 
 # --- OpenAPI schema ---------------------------------------------------------------------------

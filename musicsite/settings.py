@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),  # "…Z" for UTC, as DRF's own renderer
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "musicsite.api.ContentNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "musicsite.negotiation.ContentNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -224,11 +224,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "musicsite.api.exception_handler",
     # Throttling: per client (anon/user) plus per-endpoint scopes (a view's `throttle_scope`).
     # Throttled requests get 429 with Retry-After. Rates: API_THROTTLE_RATES=user=2000/min,...
-    "DEFAULT_THROTTLE_CLASSES": [
-        "musicsite.api.AnonThrottle",
-        "musicsite.api.UserThrottle",
-        "musicsite.api.ScopedThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["musicsite.throttling.ApiThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": "600/min",
         "user": "3000/min",

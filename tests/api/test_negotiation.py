@@ -8,7 +8,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
-from musicsite.api import ContentNegotiation
+from musicsite.negotiation import ContentNegotiation
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db

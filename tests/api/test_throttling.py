@@ -1,0 +1,133 @@
+"""Throttling: a client's budget and an endpoint's, answered with 429 and Retry-After."""
+
+import os
+import uuid
+
+import pytest
+from django.core.cache.backends.redis import RedisCache
+from rest_framework.test import APIClient
+
+from musicsite.throttling import ApiThrottle, window_counts
+from tests.api.conftest import token_client
+from tests.conftest import REQUIRE_SERVICES
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+EXACT, WINDOWED = 100, 0  # ApiThrottle.EXACT_UP_TO: every test rate exact / every one windowed
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = {"t": 1_000_050.0}  # 30 s into a one-minute window (from 1_000_020)
+    monkeypatch.setattr(ApiThrottle, "timer", lambda self: now["t"])
+    return now
+
+
+def _rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def _error_code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("exact_up_to", "retry_after"),
+    [(EXACT, 60), (WINDOWED, 30)],  # DRF's exact log / a fixed one-minute window
+    ids=["exact", "fixed-window"],
+)
+def test_throttled_requests_get_429_with_retry_after(
+    settings, monkeypatch, clock, exact_up_to, retry_after
+):
+    monkeypatch.setattr(ApiThrottle, "EXACT_UP_TO", exact_up_to)
+    _rates(settings, feed="2/min")
+    client = token_client(UserFactory())
+    statuses = [client.get("/api/v1/feed/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    response = client.get("/api/v1/feed/")
+    assert _error_code(response) == "throttled"
+    assert response["Retry-After"] == str(retry_after)
+    clock["t"] += retry_after
+    assert client.get("/api/v1/feed/").status_code == 200  # allowed again when it said
+
+
+@pytest.mark.parametrize("exact_up_to", [EXACT, WINDOWED], ids=["exact", "fixed-window"])
+def test_a_request_spends_from_its_clients_budget_and_its_endpoints(
+    settings, monkeypatch, clock, exact_up_to
+):
+    """The feed's own budget runs out first; the listener's budget still covers the catalog,
+    and when that runs out too, every endpoint answers 429."""
+    monkeypatch.setattr(ApiThrottle, "EXACT_UP_TO", exact_up_to)
+    _rates(settings, user="4/min", feed="2/min")
+    client = token_client(UserFactory())
+    feed = [client.get("/api/v1/feed/").status_code for _ in range(3)]
+    assert feed == [200, 200, 429]
+    # The refused feed page still spent from the listener's budget (as DRF's throttles do).
+    catalog = [client.get("/api/v1/tracks/").status_code for _ in range(3)]
+    assert catalog == [200, 429, 429]
+    other = token_client(UserFactory())  # budgets are per listener
+    assert other.get("/api/v1/feed/").status_code == 200
+
+
+def test_anonymous_clients_share_a_budget_by_address(settings, clock):
+    _rates(settings, anon="2/min")
+    first, second = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
+    assert [first.get("/api/v1/tracks/").status_code for _ in range(3)] == [200, 200, 429]
+    assert second.get("/api/v1/tracks/").status_code == 200
+
+
+def test_retry_after_is_the_longest_wait_of_the_budgets_spent(settings, monkeypatch, clock):
+    monkeypatch.setattr(ApiThrottle, "EXACT_UP_TO", WINDOWED)
+    _rates(settings, user="1/min", feed="1/hour")
+    client = token_client(UserFactory())
+    assert client.get("/api/v1/feed/").status_code == 200
+    response = client.get("/api/v1/feed/")
+    assert response.status_code == 429
+    hour_window_end = (clock["t"] // 3600 + 1) * 3600
+    assert response["Retry-After"] == str(int(hour_window_end - clock["t"]))
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache(request, settings):
+    """The default cache on the per-process backend, or on Redis (shared, as deployed)."""
+    if request.param == "redis":
+        if not (REQUIRE_SERVICES or _redis_reachable()):
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        location = os.environ.get("CACHE_URL", "")
+        if not location.startswith(("redis://", "rediss://")):
+            location = "redis://127.0.0.1:6379/14"
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    else:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    settings.CACHES = {"default": {**backend, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+    from django.core.cache import caches
+
+    return caches["default"]
+
+
+def test_window_counters_count_together_and_expire(cache):
+    short, long = f"short-{uuid.uuid4().hex}", f"long-{uuid.uuid4().hex}"
+    assert window_counts(cache, [(short, 5)]) == [1]
+    redis = cache._cache.get_client(write=True) if isinstance(cache, RedisCache) else None
+    if redis:  # the counter expires with its window, set by the first count only
+        first_ttl = redis.pttl(cache.make_and_validate_key(short))
+        assert 0 < first_ttl <= 5000
+    assert window_counts(cache, [(short, 5), (long, 60)]) == [2, 1]
+    assert window_counts(cache, [(long, 60), (short, 5)]) == [2, 3]
+    if redis:
+        assert 0 < redis.pttl(cache.make_and_validate_key(short)) <= first_ttl
+        assert 5000 < redis.pttl(cache.make_and_validate_key(long)) <= 60_000
+    assert window_counts(cache, []) == []

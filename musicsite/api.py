@@ -1,4 +1,5 @@
-"""The API's shared plumbing: one error format and schema hooks (throttling: ``throttling``).
+"""The API's shared plumbing: one error format and schema hooks (throttling lives in
+``musicsite.throttling``).
 
 Every error under ``/api/v1/`` has one shape::
 

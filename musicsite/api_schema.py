@@ -1,5 +1,5 @@
-"""The OpenAPI schema class of the API (apart from ``musicsite.api``: importing drf-spectacular's
-AutoSchema loads DRF's views, which load the throttle classes defined there)."""
+"""The OpenAPI schema class of the API (a module of its own: importing drf-spectacular's
+AutoSchema loads DRF's views, which load the classes the API's settings name)."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 

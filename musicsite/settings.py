@@ -230,7 +230,7 @@ REST_FRAMEWORK = {
         "user": "3000/min",
         "auth": "60/min",  # sign-up, token obtain
         "feed": "600/min",
-        "generation": "60/hour",
+        # "Make me a song" has its own limit per listener: GENERATOR_JOBS_PER_HOUR.
         **env.dict("API_THROTTLE_RATES", default={}),
     },
 }

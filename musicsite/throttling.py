@@ -2,19 +2,22 @@
 
 Every request spends from its client's budget (scope ``anon``, by address, or ``user``, by
 account) and, where the view names a ``throttle_scope`` (``auth``, ``feed``, ...), from that
-endpoint's budget too. Rates come from ``DEFAULT_THROTTLE_RATES`` at request time, so
+endpoint's budget too. A refused request is still counted in the budgets that allowed it, as
+DRF's throttles do; ``Retry-After`` is the longest wait among the budgets that refused it.
+Anonymous requests spend from ``anon`` only (DRF's ``UserRateThrottle`` would also charge them
+to ``user``, by address). Rates come from ``DEFAULT_THROTTLE_RATES`` at request time, so
 ``override_settings`` and tests can change them; a scope without a rate is not throttled.
 
 Two ways of counting:
 
-- Low rates (at most ``EXACT_UP_TO`` requests per period, which guard sign-in and generation)
-  keep DRF's exact log of request times.
+- Low rates (at most ``EXACT_UP_TO`` requests per period, which guard sign-in and sign-up) keep
+  DRF's exact log of request times.
 - Higher rates count in fixed windows: one counter per window whatever the rate, at the price of
   a client spending up to two windows' allowance around a window's end. DRF's log would be read
   and rewritten whole on every request (3,000 timestamps for 3,000/min). All of a request's
   window counters are counted at once: on Redis, one round trip for both budgets.
 
-Keys are DRF's (``throttle_<scope>_<ident>``), so a deployment keeps its counters.
+Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
 """
 
 from __future__ import annotations
@@ -25,19 +28,21 @@ from typing import NamedTuple
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-__all__ = ["ApiThrottle", "window_counts"]
+__all__ = ["ApiThrottle", "parse_rate", "window_counts"]
 
 
 def window_counts(cache: BaseCache, windows: list[tuple[str, int]]) -> list[int]:
     """Count one more request in each window counter ``(key, ttl seconds)``; their counts.
 
-    On Redis, one round trip for all of them: per counter, a pipelined ``SET key 0 EX ttl NX``
-    (which starts the window) then ``INCR`` (which keeps the expiry; any Redis version), on a
-    client kept with the cache. Django's ``incr`` takes two round trips per counter and builds a
-    client object for each. Elsewhere, the cache API.
+    On Redis, one round trip for all of them: per counter, a pipelined ``INCR`` then ``EXPIRE``
+    (any Redis version; the window is in the key, so a counter kept a little longer than its
+    window's end harms nothing, and none is ever left without an expiry), on a client kept with
+    the cache. Django's ``incr`` takes two round trips per counter and builds a client object
+    for each. Elsewhere, the cache API.
     """
     if isinstance(cache, RedisCache):
         # Django's Redis backend exposes no raw client: ``_cache`` is its (private) client
@@ -48,9 +53,9 @@ def window_counts(cache: BaseCache, windows: list[tuple[str, int]]) -> list[int]
         pipe = client.pipeline(transaction=False)
         for key, ttl in windows:
             full_key = cache.make_and_validate_key(key)
-            pipe.set(full_key, 0, ex=ttl, nx=True)
             pipe.incr(full_key)
-        return [int(count) for count in pipe.execute()[1::2]]
+            pipe.expire(full_key, ttl)
+        return [int(count) for count in pipe.execute()[::2]]
     return [_count(cache, key, ttl) for key, ttl in windows]
 
 
@@ -65,6 +70,21 @@ def _count(cache: BaseCache, key: str, ttl: int) -> int:
         return cache.incr(key)
     except ValueError:  # and it expired since: a new window
         return 1
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(scope: str, rate: str) -> tuple[int, int]:
+    """``"600/min"`` as (600, 60): requests per period (``s``, ``min``, ``hour``, ``day``: DRF's
+    periods); ImproperlyConfigured naming ``scope`` and ``rate`` when malformed."""
+    requests, _, period = rate.partition("/")
+    try:
+        return int(requests), _PERIODS[period.strip()[:1]]
+    except (KeyError, ValueError):
+        raise ImproperlyConfigured(
+            f"Throttle rate {scope}={rate!r} is not valid: expected <requests>/<s|min|hour|day>"
+        ) from None
 
 
 class Budget(NamedTuple):
@@ -102,7 +122,7 @@ class ApiThrottle(throttling.BaseThrottle):
         for scope in scopes:
             rate = rates.get(scope)
             if rate:
-                requests, seconds = throttling.SimpleRateThrottle.parse_rate(self, rate)
+                requests, seconds = parse_rate(scope, rate)
                 key = self.cache_format % {"scope": scope, "ident": ident}
                 budgets.append(Budget(key, requests, seconds))
         return budgets
@@ -113,7 +133,9 @@ class ApiThrottle(throttling.BaseThrottle):
         windowed: list[tuple[Budget, int]] = []
         for budget in self.budgets(request, view):
             if budget.requests <= self.EXACT_UP_TO:
-                self._exact(budget, now)
+                wait = self._spend_from_log(budget, now)
+                if wait is not None:
+                    self.waits.append(wait)
             else:
                 windowed.append((budget, int(now // budget.seconds)))
         if windowed:
@@ -124,16 +146,19 @@ class ApiThrottle(throttling.BaseThrottle):
                     self.waits.append((window + 1) * budget.seconds - now)
         return not self.waits
 
-    def _exact(self, budget: Budget, now: float) -> None:
-        """DRF's log of request times: refused while ``requests`` fall within the period."""
+    def _spend_from_log(self, budget: Budget, now: float) -> float | None:
+        """Record the request in ``budget``'s log of request times (DRF's); None, or the seconds
+        to wait when ``budget.requests`` requests already fall within the period."""
+        if budget.requests <= 0:  # a scope switched off
+            return float(budget.seconds)
         history = self.cache.get(budget.key, [])
         while history and history[-1] <= now - budget.seconds:
             history.pop()
-        if len(history) >= budget.requests:  # allowed again when the oldest of them expires
-            self.waits.append(history[budget.requests - 1] + budget.seconds - now)
-            return
+        if len(history) >= budget.requests:  # allowed again once the requests-th newest expires
+            return history[budget.requests - 1] + budget.seconds - now
         history.insert(0, now)
         self.cache.set(budget.key, history, budget.seconds)
+        return None
 
     def wait(self) -> float | None:
         return max(self.waits) if self.waits else None

@@ -4,10 +4,12 @@ import os
 import uuid
 
 import pytest
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
-from musicsite.throttling import ApiThrottle, window_counts
+from musicsite.throttling import ApiThrottle, parse_rate, window_counts
 from tests.api.conftest import token_client
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import UserFactory
@@ -73,22 +75,72 @@ def test_a_request_spends_from_its_clients_budget_and_its_endpoints(
     assert other.get("/api/v1/feed/").status_code == 200
 
 
-def test_anonymous_clients_share_a_budget_by_address(settings, clock):
+@pytest.mark.parametrize("exact_up_to", [EXACT, WINDOWED], ids=["exact", "fixed-window"])
+def test_each_anonymous_address_has_a_budget_of_its_own(settings, monkeypatch, clock, exact_up_to):
+    monkeypatch.setattr(ApiThrottle, "EXACT_UP_TO", exact_up_to)
     _rates(settings, anon="2/min")
     first, second = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
     assert [first.get("/api/v1/tracks/").status_code for _ in range(3)] == [200, 200, 429]
     assert second.get("/api/v1/tracks/").status_code == 200
 
 
-def test_retry_after_is_the_longest_wait_of_the_budgets_spent(settings, monkeypatch, clock):
+def test_a_low_endpoint_rate_beside_a_high_client_rate(settings, clock):
+    """As deployed: the listener's budget counts in a window, the endpoint's in an exact log."""
+    _rates(settings, user="1000/min", feed="2/min")
+    user = UserFactory()
+    client = token_client(user)
+    assert [client.get("/api/v1/feed/").status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/api/v1/tracks/").status_code == 200
+    window = int(clock["t"] // 60)
+    assert caches["default"].get(f"throttle_user_{user.pk}:{window}") == 4
+
+
+@pytest.mark.parametrize(
+    ("feed_rate", "retry_after"),
+    [("1/hour", 750), ("5/hour", 30)],  # both budgets refuse / only the listener's
+)
+def test_retry_after_is_the_longest_wait_of_the_budgets_that_refuse(
+    settings, monkeypatch, clock, feed_rate, retry_after
+):
     monkeypatch.setattr(ApiThrottle, "EXACT_UP_TO", WINDOWED)
-    _rates(settings, user="1/min", feed="1/hour")
+    # The clock stands 30 s before the minute's end and 750 s before the hour's.
+    _rates(settings, user="1/min", feed=feed_rate)
     client = token_client(UserFactory())
     assert client.get("/api/v1/feed/").status_code == 200
     response = client.get("/api/v1/feed/")
     assert response.status_code == 429
-    hour_window_end = (clock["t"] // 3600 + 1) * 3600
-    assert response["Retry-After"] == str(int(hour_window_end - clock["t"]))
+    assert response["Retry-After"] == str(retry_after)
+
+
+def test_a_lowered_rate_says_when_enough_requests_have_expired(settings, clock):
+    _rates(settings, feed="3/min")
+    client = token_client(UserFactory())
+    for _ in range(3):
+        assert client.get("/api/v1/feed/").status_code == 200
+        clock["t"] += 10
+    _rates(settings, feed="1/min")  # the newest of the three, 10 s old, must expire first
+    response = client.get("/api/v1/feed/")
+    assert response.status_code == 429 and response["Retry-After"] == "50"
+
+
+def test_a_zero_rate_switches_an_endpoint_off(settings, clock):
+    _rates(settings, feed="0/min")
+    response = token_client(UserFactory()).get("/api/v1/feed/")
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+
+
+def test_a_scope_without_a_rate_is_not_throttled(settings, clock):
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], user="1000/min")
+    del rates["feed"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    client = token_client(UserFactory())
+    assert {client.get("/api/v1/feed/").status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.parametrize("rate", ["lots", "10", "10/fortnight", "ten/min"])
+def test_a_malformed_rate_is_named(rate):
+    with pytest.raises(ImproperlyConfigured, match=f"feed={rate!r}"):
+        parse_rate("feed", rate)
 
 
 def _redis_reachable() -> bool:
@@ -118,16 +170,17 @@ def cache(request, settings):
     return caches["default"]
 
 
-def test_window_counters_count_together_and_expire(cache):
+def test_window_counters_count_together_and_expire_with_their_window(cache):
     short, long = f"short-{uuid.uuid4().hex}", f"long-{uuid.uuid4().hex}"
-    assert window_counts(cache, [(short, 5)]) == [1]
     redis = cache._cache.get_client(write=True) if isinstance(cache, RedisCache) else None
-    if redis:  # the counter expires with its window, set by the first count only
-        first_ttl = redis.pttl(cache.make_and_validate_key(short))
-        assert 0 < first_ttl <= 5000
+
+    def ttl_ms(key):
+        return redis.pttl(cache.make_and_validate_key(key))
+
+    assert window_counts(cache, [(short, 5)]) == [1]
     assert window_counts(cache, [(short, 5), (long, 60)]) == [2, 1]
     assert window_counts(cache, [(long, 60), (short, 5)]) == [2, 3]
-    if redis:
-        assert 0 < redis.pttl(cache.make_and_validate_key(short)) <= first_ttl
-        assert 5000 < redis.pttl(cache.make_and_validate_key(long)) <= 60_000
     assert window_counts(cache, []) == []
+    if redis:  # every counter expires: at most ttl seconds after its last count
+        assert 0 < ttl_ms(short) <= 5000
+        assert 5000 < ttl_ms(long) <= 60_000

@@ -47,6 +47,8 @@ class ListenContext(models.TextChoices):
     RADIO = "radio", "Radio"
     TRACK_PAGE = "track_page", "Track page"
     GENERATED = "generated", "Generated"
+    PLAYLIST = "playlist", "Playlist"
+    HOME = "home", "Home page"
 
 
 class ListenEvent(models.Model):

@@ -31,7 +31,7 @@
   var USER = (script && script.dataset.user) || "anon";
   var STORAGE_KEY = "musicsite:listens:pending:v1:" + USER;
   var MAX_BATCH = 500;
-  var CONTEXTS = ["feed", "browse", "search", "radio", "track_page", "generated"];
+  var CONTEXTS = ["feed", "browse", "search", "radio", "track_page", "generated", "playlist", "home"];
   var PERMANENT = [400, 401, 403, 404, 409, 413, 415]; // retrying won't help: drop and say so
 
   function uuid() {
@@ -252,7 +252,9 @@
     });
   });
 
-  // Leaving or hiding the page: hand what is pending to the browser to deliver.
+  // Leaving or hiding the page: hand what is pending to the browser to deliver. A page being
+  // left gets pagehide, then visibilitychange: the skip the player queues from its own pagehide
+  // handler (registered after this one when htmx swapped the player in) leaves with the second.
   window.addEventListener("pagehide", beacon);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") beacon();

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from catalog.models import Track
 from catalog.rendering import SAMPLE_RATE, encode_ogg
 from recommender.models import ListenEvent, Rating
 from tests.factories import TrackFactory, UserFactory
@@ -140,3 +141,32 @@ def test_failed_sends_are_retried_with_the_same_ids(transactional_db, live_serve
     assert ListenEvent.objects.count() == 1  # the retried reports merged into one listen
     assert listen.counted and listen.user == listener
     assert str(listen.client_event_id) in failures[0]  # the id the first, failed send carried
+
+
+@pytest.mark.parametrize("player", ["on the page", "swapped in by htmx"])
+def test_leaving_for_a_page_without_the_player_still_records_the_skip(
+    transactional_db, live_server, browser_page, player
+):
+    """No later track page flushes the queue: the skip must leave with the page itself, even
+    while an earlier report is still in flight (held here until the page is gone), and when
+    the player arrived after the page (its audio was still being rendered)."""
+    listener = UserFactory(username="hedy")
+    longer = piece("Leaving Fugue", 20.0, 392.0)
+    if player == "swapped in by htmx":
+        Track.objects.filter(pk=longer.pk).update(render_status=Track.RenderStatus.PENDING)
+    log_in(browser_page, live_server, listener)
+    page = browser_page.new_page()
+    held = []
+    page.route("**/api/v1/listens/", lambda route: held.append(route))  # never answered
+    page.goto(f"{live_server.url}/tracks/{longer.pk}/")
+    if player == "swapped in by htmx":
+        page.wait_for_selector("text=Audio is being prepared")
+        Track.objects.filter(pk=longer.pk).update(render_status=Track.RenderStatus.READY)
+    page.click("[data-player-toggle]")
+    page.wait_for_function("document.querySelector('[data-player-audio]').currentTime > 1.5")
+    with page.expect_navigation():  # the menu's History: no player, no reporter there
+        page.click("nav a:text-is('History')")
+    skipped = wait_for(lambda: ListenEvent.objects.filter(track=longer, skipped=True).first())
+    assert held  # the start report was held in flight
+    assert skipped.user_id == listener.pk and not skipped.counted
+    assert 1_000 <= skipped.played_ms < 10_000

@@ -1,7 +1,9 @@
 """POST /api/v1/listens/: one event or a batch, idempotent, all-or-nothing, with clear reasons."""
 
+import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -9,12 +11,39 @@ from rest_framework.test import APIClient
 
 from catalog.models import Track
 from recommender.listening_input import MAX_BATCH
-from recommender.models import ListenEvent
+from recommender.models import ListenContext, ListenEvent
 from recommender.services import history_pause_set
 from tests.factories import ListenEventFactory, TrackFactory, UserFactory
 
 URL = "/api/v1/listens/"
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
+
+
+def _contexts_the_pages_link_with() -> set[str]:
+    """Every ``context=`` label the site's pages and views put in a track link."""
+    found: set[str] = set()
+    for folder in ("templates", "catalog", "accounts", "recommender", "generator"):
+        for path in (ROOT / folder).rglob("*.*"):
+            if path.suffix in {".html", ".py"} and "migrations" not in path.parts:
+                text = path.read_text()
+                found |= set(re.findall(r'context=(\w+)"', text))
+                found |= set(re.findall(r'urlencode\(\{[^}]*"context": "(\w+)"', text))
+    return found
+
+
+def test_every_context_a_page_links_with_is_recorded_as_itself(api, track, make_report):
+    """The listening reporter (static/js/listening.js) sends the page's context when it knows it
+    and "track_page" otherwise; the API must accept each one."""
+    script = (ROOT / "static" / "js" / "listening.js").read_text()
+    reporter = set(re.findall(r'"(\w+)"', re.search(r"CONTEXTS = \[(.*?)\]", script).group(1)))
+    linked = _contexts_the_pages_link_with()
+    assert {"feed", "browse", "radio", "playlist", "home"} <= linked
+    assert linked <= reporter == set(ListenContext.values)
+    for context in sorted(reporter):
+        response = api.post(URL, make_report(track, context=context), format="json")
+        assert response.status_code == 200, (context, response.json())
+    assert sorted(ListenEvent.objects.values_list("context", flat=True)) == sorted(reporter)
 
 
 def test_single_event_is_stored_before_the_answer(api, listener, track, make_report):

@@ -87,3 +87,20 @@ def test_key_choices_are_distinct_and_sorted():
         TrackFactory(key=key)
     TrackFactory(key="F major", status=Track.Status.HIDDEN)
     assert selectors.track_key_choices(user=None) == ["C major", "D minor"]
+
+
+def test_featured_pieces_take_turns_across_every_collection():
+    """The landing page shows every collection's first piece before any collection's second,
+    however many pieces the first collections hold."""
+    collections = [CollectionFactory(name=name) for name in ("Airs", "Ballads", "Chorales")]
+    for collection in collections:
+        for n in range(300 if collection.name == "Airs" else 3):
+            TrackFactory(title=f"{collection.name} {n:03d}", collection=collection)
+    TrackFactory(title="Chorales 000 (not rendered)", collection=collections[2])
+    Track.objects.filter(title__contains="not rendered").update(render_status="pending")
+    Track.objects.exclude(title__contains="not rendered").update(render_status="ready")
+
+    featured = selectors.track_featured(user=None, limit=5)
+    assert [t.title for t in featured] == [
+        "Airs 000", "Ballads 000", "Chorales 000", "Airs 001", "Ballads 001",
+    ]  # fmt: skip

@@ -72,12 +72,13 @@ def api_token_obtain(*, user) -> Token:
 
 
 @transaction.atomic
-def api_token_regenerate(*, user) -> Token:
-    """Revoke the user's API token (if any) and issue a new one."""
-    Token.objects.filter(user=user).delete()
+def api_token_regenerate(*, user) -> tuple[Token, bool]:
+    """Revoke the user's API token (if any) and issue a new one; the token, and whether an
+    older one was revoked."""
+    revoked, _ = Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
     logger.info("user %s regenerated the API token", user.pk)
-    return token
+    return token, bool(revoked)
 
 
 @transaction.atomic

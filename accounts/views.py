@@ -71,8 +71,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_regenerate(request: HttpRequest) -> HttpResponse:
     """Issue a new API token (the old one stops working)."""
-    services.api_token_regenerate(user=request.user)
-    messages.success(request, "A new API token was created. The old one no longer works.")
+    _, revoked = services.api_token_regenerate(user=request.user)
+    old = " The old one no longer works." if revoked else ""
+    messages.success(request, f"A new API token was created.{old}")
     return redirect("accounts:profile")
 
 

@@ -144,9 +144,13 @@ def _explain(
             out.append(Candidate(tid, score, source, "for_you", "Picked for your taste"))
             continue
         stars, liked = ctx.ratings.get(anchor, (None, False))
-        verb = "liked" if liked or (stars or 0) >= 4 else "played"
-        text = f"Because you {verb} {ctx.title(anchor)}"
-        out.append(Candidate(tid, score, source, f"because_you_{verb}", text))
+        if liked:
+            code, text = "because_you_liked", f"Because you liked {ctx.title(anchor)}"
+        elif (stars or 0) >= 4:
+            code, text = "because_you_rated", f"Because you gave {ctx.title(anchor)} {stars}★"
+        else:
+            code, text = "because_you_played", f"Because you played {ctx.title(anchor)}"
+        out.append(Candidate(tid, score, source, code, text))
     return out
 
 

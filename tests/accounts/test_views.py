@@ -120,11 +120,13 @@ def test_profile_requires_login_and_shows_the_account(client):
 def test_profile_creates_replaces_and_revokes_the_api_token(client):
     user = UserFactory()
     client.force_login(user)
-    client.post(reverse("accounts:token_regenerate"))
+    page = client.post(reverse("accounts:token_regenerate"), follow=True).content.decode()
     first = Token.objects.get(user=user).key
-    assert first in client.get(reverse("accounts:profile")).content.decode()
-    client.post(reverse("accounts:token_regenerate"))
+    assert first in page and "A new API token was created." in page
+    assert "The old one no longer works" not in page  # there was none
+    page = client.post(reverse("accounts:token_regenerate"), follow=True).content.decode()
     assert Token.objects.get(user=user).key != first
+    assert "The old one no longer works" in page
     client.post(reverse("accounts:token_revoke"))
     assert not Token.objects.filter(user=user).exists()
 

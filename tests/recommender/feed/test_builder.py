@@ -54,6 +54,18 @@ def test_played_piece_drives_because_you_played(catalog):
     assert reel.pk not in {i.track.pk for i in items}  # just played: not recommended again
 
 
+@pytest.mark.parametrize(
+    ("stars", "liked", "reason"),
+    [(5, False, "Because you gave {} 5★"), (None, True, "Because you liked {}")],
+)
+def test_a_rated_or_liked_piece_is_named_for_what_the_listener_did(catalog, stars, liked, reason):
+    user = UserFactory()
+    reel = catalog["irish"][0]
+    rating_set(user=user, track=reel, stars=stars, liked=liked)
+    reasons = {i.reason_text for i in _page(user, size=20).items}
+    assert reason.format(reel.title) in reasons, reasons
+
+
 def test_not_interested_and_disliked_are_left_out_and_feed_refreshes(
     catalog, django_capture_on_commit_callbacks
 ):

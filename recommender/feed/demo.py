@@ -122,12 +122,14 @@ def demo_listener_seed(taste: DemoTaste, *, seed: int = 0) -> SeededListener | N
         Track.objects.visible_to(None).exclude(pk__in=favourite).values_list("pk", flat=True)[:500]
     )
     core = rng.sample(favourite, min(len(favourite), 40))  # their favourites, played often
+    # Zipf-like: the best-loved piece gets about a tenth of the favourites' plays, not half.
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(core))]
     picks: list[int] = []
     stray: set[int] = set()
     for _ in range(LISTENS_PER_DEMO):
         roll = rng.random()
         if roll < 0.78:
-            picks.append(core[min(int(rng.paretovariate(1.2)) - 1, len(core) - 1)])
+            picks.append(rng.choices(core, weights)[0])
         elif roll < 0.93 and also:
             picks.append(rng.choice(also))
         elif others:

@@ -1,5 +1,7 @@
 """seed_demo_listeners: labelled demo accounts with distinct tastes, idempotent."""
 
+from collections import Counter
+
 import pytest
 from django.core.management import call_command
 
@@ -33,6 +35,9 @@ def test_seed_demo_listeners_creates_distinct_tastes_once(catalog, capsys):
     plays = ListenEvent.objects.filter(user=chorale_fan, counted=True)
     in_taste = plays.filter(track__collection__name="Bach chorales").count()
     assert plays.count() > 50 and in_taste / plays.count() > 0.7
+    # A history of many pieces, not one piece on repeat: none takes more than a fifth.
+    most = max(Counter(plays.values_list("track_id", flat=True)).values())
+    assert most / plays.count() < 0.2, most
     assert Rating.objects.filter(user=chorale_fan, liked=True).exists()
     feed = feed_page_serve(user=chorale_fan, cursor=None, size=10).items
     assert sum(i.track.collection.name == "Bach chorales" for i in feed) >= 4

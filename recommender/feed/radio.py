@@ -1,8 +1,11 @@
 """Radio from any piece: an endless queue, extended a batch at a time.
 
-The next batch follows what is already queued: the sequence model (when one is trained) is
-asked what comes after the queue's latest pieces; without one, content similarity to a blend of
-the seed and the latest queued pieces lets the radio drift gently away from its seed. Pieces the
+The next batch follows what is already queued. Its pieces come from the neighbourhood of the
+radio: the ``POOL`` pieces most like a blend of the seed and the latest queued pieces (content
+similarity), so the radio stays near its seed and drifts gently. The sequence model (when one
+is trained) orders that neighbourhood by what it expects next after the queue; without one, the
+closest come first, with a little variety. The sequence model alone would follow the listener's
+whole history, and a chorale lover's radio from an Irish reel would play chorales. Pieces the
 listener hid or disliked never play; a piece repeats only after ``NO_REPEAT`` others.
 """
 
@@ -18,6 +21,8 @@ from recommender.models import Rating
 
 NO_REPEAT = 50
 MAX_AFTER = 200
+POOL = 5  # the neighbourhood holds POOL times the batch
+RANK_DEPTH = 10  # the sequence model ranks this many times the neighbourhood's size
 
 
 def parse_after(raw: str) -> list[int]:
@@ -47,15 +52,15 @@ def radio_next_ids(*, user, seed: Track, after: list[int], k: int) -> list[int]:
     """The next ``k`` piece ids of the radio seeded by ``seed`` after the queued ``after``."""
     queued = [seed.pk, *after]
     exclude = set(queued[-NO_REPEAT:]) | _disliked(user)
-    provider = sources._providers.get("next")
-    if provider is not None and user is not None and user.is_authenticated:
-        try:
-            recent = list(reversed(queued[-20:]))
-            ids = [t for t, _ in provider(user.pk, recent, k * 3) if t not in exclude]
-            if len(ids) >= k:
-                return _visible_ids(user, ids, k)
-        except Exception:
-            sources.logger.exception("radio provider failed for seed %s", seed.pk)
+    pool = _neighbourhood(seed, after, exclude, k * POOL)
+    ordered = _sequence_order(user, queued, pool) if pool else None
+    if ordered is None:
+        ordered = _closest_first(pool, seed, after, k)
+    return _visible_ids(user, ordered, k)
+
+
+def _neighbourhood(seed: Track, after: list[int], exclude: set[int], n: int) -> list[int]:
+    """The ``n`` pieces most like the seed blended with the latest queued ones, closest first."""
     index = catalog_index()
     weights = {seed.pk: 1.0}
     for age, tid in enumerate(reversed(after[-5:])):
@@ -64,15 +69,36 @@ def radio_next_ids(*, user, seed: Track, after: list[int], k: int) -> list[int]:
     if vec is None:
         return []
     with single_threaded_blas():
-        ranked = index.nearest(vec, k * 4, exclude=exclude)
-    # A little variety: take the best, then alternate composers when we can.
-    ids = [t for t, _ in ranked]
-    if ids:
-        rng = np.random.default_rng(seed.pk * 7919 + len(after))
-        middle = ids[2 : k * 2]
-        rng.shuffle(middle)
-        ids = ids[:2] + middle + ids[k * 2 :]
-    return _visible_ids(user, ids, k)
+        return [t for t, _ in index.nearest(vec, n, exclude=exclude)]
+
+
+def _sequence_order(user, queued: list[int], pool: list[int]) -> list[int] | None:
+    """``pool`` in the order the sequence model expects after ``queued`` (None without one)."""
+    provider = sources._providers.get("next")
+    if provider is None or user is None or not user.is_authenticated:
+        return None
+    try:
+        recent = list(reversed(queued[-20:]))
+        ranked = provider(user.pk, recent, len(pool) * RANK_DEPTH)
+    except Exception:
+        sources.logger.exception("radio provider failed after %s", queued[-1])
+        return None
+    members = set(pool)
+    first = [t for t, _ in ranked if t in members]
+    if not first:
+        return None
+    placed = set(first)
+    return first + [t for t in pool if t not in placed]
+
+
+def _closest_first(pool: list[int], seed: Track, after: list[int], k: int) -> list[int]:
+    """The closest two, then the next ones shuffled a little (repeatably) for variety."""
+    if not pool:
+        return []
+    rng = np.random.default_rng(seed.pk * 7919 + len(after))
+    middle = pool[2 : k * 2]
+    rng.shuffle(middle)
+    return pool[:2] + middle + pool[k * 2 :]
 
 
 def _visible_ids(user, ids: list[int], k: int) -> list[int]:

@@ -124,3 +124,18 @@ def test_browse_filters_swap_results_in_place(live_server, page):
     assert "q=beta" in page.url  # hx-push-url keeps the address shareable
     assert page.locator(".track-card").count() == 1
     assert page.evaluate("window.__marker") == "same page"  # swapped by htmx, not reloaded
+
+
+def test_browse_filter_errors_show_beside_their_field_when_swapped_in(live_server, page):
+    _ingest("Gamma tune", seconds=2, seed=6, render=False)
+    page.goto(live_server.url + reverse("catalog:browse"))
+    page.evaluate("window.__marker = 'same page'")
+    page.get_by_label("From").fill("170")
+    page.get_by_label("To").fill("150")
+    page.get_by_label("To").dispatch_event("change")
+    error = page.locator("#field-errors-tempo_max")
+    error.get_by_text("The upper tempo must not be below the lower one.").wait_for()
+    assert page.evaluate("window.__marker") == "same page"  # swapped by htmx, not reloaded
+    page.get_by_label("To").fill("190")
+    page.get_by_label("To").dispatch_event("change")
+    error.get_by_text("The upper tempo").wait_for(state="detached")  # fixed: the error goes

@@ -18,7 +18,7 @@ class SignUpForm(forms.Form):
     )
     email = forms.EmailField(
         label="E-mail",
-        help_text="Only used to reset your password.",
+        help_text="Required. Only used to reset your password.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(

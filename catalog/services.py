@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,6 +33,9 @@ from catalog.midi import MidiError, read_midi
 from catalog.models import Artist, Collection, Tag, Track
 
 logger = logging.getLogger(__name__)
+
+INTERACTIVE_QUEUE = "interactive"  # Celery queue for work a person is waiting on
+RENDER_SOON_SECONDS = 120
 
 CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
 
@@ -113,7 +117,7 @@ def _queue_render(track_id: int) -> None:
     from catalog.tasks import render_track
 
     try:
-        render_track.delay(track_id)
+        render_track.delay(track_id, skip_ready=True)
     except Exception:  # the broker is down: the row stays "pending" and can be re-queued
         logger.exception("could not queue rendering of track %s", track_id)
 
@@ -249,8 +253,34 @@ def _ingest_item(
     return IngestResult(item.name, CREATED, track=track)
 
 
-def track_render(*, track_id: int) -> Track:
-    """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed."""
+def track_render_soon(*, track_id: int) -> bool:
+    """Render a pending track ahead of the queue: a listener is waiting on its page.
+
+    It goes to the ``interactive`` queue, which the worker serves beside ``default``, so it
+    does not wait behind a whole catalog's import. Once per ``RENDER_SOON_SECONDS`` per track
+    (the page polls); True if it was queued now.
+    """
+    from catalog.tasks import render_track
+
+    if not cache.add(f"catalog:render-soon:{track_id}", 1, RENDER_SOON_SECONDS):
+        return False
+    try:
+        render_track.apply_async((track_id,), {"skip_ready": True}, queue=INTERACTIVE_QUEUE)
+    except Exception:  # the broker is down: the track keeps its place in the default queue
+        logger.exception("could not queue rendering of track %s ahead", track_id)
+        return False
+    return True
+
+
+def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
+    """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed.
+
+    ``skip_ready``: leave a track that is ready already (rendered ahead of its queued task).
+    """
+    if skip_ready:
+        track = Track.objects.get(pk=track_id)
+        if track.render_status == Track.RenderStatus.READY:
+            return track
     updated = Track.objects.filter(pk=track_id).update(
         render_status=Track.RenderStatus.RENDERING, render_error="", updated_at=timezone.now()
     )

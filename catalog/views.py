@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from catalog import selectors
+from catalog import selectors, services
 from catalog.filters import TrackFilterForm, TrackFilters
 from catalog.models import Track
 
@@ -83,10 +83,17 @@ def _player_context(request: HttpRequest, track: Track) -> dict:
     }
 
 
+def _render_soon_if_pending(track: Track) -> None:
+    """Someone is waiting on this piece's audio: render it ahead of the queue."""
+    if track.render_status == Track.RenderStatus.PENDING:
+        services.track_render_soon(track_id=track.pk)
+
+
 @require_GET
 def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A piece: its metadata, piano roll, player and MIDI download."""
     track = selectors.track_get(user=request.user, pk=pk)
+    _render_soon_if_pending(track)
     return render(request, "catalog/track_detail.html", _player_context(request, track))
 
 
@@ -94,6 +101,7 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def track_player(request: HttpRequest, pk: int) -> HttpResponse:
     """The player partial, polled while the audio is rendered; stops the polling when done."""
     track = selectors.track_get(user=request.user, pk=pk)
+    _render_soon_if_pending(track)
     context = _player_context(request, track)
     html = render_to_string("catalog/track_detail.html#player", context, request=request)
     if track.render_status in (Track.RenderStatus.PENDING, Track.RenderStatus.RENDERING):

@@ -44,7 +44,7 @@ def celery_worker_real(settings):
         app,
         pool="solo",
         perform_ping_check=False,
-        queues=["default", "ml"],
+        queues=["interactive", "default", "ml"],  # as the Procfile's workers
         loglevel="WARNING",
         shutdown_timeout=30,
     ) as worker:

@@ -58,7 +58,7 @@ def test_ingest_creates_track_file_and_queues_render(django_capture_on_commit_ca
             tag_names=["folk", "jig"],
         )
     assert len(callbacks) == 1
-    delay.assert_called_once_with(track.pk)
+    delay.assert_called_once_with(track.pk, skip_ready=True)
     track.refresh_from_db()
     assert track.title == "Morning Song"
     assert track.artist.name == "Anon" and track.collection.name == "Tests"

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 import soundfile
+from django.core.cache import cache
 from PIL import Image
 
 from catalog import services
@@ -69,7 +70,7 @@ def test_rerender_action_queues_after_commit(django_capture_on_commit_callbacks)
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert services.tracks_rerender(track_ids=[track.pk]) == 1
-    delay.assert_called_once_with(track.pk)
+    delay.assert_called_once_with(track.pk, skip_ready=True)
 
 
 @pytest.mark.django_db
@@ -93,3 +94,37 @@ def test_render_pending_command_requeues_only_unfinished(django_capture_on_commi
     ):
         call_command("render_pending", "--failed")
     assert sorted(c.args[0] for c in delay.call_args_list) == sorted([pending.pk, failed.pk])
+
+
+@pytest.mark.django_db
+def test_a_piece_rendered_ahead_is_not_rendered_again_by_its_queued_task():
+    with mock.patch("catalog.tasks.render_track.delay"):
+        track = services.track_ingest(filename="tune.mid", data=midi_bytes())
+    from catalog.tasks import render_track
+
+    assert render_track.run(track.pk, skip_ready=True) == "ready"  # ahead of the queue
+    with mock.patch("catalog.rendering.render_media", wraps=render_media) as rendered:
+        assert render_track.run(track.pk, skip_ready=True) == "ready"  # the queued task
+        assert not rendered.called
+        services.track_render(track_id=track.pk)  # an explicit render always renders
+        assert rendered.called
+
+
+@pytest.mark.django_db
+def test_a_waiting_listener_gets_the_piece_rendered_ahead_of_the_queue(client):
+    """Opening a piece whose audio is pending queues it on the interactive queue, once while
+    the page polls; a rendered piece queues nothing."""
+    with mock.patch("catalog.tasks.render_track.delay"):
+        track = services.track_ingest(filename="tune.mid", data=midi_bytes())
+    with mock.patch("catalog.tasks.render_track.apply_async") as apply_async:
+        assert client.get(f"/tracks/{track.pk}/").status_code == 200
+        for _ in range(3):  # the player partial polls every two seconds
+            client.get(f"/tracks/{track.pk}/player/", headers={"HX-Request": "true"})
+    apply_async.assert_called_once_with(
+        (track.pk,), {"skip_ready": True}, queue=services.INTERACTIVE_QUEUE
+    )
+    Track.objects.filter(pk=track.pk).update(render_status=Track.RenderStatus.READY)
+    cache.delete(f"catalog:render-soon:{track.pk}")  # two minutes later
+    with mock.patch("catalog.tasks.render_track.apply_async") as apply_async:
+        client.get(f"/tracks/{track.pk}/")
+    assert not apply_async.called

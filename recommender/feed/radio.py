@@ -48,15 +48,15 @@ def _disliked(user) -> set[int]:
     return {t for t, stars, hidden in rows if hidden or (stars is not None and stars <= 2)}
 
 
-def radio_next_ids(*, user, seed: Track, after: list[int], k: int) -> list[int]:
-    """The next ``k`` piece ids of the radio seeded by ``seed`` after the queued ``after``."""
+def radio_next(*, user, seed: Track, after: list[int], k: int = 20) -> list[Track]:
+    """The next ``k`` pieces of the radio seeded by ``seed`` after the queued ``after``."""
     queued = [seed.pk, *after]
     exclude = set(queued[-NO_REPEAT:]) | _disliked(user)
     pool = _neighbourhood(seed, after, exclude, k * POOL)
     ordered = _sequence_order(user, queued, pool) if pool else None
     if ordered is None:
         ordered = _closest_first(pool, seed, after, k)
-    return _visible_ids(user, ordered, k)
+    return _visible(user, ordered, k)
 
 
 def _neighbourhood(seed: Track, after: list[int], exclude: set[int], n: int) -> list[int]:
@@ -101,13 +101,7 @@ def _closest_first(pool: list[int], seed: Track, after: list[int], k: int) -> li
     return pool[:2] + middle + pool[k * 2 :]
 
 
-def _visible_ids(user, ids: list[int], k: int) -> list[int]:
+def _visible(user, ids: list[int], k: int) -> list[Track]:
+    """The first ``k`` of ``ids`` that ``user`` may see, as Track rows in order (one lookup)."""
     found = tracks_by_id(user=user, track_ids=ids[: k * 2])
-    return [t for t in ids if t in found][:k]
-
-
-def radio_next(*, user, seed: Track, after: list[int], k: int = 20) -> list[Track]:
-    """The next ``k`` pieces of the radio (Track rows, in order)."""
-    ids = radio_next_ids(user=user, seed=seed, after=after, k=k)
-    found = tracks_by_id(user=user, track_ids=ids)
-    return [found[t] for t in ids if t in found]
+    return [found[t] for t in ids if t in found][:k]

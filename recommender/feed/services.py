@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import cache
@@ -153,7 +154,12 @@ def feed_snapshot_current(*, user, state: SnapshotState | Unread | None = UNREAD
 
 def feed_invalidate(*, user_id: int) -> None:
     """Mark a listener's feed stale (one UPDATE); the next page rebuilds it."""
-    FeedSnapshot.objects.filter(user_id=user_id, stale=False).update(stale=True)
+    feeds_invalidate(user_ids=[user_id])
+
+
+def feeds_invalidate(*, user_ids: Iterable[int]) -> None:
+    """Mark these listeners' feeds stale, in one UPDATE."""
+    FeedSnapshot.objects.filter(user_id__in=list(user_ids), stale=False).update(stale=True)
 
 
 def feed_page_serve(
@@ -181,8 +187,7 @@ def feed_page_serve(
 
 def on_feedback(signals: list) -> None:
     """Feedback batch hook (``recommender.signals_hub``): any signal makes the feed stale."""
-    user_ids = {signal.user_id for signal in signals}
-    FeedSnapshot.objects.filter(user_id__in=user_ids, stale=False).update(stale=True)
+    feeds_invalidate(user_ids={signal.user_id for signal in signals})
 
 
 def register_feed_hooks() -> None:

@@ -15,7 +15,8 @@ Two ways of counting:
 - Higher rates count in fixed windows: one counter per window whatever the rate, at the price of
   a client spending up to two windows' allowance around a window's end. DRF's log would be read
   and rewritten whole on every request (3,000 timestamps for 3,000/min). All of a request's
-  window counters are counted at once: on Redis, one round trip for both budgets.
+  window counters are counted at once; on Redis, in the background while a client is far from
+  its limits (``musicsite.throttle_counters``).
 
 Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
 """
@@ -27,49 +28,13 @@ from typing import NamedTuple
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-__all__ = ["ApiThrottle", "parse_rate", "window_counts"]
+from musicsite.throttle_counters import window_counts
 
-
-def window_counts(cache: BaseCache, windows: list[tuple[str, int]]) -> list[int]:
-    """Count one more request in each window counter ``(key, ttl seconds)``; their counts.
-
-    On Redis, one round trip for all of them: per counter, a pipelined ``INCR`` then ``EXPIRE``
-    (any Redis version; the window is in the key, so a counter kept a little longer than its
-    window's end harms nothing, and none is ever left without an expiry), on a client kept with
-    the cache. Django's ``incr`` takes two round trips per counter and builds a client object
-    for each. Elsewhere, the cache API.
-    """
-    if isinstance(cache, RedisCache):
-        # Django's Redis backend exposes no raw client: ``_cache`` is its (private) client
-        # factory. Backends are per thread, and so is the client kept on one.
-        client = getattr(cache, "_throttle_client", None)
-        if client is None:
-            client = cache._throttle_client = cache._cache.get_client(write=True)
-        pipe = client.pipeline(transaction=False)
-        for key, ttl in windows:
-            full_key = cache.make_and_validate_key(key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, ttl)
-        return [int(count) for count in pipe.execute()[::2]]
-    return [_count(cache, key, ttl) for key, ttl in windows]
-
-
-def _count(cache: BaseCache, key: str, ttl: int) -> int:
-    try:  # one operation in the steady state; a window's first request adds the counter
-        return cache.incr(key)
-    except ValueError:
-        pass
-    if cache.add(key, 1, ttl):
-        return 1
-    try:  # another request added it in between
-        return cache.incr(key)
-    except ValueError:  # and it expired since: a new window
-        return 1
+__all__ = ["ApiThrottle", "parse_rate"]
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -139,7 +104,7 @@ class ApiThrottle(throttling.BaseThrottle):
             else:
                 windowed.append((budget, int(now // budget.seconds)))
         if windowed:
-            counters = [(f"{b.key}:{window}", b.seconds + 1) for b, window in windowed]
+            counters = [(f"{b.key}:{window}", b.seconds + 1, b.requests) for b, window in windowed]
             counts = window_counts(self.cache, counters)
             for (budget, window), count in zip(windowed, counts, strict=True):
                 if count > budget.requests:

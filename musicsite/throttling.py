@@ -19,22 +19,31 @@ Two ways of counting:
   its limits (``musicsite.throttle_counters``).
 
 Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
+While the cache's Redis cannot be reached, each process counts on its own and the API answers.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import NamedTuple
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
+from redis import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from musicsite.throttle_counters import window_counts
 
 __all__ = ["ApiThrottle", "parse_rate"]
+
+logger = logging.getLogger(__name__)
+
+# Where the exact logs go while the cache's Redis cannot be reached: this process's memory.
+_PROCESS_LOGS = LocMemCache("throttle-logs", {})
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -116,13 +125,22 @@ class ApiThrottle(throttling.BaseThrottle):
         to wait when ``budget.requests`` requests already fall within the period."""
         if budget.requests <= 0:  # a scope switched off
             return float(budget.seconds)
-        history = self.cache.get(budget.key, [])
+        cache = self.cache
+        try:
+            history = cache.get(budget.key, [])
+        except RedisError:
+            logger.warning("throttle log not reachable; counting per process", exc_info=True)
+            cache = _PROCESS_LOGS
+            history = cache.get(budget.key, [])
         while history and history[-1] <= now - budget.seconds:
             history.pop()
         if len(history) >= budget.requests:  # allowed again once the requests-th newest expires
             return history[budget.requests - 1] + budget.seconds - now
         history.insert(0, now)
-        self.cache.set(budget.key, history, budget.seconds)
+        try:
+            cache.set(budget.key, history, budget.seconds)
+        except RedisError:
+            _PROCESS_LOGS.set(budget.key, history, budget.seconds)
         return None
 
     def wait(self) -> float | None:

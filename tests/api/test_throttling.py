@@ -3,9 +3,11 @@
 import pytest
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.test import APIClient
 
-from musicsite.throttle_counters import window_counts_flush
+from musicsite.throttle_counters import _shared_counters, window_counts_flush
 from musicsite.throttling import ApiThrottle, parse_rate
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
@@ -138,3 +140,22 @@ def test_a_scope_without_a_rate_is_not_throttled(settings, clock):
 def test_a_malformed_rate_is_named(rate):
     with pytest.raises(ImproperlyConfigured, match=f"feed={rate!r}"):
         parse_rate("feed", rate)
+
+
+def test_while_redis_is_unreachable_the_api_answers_and_throttles_per_process(settings, clock):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"retry": Retry(NoBackoff(), 0)},
+        }
+    }
+    _rates(settings, auth="2/min", feed="3/min")
+    client = token_client(UserFactory())
+    try:
+        assert [client.get("/api/v1/feed/").status_code for _ in range(4)] == [200] * 3 + [429]
+        signin = {"username": "nobody", "password": "wrong"}
+        statuses = [APIClient().post("/api/v1/auth/token/", signin).status_code for _ in range(3)]
+        assert statuses == [400, 400, 429]
+    finally:  # this process's counters for that server stop retrying
+        _shared_counters(caches["default"]).reset()

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -142,27 +143,42 @@ def liked(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def playlist_add(request: HttpRequest) -> HttpResponse:
-    """Add a piece to a playlist (or to a new one named in the form), then go back."""
+    """Add a piece to a playlist (or to a new one named in the form): htmx swaps the form back
+    with what happened; a plain post goes back to the page it came from."""
     form = AddToPlaylistForm(request.POST)
     back = request.POST.get("next") or ""
     if not back.startswith("/") or back.startswith("//"):
         back = "/"
+    playlist, error = None, ""
     if not form.is_valid():
-        messages.error(request, "Choose a playlist.")
-        return redirect(back)
-    data = form.cleaned_data
-    try:
-        if data.get("new_name"):
-            playlist = service.playlist_create(user=request.user, name=data["new_name"])
-        elif data.get("playlist"):
-            playlist = service.playlist_get(user=request.user, pk=data["playlist"])
-        else:
-            raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
-        service.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
-    except service.PlaylistError as exc:
-        messages.error(request, str(exc))
+        error = "Choose a playlist."
     else:
-        messages.success(request, f'Added to "{playlist.name}".')
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():  # a new playlist only if the piece goes in it
+                if data.get("new_name"):
+                    playlist = service.playlist_create(user=request.user, name=data["new_name"])
+                elif data.get("playlist"):
+                    playlist = service.playlist_get(user=request.user, pk=data["playlist"])
+                else:
+                    raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
+                service.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
+        except service.PlaylistError as exc:
+            playlist, error = None, str(exc)
+    status = error or f'Added to "{playlist.name}".'
+    if request.htmx and form.is_valid():
+        context = {
+            "track_id": form.cleaned_data["track"],
+            "playlists": service.playlists_for(request.user),
+            "selected": playlist.pk if playlist else form.cleaned_data.get("playlist"),
+            "next_url": back,
+            "status": status,
+            "error": bool(error),
+        }
+        return render(
+            request, "playlists/add_to_playlist.html", context, status=400 if error else 200
+        )
+    (messages.error if error else messages.success)(request, status)
     return redirect(back)
 
 

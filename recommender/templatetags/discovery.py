@@ -27,10 +27,11 @@ def add_to_playlist(context, track) -> dict:
     """The "Add to playlist" form for ``track`` (signed-in listeners only)."""
     user = context.get("user")
     playlists = playlists_for(user) if user is not None and user.is_authenticated else []
+    request = context.get("request")
     return {
-        "track": track,
+        "track_id": track.pk,
         "playlists": playlists,
+        "next_url": request.get_full_path() if request is not None else "",
         "user": user,
-        "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
     }

@@ -1,5 +1,7 @@
 """Playlists: create, add, remove, reorder, the automatic "Liked", and privacy."""
 
+from html import unescape
+
 import pytest
 
 from tests.api.conftest import token_client
@@ -115,3 +117,46 @@ def test_playlist_pages_work_as_plain_forms(client, owner):
     client.force_login(intruder)
     assert client.get(f"/library/playlists/{pid}/").status_code == 404
     assert client.post(f"/library/playlists/{pid}/delete/").status_code == 404
+
+
+def test_adding_from_a_track_page_swaps_the_form_in_place_with_what_happened(client, owner):
+    a = TrackFactory(title="Alpha")
+    client.force_login(owner)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    track_page = a.get_absolute_url()
+
+    added = client.post(
+        "/library/playlists/add/",
+        {"track": a.pk, "new_name": "Walks", "next": track_page},
+        **htmx,
+    )
+    html = unescape(added.content.decode())
+    assert added.status_code == 200 and "<form" in html and "<html" not in html
+    assert 'Added to "Walks".' in html
+    walks = owner.playlists.get(name="Walks")
+    assert f'<option value="{walks.pk}" selected>Walks</option>' in html  # the new one, chosen
+
+    again = client.post(
+        "/library/playlists/add/", {"track": a.pk, "playlist": walks.pk, "next": track_page}, **htmx
+    )
+    assert again.status_code == 400
+    assert "That piece is already in this playlist." in unescape(again.content.decode())
+
+    # A new playlist is made only if the piece goes in it.
+    failed = client.post(
+        "/library/playlists/add/", {"track": 999_999, "new_name": "Ghost", "next": "/"}, **htmx
+    )
+    assert failed.status_code == 400 and "No piece with id 999999." in failed.content.decode()
+    assert not owner.playlists.filter(name="Ghost").exists()
+    assert [i.track_id for i in walks.items.all()] == [a.pk]
+
+
+def test_deleting_a_playlist_asks_first(client, owner):
+    client.force_login(owner)
+    client.post("/library/playlists/", {"name": "Morning"})
+    pid = owner.playlists.get().pk
+    html = unescape(client.get(f"/library/playlists/{pid}/").content.decode())
+    confirm = html[html.index('<details class="confirm-delete">') :]
+    assert "This cannot be undone" in confirm and 'Yes, delete "Morning"' in confirm
+    assert client.post(f"/library/playlists/{pid}/delete/").status_code == 302
+    assert not owner.playlists.exists()

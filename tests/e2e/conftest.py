@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -45,3 +47,11 @@ def page(browser) -> Iterator:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def log_in(context, live_server, user) -> None:
+    """Sign ``user`` in: their session cookie in the browser ``context``."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])

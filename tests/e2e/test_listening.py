@@ -8,13 +8,12 @@ import time
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.test import Client
 
 from catalog.models import Track
 from catalog.rendering import SAMPLE_RATE, encode_ogg
 from recommender.models import ListenEvent, Rating
+from tests.e2e.conftest import log_in
 from tests.factories import TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -38,13 +37,6 @@ def browser_page(browser):
     context = browser.new_context()
     yield context
     context.close()
-
-
-def log_in(context, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def wait_for(check, timeout: float = 15.0):

@@ -6,6 +6,8 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import Track
 from tests.catalog.midi_samples import midi_bytes
+from tests.e2e.conftest import log_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -139,3 +141,22 @@ def test_browse_filter_errors_show_beside_their_field_when_swapped_in(live_serve
     page.get_by_label("To").fill("190")
     page.get_by_label("To").dispatch_event("change")
     error.get_by_text("The upper tempo").wait_for(state="detached")  # fixed: the error goes
+
+
+def test_adding_to_a_playlist_keeps_the_music_playing(live_server, page):
+    track = _ingest("Evening song", seconds=20, seed=7)
+    log_in(page.context, live_server, UserFactory())
+    page.goto(live_server.url + reverse("catalog:track_detail", args=[track.pk]))
+    page.evaluate("window.__marker = 'same page'")
+    page.locator("[data-player-toggle]").click()
+    page.wait_for_function(f"{AUDIO}.currentTime > 0.3")
+
+    page.get_by_label("Add to a new playlist").fill("For the road")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_text('Added to "For the road".').wait_for()
+    page.get_by_role("button", name="Add", exact=True).click()  # the same one again
+    page.get_by_text("That piece is already in this playlist.").wait_for()
+
+    assert page.evaluate("window.__marker") == "same page"  # swapped in, never reloaded
+    assert not page.evaluate(f"{AUDIO}.paused")
+    assert page.get_by_label("Add to playlist").input_value()  # "For the road", now listed

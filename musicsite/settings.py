@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(Path(VAR_DIR) / "celerybeat-schedule")
 # several hosts) they must share one: CACHE_URL=redis://host:6379/1. The default keeps them
 # per process, which is enough for `make run`'s single server.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith(".RedisCache"):
+    # An unreachable Redis holds no request long: the throttles then count per process.
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 2)
+    _redis_options.setdefault("socket_timeout", 2)
 # On Redis, each process adds its throttle counts every this many seconds while a client is far
 # from its limits (musicsite/throttle_counters.py).
 API_THROTTLE_SYNC_SECONDS = env.float("API_THROTTLE_SYNC_SECONDS", default=0.05)

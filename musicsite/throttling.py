@@ -36,14 +36,30 @@ from redis import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from musicsite.throttle_counters import window_counts
+from musicsite.throttle_counters import Counter, window_counts
 
 __all__ = ["ApiThrottle", "parse_rate"]
 
 logger = logging.getLogger(__name__)
 
-# Where the exact logs go while the cache's Redis cannot be reached: this process's memory.
-_PROCESS_LOGS = LocMemCache("throttle-logs", {})
+# Where the exact logs go for ``_LOGS_IN_PROCESS_SECONDS`` after the cache's Redis failed: this
+# process's memory. Their requests are not added to Redis when it is back.
+_PROCESS_LOGS = LocMemCache("throttle-logs", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+_LOGS_IN_PROCESS_SECONDS = 10.0
+_logs_in_process_until = 0.0
+
+
+def _log_cache(cache: BaseCache) -> BaseCache:
+    return _PROCESS_LOGS if time.monotonic() < _logs_in_process_until else cache
+
+
+def _log_cache_failed() -> None:
+    """Keep the logs in this process for a while (saying so once per while), not waiting on an
+    unreachable Redis on every sign-in."""
+    global _logs_in_process_until
+    if time.monotonic() >= _logs_in_process_until:
+        logger.warning("throttle logs not reachable; counting per process", exc_info=True)
+    _logs_in_process_until = time.monotonic() + _LOGS_IN_PROCESS_SECONDS
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -104,7 +120,7 @@ class ApiThrottle(throttling.BaseThrottle):
     def allow_request(self, request, view) -> bool:
         now = self.timer()
         self.waits = []
-        windowed: list[tuple[Budget, int]] = []
+        windowed: list[tuple[Budget, int]] = []  # and the number of the window now
         for budget in self.budgets(request, view):
             if budget.requests <= self.EXACT_UP_TO:
                 wait = self._spend_from_log(budget, now)
@@ -113,11 +129,11 @@ class ApiThrottle(throttling.BaseThrottle):
             else:
                 windowed.append((budget, int(now // budget.seconds)))
         if windowed:
-            counters = [(f"{b.key}:{window}", b.seconds + 1, b.requests) for b, window in windowed]
+            counters = [Counter(f"{b.key}:{n}", b.seconds + 1, b.requests) for b, n in windowed]
             counts = window_counts(self.cache, counters)
-            for (budget, window), count in zip(windowed, counts, strict=True):
+            for (budget, n), count in zip(windowed, counts, strict=True):
                 if count > budget.requests:
-                    self.waits.append((window + 1) * budget.seconds - now)
+                    self.waits.append((n + 1) * budget.seconds - now)
         return not self.waits
 
     def _spend_from_log(self, budget: Budget, now: float) -> float | None:
@@ -125,11 +141,11 @@ class ApiThrottle(throttling.BaseThrottle):
         to wait when ``budget.requests`` requests already fall within the period."""
         if budget.requests <= 0:  # a scope switched off
             return float(budget.seconds)
-        cache = self.cache
+        cache = _log_cache(self.cache)
         try:
             history = cache.get(budget.key, [])
         except RedisError:
-            logger.warning("throttle log not reachable; counting per process", exc_info=True)
+            _log_cache_failed()
             cache = _PROCESS_LOGS
             history = cache.get(budget.key, [])
         while history and history[-1] <= now - budget.seconds:
@@ -140,6 +156,7 @@ class ApiThrottle(throttling.BaseThrottle):
         try:
             cache.set(budget.key, history, budget.seconds)
         except RedisError:
+            _log_cache_failed()
             _PROCESS_LOGS.set(budget.key, history, budget.seconds)
         return None
 

@@ -55,8 +55,8 @@ def window_counts(cache: BaseCache, counters: list[Counter]) -> list[int]:
     """Count one more request in each counter; their counts, this request's included."""
     if not counters:
         return []
-    if isinstance(cache, RedisCache):
-        full = [Counter(cache.make_and_validate_key(c.key), c.ttl, c.limit) for c in counters]
+    if isinstance(cache, RedisCache):  # keys of scope names and client ids: Redis takes any
+        full = [Counter(cache.make_key(c.key), c.ttl, c.limit) for c in counters]
         return _shared_counters(cache).count(full)
     return [_count(cache, c.key, c.ttl) for c in counters]
 

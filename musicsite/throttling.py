@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -65,6 +66,7 @@ def _log_cache_failed() -> None:
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@lru_cache(maxsize=64)
 def parse_rate(scope: str, rate: str) -> tuple[int, int]:
     """``"600/min"`` as (600, 60): requests per period (``s``, ``min``, ``hour``, ``day``: DRF's
     periods); ImproperlyConfigured naming ``scope`` and ``rate`` when malformed."""

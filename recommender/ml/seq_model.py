@@ -32,6 +32,7 @@ class SeqConfig:
     attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)
     maxlen: int = 200  # longest history the model reads (most recent items)
     train_windows: bool = True  # also learn from the items before the last maxlen (windows)
+    item_init: str = "random"  # random | als (item embeddings start from ALS factors)
     # training
     epochs: int = 200  # upper bound; early stopping and the time budget usually end sooner
     batch_size: int = 128

@@ -7,14 +7,14 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import onboarding
 from accounts import playlists as service
 from accounts.models import TempoRange
+from musicsite.redirects import safe_next_url
 
 
 class OnboardingForm(forms.Form):
@@ -146,39 +146,45 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
     """Add a piece to a playlist (or to a new one named in the form): htmx swaps the form back
     with what happened; a plain post goes back to the page it came from."""
     form = AddToPlaylistForm(request.POST)
-    back = request.POST.get("next") or ""
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+    back = safe_next_url(request, "/")
     playlist, error = None, ""
     if not form.is_valid():
         error = "Choose a playlist."
     else:
         data = form.cleaned_data
         try:
-            with transaction.atomic():  # a new playlist only if the piece goes in it
-                if data.get("new_name"):
-                    playlist = service.playlist_create(user=request.user, name=data["new_name"])
-                elif data.get("playlist"):
-                    playlist = service.playlist_get(user=request.user, pk=data["playlist"])
-                else:
-                    raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
+            if data.get("new_name"):
+                playlist = service.playlist_add_to_new(
+                    user=request.user, name=data["new_name"], track_id=data["track"]
+                )
+            elif data.get("playlist"):
+                playlist = service.playlist_get(user=request.user, pk=data["playlist"])
                 service.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
+            else:
+                raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
         except service.PlaylistError as exc:
             playlist, error = None, str(exc)
-    status = error or f'Added to "{playlist.name}".'
-    if request.htmx and form.is_valid():
+        except Http404:  # deleted meanwhile (another tab)
+            playlist, error = None, "That playlist no longer exists."
+    outcome = error or f'Added to "{playlist.name}".'
+    if request.htmx:
         context = {
-            "track_id": form.cleaned_data["track"],
+            "track_id": request.POST.get("track", ""),
             "playlists": service.playlists_for(request.user),
             "selected": playlist.pk if playlist else form.cleaned_data.get("playlist"),
+            "new_name": request.POST.get("new_name", "") if error else "",
             "next_url": back,
-            "status": status,
+            "outcome": outcome,
             "error": bool(error),
+            "swapped": True,
         }
         return render(
             request, "playlists/add_to_playlist.html", context, status=400 if error else 200
         )
-    (messages.error if error else messages.success)(request, status)
+    if error:
+        messages.error(request, outcome)
+    else:
+        messages.success(request, outcome)
     return redirect(back)
 
 

@@ -148,6 +148,14 @@ def playlist_add(*, user, playlist: Playlist, track_id: int, position: int | Non
 
 
 @transaction.atomic
+def playlist_add_to_new(*, user, name: str, track_id: int) -> Playlist:
+    """A new playlist named ``name`` holding the piece; neither if the piece cannot go in."""
+    playlist = playlist_create(user=user, name=name)
+    playlist_add(user=user, playlist=playlist, track_id=track_id)
+    return playlist
+
+
+@transaction.atomic
 def playlist_remove(*, playlist: Playlist, track_id: int) -> None:
     """Take a piece out and close the gap."""
     Playlist.objects.select_for_update().filter(pk=playlist.pk).first()

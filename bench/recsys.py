@@ -53,8 +53,10 @@ DATASETS = {
             # Training windows (the default: every item a target, not only each listener's
             # last 200) and a cosine schedule ending with the budget: 0.1777 NDCG@10 in
             # 1200 s, against 0.1673 with the last 200 items and early stopping (same budget).
+            # Item embeddings from ALS factors: 0.1849 (valid 0.1998) against 0.1764.
             "sasrec": {
                 **SASREC_ML1M,
+                "item_init": "als",
                 "lr_schedule": "cosine",
                 "patience": 100,
                 "time_budget": 1200.0,

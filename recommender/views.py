@@ -14,25 +14,16 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import export as account_data
 from catalog.models import Track
+from musicsite.redirects import safe_next_url
 from recommender import selectors, services
 from recommender.forms import AccountDeleteForm, PauseForm, RatingForm
 from recommender.models import ListenEvent
 
 HISTORY_PAGE_SIZE = 50
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """The page to return to after a plain form post (only on this site)."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    ok = url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return candidate if ok else default
 
 
 @require_GET
@@ -85,7 +76,7 @@ def listen_delete(request: HttpRequest, listen_id: int) -> HttpResponse:
     if request.htmx:
         return HttpResponse("")  # the row swaps itself out
     messages.success(request, "Removed from your history.")
-    return redirect(_next_url(request, reverse("recommender:history")))
+    return redirect(safe_next_url(request, reverse("recommender:history")))
 
 
 @require_POST
@@ -100,7 +91,7 @@ def rate(request: HttpRequest, track_id: int) -> HttpResponse:
     else:
         error = "; ".join(e for errors in form.errors.values() for e in errors)
         rating = selectors.rating_for(request.user, track)
-    next_url = _next_url(request, track.get_absolute_url())
+    next_url = safe_next_url(request, track.get_absolute_url())
     if request.htmx:
         context = {"track": track, "rating": rating, "next_url": next_url, "error": error}
         html = render_to_string("includes/rating_controls.html", context, request=request)

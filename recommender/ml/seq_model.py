@@ -22,6 +22,10 @@ from torch.nn import functional as F
 __all__ = ["GRU4Rec", "SASRec", "SeqConfig", "build_module"]
 
 
+ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
+ITEM_INITS = ("random", "als")
+
+
 @dataclass
 class SeqConfig:
     arch: str = "sasrec"  # sasrec | gru
@@ -49,6 +53,10 @@ class SeqConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads (0 = leave torch's default)
+
+    def __post_init__(self) -> None:
+        if self.item_init not in ITEM_INITS:
+            raise ValueError(f"unknown item_init {self.item_init!r}; expected one of {ITEM_INITS}")
 
     @classmethod
     def tiny(cls, arch: str = "sasrec") -> SeqConfig:
@@ -92,7 +100,7 @@ class _SeqBase(nn.Module):
         self.n_items = n_items
         # index 0 is padding; item i is stored at i + 1
         self.item_emb = nn.Embedding(n_items + 1, c.hidden, padding_idx=0)
-        nn.init.normal_(self.item_emb.weight, std=0.02)
+        nn.init.normal_(self.item_emb.weight, std=ITEM_INIT_STD)
         with torch.no_grad():
             self.item_emb.weight[0].zero_()
         self.emb_drop = nn.Dropout(c.dropout)

@@ -15,27 +15,29 @@ import torch
 
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.mf import ALSRecommender, MFConfig
-from recommender.ml.seq_model import SeqConfig, build_module
+from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
 from recommender.ml.seq_train import resolve_device, score_histories, train_sequence_model
 
 __all__ = ["GRURecommender", "SASRecRecommender", "SequenceRecommender", "init_items_from_als"]
 
 
-ITEM_INIT_STD = 0.02  # the random item embeddings' spread; ALS factors are scaled to it
-
-
 def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) -> None:
-    """Start ``module``'s item embeddings from ALS factors of ``data.matrix``.
+    """Start the embeddings of the items in ``data.matrix`` from its ALS factors.
 
     Collaborative pretraining: items listened to by the same people start close together, so
     a small catalog's sequence model begins from long-term taste instead of noise (Last.fm,
     300 s: test NDCG@10 0.0426 and 0.0461 from random starts, 0.0459 and 0.0492 from ALS).
+    Items nobody played keep their random start. The ALS fit (0.2 s on Last.fm, 2 s on
+    ML-1M) comes before the training's time budget.
     """
+    played = np.flatnonzero(np.diff(data.matrix.tocsc().indptr) > 0)
+    if not len(played):
+        return
     als = ALSRecommender(MFConfig(factors=c.hidden, seed=c.seed, device="cpu")).fit(data)
-    factors = als.item_vectors()
-    scale = ITEM_INIT_STD / max(float(factors.std()), 1e-8)
+    factors = als.item_vectors()[played]
+    factors = factors * (ITEM_INIT_STD / max(float(factors.std()), 1e-8))
     with torch.no_grad():
-        module.item_emb.weight[1:].copy_(torch.from_numpy(factors * scale))
+        module.item_emb.weight[torch.from_numpy(played + 1)] = torch.from_numpy(factors)
 
 
 class SequenceRecommender(Recommender):
@@ -63,8 +65,6 @@ class SequenceRecommender(Recommender):
         self.module = build_module(c, data.n_items)
         if c.item_init == "als":
             init_items_from_als(self.module, data, c)
-        elif c.item_init != "random":
-            raise ValueError(f"unknown item_init {c.item_init!r}; expected 'random' or 'als'")
         report = train_sequence_model(
             self.module,
             data.sequences,

@@ -39,6 +39,7 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var elt = event.target;
     if (!elt || !elt.closest || !elt.matches("[data-rating-controls]")) return;
+    if (event.detail && event.detail.successful === false) return; // refused: nothing changed
     var cfg = event.detail && event.detail.requestConfig;
     if (cfg && cfg.verb && cfg.verb.toLowerCase() !== "post") return;
     var item = elt.closest("[data-feed-item]");

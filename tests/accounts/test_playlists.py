@@ -132,7 +132,7 @@ def test_adding_from_a_track_page_swaps_the_form_in_place_with_what_happened(cli
     )
     html = unescape(added.content.decode())
     assert added.status_code == 200 and "<form" in html and "<html" not in html
-    assert 'Added to "Walks".' in html
+    assert 'hx-swap-oob="innerHTML">' in html and 'Added to "Walks".' in html
     walks = owner.playlists.get(name="Walks")
     assert f'<option value="{walks.pk}" selected>Walks</option>' in html  # the new one, chosen
 
@@ -142,13 +142,35 @@ def test_adding_from_a_track_page_swaps_the_form_in_place_with_what_happened(cli
     assert again.status_code == 400
     assert "That piece is already in this playlist." in unescape(again.content.decode())
 
-    # A new playlist is made only if the piece goes in it.
+    # A new playlist is made only if the piece goes in it; the name typed stays in the form.
     failed = client.post(
         "/library/playlists/add/", {"track": 999_999, "new_name": "Ghost", "next": "/"}, **htmx
     )
-    assert failed.status_code == 400 and "No piece with id 999999." in failed.content.decode()
+    html = unescape(failed.content.decode())
+    assert failed.status_code == 400 and "No piece with id 999999." in html
+    assert 'value="Ghost"' in html
     assert not owner.playlists.filter(name="Ghost").exists()
     assert [i.track_id for i in walks.items.all()] == [a.pk]
+
+    walks_id = walks.pk
+    walks.delete()  # in another tab
+    gone = client.post(
+        "/library/playlists/add/", {"track": a.pk, "playlist": walks_id, "next": "/"}, **htmx
+    )
+    assert gone.status_code == 400 and "That playlist no longer exists." in gone.content.decode()
+
+
+def test_adding_without_javascript_goes_back_to_this_site_only(client, owner):
+    a = TrackFactory()
+    client.force_login(owner)
+    failed = client.post("/library/playlists/add/", {"track": 999_999, "new_name": "Ghost"})
+    assert failed.status_code == 302 and not owner.playlists.exists()
+    for elsewhere in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        response = client.post(
+            "/library/playlists/add/", {"track": a.pk, "new_name": "Mine", "next": elsewhere}
+        )
+        assert response["Location"] == "/", elsewhere
+        owner.playlists.all().delete()
 
 
 def test_deleting_a_playlist_asks_first(client, owner):
@@ -156,7 +178,9 @@ def test_deleting_a_playlist_asks_first(client, owner):
     client.post("/library/playlists/", {"name": "Morning"})
     pid = owner.playlists.get().pk
     html = unescape(client.get(f"/library/playlists/{pid}/").content.decode())
-    confirm = html[html.index('<details class="confirm-delete">') :]
+    assert html.count(f'action="/library/playlists/{pid}/delete/"') == 1
+    confirm = html[html.index('<details class="confirm-delete">') : html.index("</details>")]
+    assert f'action="/library/playlists/{pid}/delete/"' in confirm  # behind the disclosure
     assert "This cannot be undone" in confirm and 'Yes, delete "Morning"' in confirm
     assert client.post(f"/library/playlists/{pid}/delete/").status_code == 302
     assert not owner.playlists.exists()

@@ -25,6 +25,11 @@ for (const name of ["play", "pause", "progress", "ended", "skip"]) {
 """
 
 
+# Resolves when htmx has settled the next swap (its new content then answers events).
+SETTLED = """() => { window.__settled = new Promise((resolve) =>
+  document.body.addEventListener("htmx:afterSettle", resolve, { once: true })); }"""
+
+
 def _ingest(title: str, seconds: float, seed: int, *, render: bool = True) -> Track:
     """A real track: MIDI through the ingest service, audio through the rendering service."""
     notes = int(seconds / 0.25)
@@ -152,11 +157,15 @@ def test_adding_to_a_playlist_keeps_the_music_playing(live_server, page):
     page.wait_for_function(f"{AUDIO}.currentTime > 0.3")
 
     page.get_by_label("Add to a new playlist").fill("For the road")
+    page.evaluate(SETTLED)
     page.get_by_role("button", name="Add", exact=True).click()
     page.get_by_text('Added to "For the road".').wait_for()
-    page.get_by_role("button", name="Add", exact=True).click()  # the same one again
+    page.evaluate("window.__settled")
+    assert page.evaluate("document.activeElement.id") == f"add-to-playlist-submit-{track.pk}"
+    page.keyboard.press("Enter")  # focus stayed on "Add": the same piece again, by keyboard
     page.get_by_text("That piece is already in this playlist.").wait_for()
 
     assert page.evaluate("window.__marker") == "same page"  # swapped in, never reloaded
     assert not page.evaluate(f"{AUDIO}.paused")
-    assert page.get_by_label("Add to playlist").input_value()  # "For the road", now listed
+    chosen = page.get_by_label("Add to playlist").locator("option:checked")
+    assert chosen.inner_text() == "For the road"  # the new playlist, now listed and chosen

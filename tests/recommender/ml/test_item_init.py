@@ -4,9 +4,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import torch
 
-from recommender.ml.seq_model import SeqConfig, build_module
-from recommender.ml.seq_recommender import ITEM_INIT_STD, SASRecRecommender, init_items_from_als
+from recommender.ml.base import FitData, Recommender
+from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
+from recommender.ml.seq_recommender import SASRecRecommender, init_items_from_als
 from tests.recommender.ml.test_contract import N_ITEMS, _toy
 
 
@@ -14,11 +17,16 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+def _with_unplayed_items(data: FitData, extra: int) -> FitData:
+    """``data`` with ``extra`` more items in the catalog that nobody played."""
+    matrix = sp.hstack([data.matrix, sp.csr_matrix((data.matrix.shape[0], extra))]).tocsr()
+    return FitData(matrix, data.sequences)
+
+
 def test_items_of_one_taste_start_close_together():
-    toy = _toy()
     config = SeqConfig.tiny()
     module = build_module(config, N_ITEMS)
-    init_items_from_als(module, toy, config)
+    init_items_from_als(module, _toy(), config)
     vectors = module.item_weights().detach().numpy()
     assert vectors.std() == pytest.approx(ITEM_INIT_STD, rel=0.05)
     assert not module.item_emb.weight[0].any()  # padding stays zero
@@ -28,18 +36,24 @@ def test_items_of_one_taste_start_close_together():
     assert same > across + 0.15, (same, across)
 
 
-def test_a_sasrec_started_from_als_learns_the_tastes():
-    toy = _toy()
-    config = dataclasses.replace(
-        SeqConfig.tiny(), item_init="als", epochs=30, patience=30, lr=1e-2, seed=1
-    )
-    model = SASRecRecommender(config).fit(toy)
-    even, _ = model.recommend(0, np.array([0, 2, 4, 6]), k=5)
-    odd, _ = model.recommend(1, np.array([1, 3, 5, 7]), k=5)
-    assert even[0] % 2 == 0 and odd[0] % 2 == 1  # each listener stays in their taste group
+def test_items_nobody_played_keep_their_random_start():
+    config = SeqConfig.tiny()
+    data = _with_unplayed_items(_toy(), extra=200)  # mostly unplayed: must not shrink the rest
+    module = build_module(config, data.n_items)
+    before = module.item_weights().detach().clone()
+    init_items_from_als(module, data, config)
+    after = module.item_weights().detach()
+    assert torch.equal(after[N_ITEMS:], before[N_ITEMS:])
+    assert not torch.equal(after[:N_ITEMS], before[:N_ITEMS])
+    assert after[:N_ITEMS].std().item() == pytest.approx(ITEM_INIT_STD, rel=0.05)
+
+
+def test_the_start_is_kept_with_a_saved_model(tmp_path):
+    config = dataclasses.replace(SeqConfig.tiny(), item_init="als", epochs=1)
+    SASRecRecommender(config).fit(_toy()).save(tmp_path / "m")
+    assert Recommender.load(tmp_path / "m").config.item_init == "als"
 
 
 def test_an_unknown_start_is_named():
-    config = dataclasses.replace(SeqConfig.tiny(), item_init="glove")
     with pytest.raises(ValueError, match="item_init 'glove'"):
-        SASRecRecommender(config).fit(_toy())
+        dataclasses.replace(SeqConfig.tiny(), item_init="glove")

@@ -45,14 +45,7 @@ logger = logging.getLogger(__name__)
 
 # Site defaults: small, quick models (a listener's history is short next to ML-1M's).
 SITE_CONFIG: dict[str, dict[str, Any]] = {
-    "sasrec": {
-        "maxlen": 50,
-        "epochs": 100,
-        "patience": 5,
-        "time_budget": 1800.0,
-        "threads": 1,
-        "item_init": "als",  # a small catalog: start from long-term taste (see bench/recsys.py)
-    },
+    "sasrec": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
     "gru": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
 }
 

@@ -65,6 +65,24 @@ def browse_template(request: HtmxHttpRequest) -> str:
     return "catalog/browse.html#results" if partial else "catalog/browse.html"
 
 
+# "Piece 3 of 20 in …": what the player's queue is, by where the listener came from.
+QUEUE_NAMES = {
+    "feed": "your feed",
+    "browse": "these results",
+    "search": "these results",
+    "radio": "this radio",
+    "playlist": "this playlist",
+    "home": "the home page's picks",
+    "generated": "your pieces",
+}
+
+
+def _queue_name(context_label: str, track: Track, requested: list[int]) -> str:
+    if track.pk not in requested and track.collection_id is not None:
+        return f"{track.collection.name}, by title"  # no queue asked for: the collection
+    return QUEUE_NAMES.get(context_label, "this queue")
+
+
 def _player_context(request: HttpRequest, track: Track) -> dict:
     requested = selectors.parse_queue(request.GET.get("queue", ""))
     queue = selectors.track_queue(user=request.user, track=track, requested=requested)
@@ -76,6 +94,7 @@ def _player_context(request: HttpRequest, track: Track) -> dict:
         "queue": queue,
         "queue_position": queue.index(track.pk) + 1 if track.pk in queue else None,
         "player_context": context_label,
+        "queue_name": _queue_name(context_label, track, requested),
         "queue_params": params,
         "previous_id": previous_id,
         "next_id": next_id,

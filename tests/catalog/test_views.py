@@ -106,6 +106,19 @@ def test_track_page_queue_links_to_previous_and_next(client):
     assert response.context["previous_id"] == a.pk and response.context["next_id"] == c.pk
     assert f'data-next-url="/tracks/{c.pk}/?queue={a.pk}%2C{b.pk}%2C{c.pk}' in html
     assert "Piece 2 of 3 in this queue" in html
+    from_feed = client.get(b.get_absolute_url(), {"queue": f"{a.pk},{b.pk}", "context": "feed"})
+    assert "Piece 2 of 2 in your feed" in from_feed.content.decode()
+
+
+def test_a_track_page_opened_directly_names_its_collection_as_the_queue(client):
+    collection = CollectionFactory(name="Bach chorales")
+    _first, second = (
+        TrackFactory(title=title, collection=collection, render_status=Track.RenderStatus.READY)
+        for title in ("A chorale", "B chorale")
+    )
+    second.audio_file.save(f"{second.pk}.ogg", ContentFile(b"OggS"), save=True)
+    html = client.get(second.get_absolute_url()).content.decode()
+    assert "Piece 2 of 2 in Bach chorales, by title" in html
 
 
 @pytest.mark.parametrize("kind", ["hidden", "draft", "private"])

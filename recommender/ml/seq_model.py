@@ -47,6 +47,7 @@ class SeqConfig:
     loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
     negatives: int = 256  # sampled softmax: shared negatives per batch
     patience: int = 5  # validations without improvement before stopping
+    refit: float = 0.2  # share of the training spent last on each history with its validation item
     eval_every: int = 1  # epochs between validations
     valid_users: int = 0  # validate on at most this many users (0 = all)
     time_budget: float | None = None  # seconds of training at most
@@ -57,6 +58,8 @@ class SeqConfig:
     def __post_init__(self) -> None:
         if self.item_init not in ITEM_INITS:
             raise ValueError(f"unknown item_init {self.item_init!r}; expected one of {ITEM_INITS}")
+        if not 0.0 <= self.refit < 1.0:
+            raise ValueError(f"refit must be a share of the training in [0, 1); got {self.refit}")
 
     @classmethod
     def tiny(cls, arch: str = "sasrec") -> SeqConfig:

@@ -16,9 +16,21 @@ import torch
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.mf import ALSRecommender, MFConfig
 from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
-from recommender.ml.seq_train import resolve_device, score_histories, train_sequence_model
+from recommender.ml.seq_train import (
+    first_phase,
+    refit_phase,
+    resolve_device,
+    score_histories,
+    train_sequence_model,
+)
 
-__all__ = ["GRURecommender", "SASRecRecommender", "SequenceRecommender", "init_items_from_als"]
+__all__ = [
+    "GRURecommender",
+    "SASRecRecommender",
+    "SequenceRecommender",
+    "init_items_from_als",
+    "with_valid_items",
+]
 
 
 def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) -> None:
@@ -38,6 +50,24 @@ def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) ->
     factors = factors * (ITEM_INIT_STD / max(float(factors.std()), 1e-8))
     with torch.no_grad():
         module.item_emb.weight[torch.from_numpy(played + 1)] = torch.from_numpy(factors)
+
+
+def with_valid_items(data: FitData) -> list[np.ndarray] | None:
+    """Each sequence with a validation target as its history followed by that target.
+
+    ``None`` when ``data`` holds no validation target (nothing more to learn from).
+    """
+    if data.valid_history is None or data.valid_target is None:
+        return None
+    targets = np.asarray(data.valid_target, dtype=np.int64)
+    if not (targets >= 0).any():
+        return None
+    return [
+        np.append(np.asarray(history, dtype=np.int64), target) if target >= 0 else sequence
+        for sequence, history, target in zip(
+            data.sequences, data.valid_history, targets, strict=True
+        )
+    ]
 
 
 class SequenceRecommender(Recommender):
@@ -71,7 +101,14 @@ class SequenceRecommender(Recommender):
             valid_history=data.valid_history,
             valid_target=data.valid_target,
             device=self.device,
+            config=first_phase(c),
         )
+        known = with_valid_items(data)
+        if c.refit and known is not None:
+            refit = train_sequence_model(
+                self.module, known, device=self.device, config=refit_phase(c, report)
+            )
+            report.refit_epochs, report.seconds = refit.epochs, report.seconds + refit.seconds
         self.meta["train"] = dataclasses.asdict(report)
         self.module.to(torch.device("cpu"))
         self.device = torch.device("cpu")

@@ -7,11 +7,17 @@ SASRec?": replacing SASRec's one-negative binary loss with cross-entropy over th
 batch. Only real (non-padding) positions are scored, batches group sequences of similar length,
 and training stops early on validation NDCG@10 or when the time budget runs out; the best
 weights are kept.
+
+A last phase (``SeqConfig.refit``, a share of the run) then learns from each history followed by
+its validation item, so that the latest item of every sequence is a target too: the model that
+ranks the test items has learned from everything before them, as ALS does. It runs at a lower
+peak learning rate, decaying to zero, and is not validated (its targets are the validation's).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -27,13 +33,17 @@ from recommender.ml.seq_model import SeqConfig, _SeqBase
 
 __all__ = [
     "TrainReport",
+    "first_phase",
     "pad_histories",
+    "refit_phase",
     "resolve_device",
     "score_histories",
     "train_sequence_model",
 ]
 
 logger = logging.getLogger(__name__)
+
+REFIT_LR = 0.3  # the refit phase's peak learning rate, as a share of ``lr``
 
 
 @dataclass
@@ -43,6 +53,7 @@ class TrainReport:
     best_valid_ndcg10: float = 0.0
     seconds: float = 0.0
     stopped_by: str = "epochs"  # epochs | early_stopping | time_budget
+    refit_epochs: int = 0  # epochs of the last phase (histories with their validation items)
     curve: list[tuple[int, float, float]] = field(default_factory=list)  # epoch, loss, ndcg
 
 
@@ -156,6 +167,30 @@ def _lr_factor(c: SeqConfig, progress: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * (progress - c.warmup) / (1.0 - c.warmup)))
 
 
+def first_phase(c: SeqConfig) -> SeqConfig:
+    """The validated phase: the whole run but the ``refit`` share of its time budget."""
+    if not c.refit or c.time_budget is None:
+        return c
+    return dataclasses.replace(c, time_budget=c.time_budget * (1.0 - c.refit))
+
+
+def refit_phase(c: SeqConfig, first: TrainReport) -> SeqConfig:
+    """The last phase: ``refit`` of the run, from ``REFIT_LR`` of the peak rate down to zero.
+
+    Its length is in proportion to the first phase's: ``refit / (1 - refit)`` of its best epoch
+    count (the weights it kept), and that share of the time budget.
+    """
+    share = c.refit / (1.0 - c.refit)
+    return dataclasses.replace(
+        c,
+        epochs=max(1, round((first.best_epoch or first.epochs) * share)),
+        time_budget=None if c.time_budget is None else c.time_budget * c.refit,
+        lr=c.lr * REFIT_LR,
+        lr_schedule="cosine",
+        warmup=0.0,
+    )
+
+
 def validate(
     model: _SeqBase, histories: list[np.ndarray], targets: np.ndarray, device: torch.device
 ) -> float:
@@ -173,9 +208,13 @@ def train_sequence_model(
     valid_history: list[np.ndarray] | None = None,
     valid_target: np.ndarray | None = None,
     device: torch.device,
+    config: SeqConfig | None = None,
 ) -> TrainReport:
-    """Train ``model`` in place on ``sequences`` (item indices in time order)."""
-    c = model.config
+    """Train ``model`` in place on ``sequences`` (item indices in time order).
+
+    ``config`` (default: the model's) gives the training settings of this phase.
+    """
+    c = config or model.config
     torch.manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     model.to(device)

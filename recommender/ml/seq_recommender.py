@@ -95,16 +95,16 @@ class SequenceRecommender(Recommender):
         self.module = build_module(c, data.n_items)
         if c.item_init == "als":
             init_items_from_als(self.module, data, c)
+        known = with_valid_items(data) if c.refit else None
         report = train_sequence_model(
             self.module,
             data.sequences,
             valid_history=data.valid_history,
             valid_target=data.valid_target,
             device=self.device,
-            config=first_phase(c),
+            config=c if known is None else first_phase(c),  # no refit: the whole budget
         )
-        known = with_valid_items(data)
-        if c.refit and known is not None:
+        if known is not None:
             refit = train_sequence_model(
                 self.module, known, device=self.device, config=refit_phase(c, report)
             )

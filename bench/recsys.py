@@ -82,7 +82,8 @@ DATASETS = {
             # Best validation NDCG@10 (0.046) of seven 300-s runs: wider, heavily regularised,
             # cosine schedule to the budget (the small data set overfits within ten epochs).
             # Item embeddings start from ALS factors: test NDCG@10 0.0426 and 0.0461 from
-            # random starts, 0.0459 and 0.0492 from ALS ones (seeds 0 and 1).
+            # random starts, 0.0459 and 0.0492 from ALS ones (seeds 0 and 1). With the refit
+            # phase (the default) and the cosine run's last weights kept: 0.0502 and 0.0506.
             "sasrec": {
                 "item_init": "als",
                 "hidden": 128,

@@ -3,9 +3,10 @@
 The protocol of Kang & McAuley (2018) as re-examined with full ranking by Krichene & Rendle
 (2020) and used by Klenitskiy & Vasilev (2023): per user the last item is the test target and
 the second-to-last the validation target (early stopping of the sequence models). Sequence
-models learn from ``seq[:-2]`` and are tested with ``seq[:-1]`` as history; models without
-early stopping (popularity, ALS, BPR) learn from ``seq[:-1]``. Every item the user has seen is
-removed from the ranking.
+models learn from ``seq[:-2]``, validated on ``seq[-2]``, then (``SeqConfig.refit``) from
+``seq[:-1]`` in a last phase, and are tested with ``seq[:-1]`` as history; models without early
+stopping (popularity, ALS, BPR) learn from ``seq[:-1]``. No model sees ``seq[-1]``. Every item
+the user has seen is removed from the ranking.
 """
 
 from __future__ import annotations

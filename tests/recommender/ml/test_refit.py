@@ -63,7 +63,7 @@ def test_histories_are_followed_by_their_validation_items():
 def test_the_phases_share_the_budget_and_the_report_counts_both():
     c = SeqConfig(time_budget=100.0, refit=0.2, lr=1e-3)
     assert first_phase(c).time_budget == pytest.approx(80.0)
-    last = refit_phase(c, TrainReport(epochs=12, best_epoch=8))
+    last = refit_phase(c, TrainReport(epochs=12, best_epoch=8, kept_epoch=8))
     assert last.time_budget == pytest.approx(20.0)
     assert last.epochs == 2  # a quarter of the eight epochs whose weights were kept
     assert last.lr == pytest.approx(1e-3 * REFIT_LR) and last.lr_schedule == "cosine"

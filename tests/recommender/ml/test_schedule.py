@@ -5,8 +5,11 @@ import itertools
 
 import pytest
 
+from recommender.ml import seq_train
 from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_recommender import SASRecRecommender
 from recommender.ml.seq_train import _lr_factor
+from tests.recommender.ml.test_contract import _toy
 
 
 def test_cosine_warms_up_peaks_and_ends_at_zero():
@@ -24,3 +27,17 @@ def test_cosine_warms_up_peaks_and_ends_at_zero():
 def test_bad_schedule_settings_are_named(change):
     with pytest.raises(ValueError, match=r"lr_schedule|warmup"):
         _lr_factor(dataclasses.replace(SeqConfig(), **change), 0.5)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_a_cosine_run_ends_with_its_annealed_weights_a_constant_one_with_its_best(
+    schedule, monkeypatch
+):
+    scores = iter([0.5, 0.4, 0.3, 0.2, 0.1, 0.0])  # validation peaks at the first epoch
+    monkeypatch.setattr(seq_train, "validate", lambda *args: next(scores))
+    config = dataclasses.replace(
+        SeqConfig.tiny(), epochs=6, patience=6, lr_schedule=schedule, warmup=0.0, refit=0.0
+    )
+    report = SASRecRecommender(config).fit(_toy()).meta["train"]
+    assert (report["epochs"], report["best_epoch"]) == (6, 1)
+    assert report["kept_epoch"] == (6 if schedule == "cosine" else 1)

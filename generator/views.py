@@ -12,6 +12,9 @@ from django_htmx.http import HttpResponseStopPolling
 
 from generator import selectors, services
 
+# The job page's player: one piece, its plays recorded in the "generated" context.
+GENERATED_PLAYER = {"player_context": "generated", "queue_params": "context=generated"}
+
 
 class GenerateForm(forms.Form):
     seconds = forms.TypedChoiceField(
@@ -62,7 +65,7 @@ def _job_or_404(request: HttpRequest, job_id: int):
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request, job_id)
-    context = {"job": job, "track": job.track}
+    context = {"job": job, "track": job.track, **GENERATED_PLAYER}
     if request.htmx:
         response = render(request, "generator/job_detail.html#job-status", context)
         if job.is_finished:
@@ -76,9 +79,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = services.generation_job_cancel(job=_job_or_404(request, job_id))
     if request.htmx:
-        response = render(
-            request, "generator/job_detail.html#job-status", {"job": job, "track": job.track}
-        )
+        context = {"job": job, "track": job.track, **GENERATED_PLAYER}
+        response = render(request, "generator/job_detail.html#job-status", context)
         response.status_code = HttpResponseStopPolling.status_code
         return response
     return redirect("generator:job_detail", job_id=job.pk)

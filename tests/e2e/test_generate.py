@@ -1,5 +1,6 @@
 """Make me a song, end to end in Chromium: press the button, watch the job's progress, play the
-new piece, rate it. A real Celery worker thread runs the job on the configured broker.
+new piece in the site's player (the play is recorded), rate it. A real Celery worker thread runs
+the job on the configured broker.
 """
 
 import pytest
@@ -8,7 +9,7 @@ from django.test import Client
 
 from generator import services
 from generator.models import GenerationJob
-from recommender.models import Rating
+from recommender.models import ListenEvent, Rating
 from tests.factories import UserFactory
 from tests.generator.conftest import midi_dir, tiny_checkpoint  # noqa: F401  (fixtures)
 
@@ -42,12 +43,16 @@ def test_make_me_a_song(live_server, page, tiny_checkpoint, celery_worker_real):
     assert "succeeded" in seen, (seen, job.error)
     assert seen & {"queued", "running"}, "the page showed the job before it was done"
 
-    audio = page.locator("audio[data-generated-audio]")
-    audio.evaluate("a => a.play()")
+    # The site's own player, swapped in with the finished job: its play is recorded.
+    page.get_by_role("button", name="Play").click()
     page.wait_for_function(
-        "() => document.querySelector('audio[data-generated-audio]').currentTime > 0.2",
-        timeout=15_000,
+        "() => document.querySelector('[data-player-audio]').currentTime > 0.2", timeout=15_000
     )
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_function("window.musicsiteListening.pending().length === 0")
+    listen = ListenEvent.objects.get(user=user, track=job.track)
+    assert listen.context == "generated"
+
     page.get_by_role("button", name="4 stars").click()
     page.wait_for_selector("[data-rating-value]")
     rating = Rating.objects.get(user=user, track=job.track)

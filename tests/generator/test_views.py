@@ -54,6 +54,25 @@ def test_partial_polls_until_done_then_stops(client):
     assert done.status_code == 286  # htmx: stop polling
     assert track.title.encode() in done.content
     assert b"every 1s" not in done.content
+    # the audio is still being rendered: the site's player polls for it, as a generated piece
+    player_url = reverse("catalog:track_player", args=[track.pk]) + "?context=generated"
+    assert f'hx-get="{player_url}"'.encode() in done.content
+
+
+def test_a_finished_song_plays_in_the_sites_player(client):
+    """The job page's player is the site's, so its plays are recorded like any other piece's."""
+    user = UserFactory()
+    client.force_login(user)
+    track = TrackFactory(owner=user, origin="generated", render_status="ready")
+    track.audio_file.name = "audio/test/generated.ogg"
+    track.save(update_fields=["audio_file"])
+    job = GenerationJobFactory(user=user, status="succeeded", progress=100, track=track)
+    page = client.get(reverse("generator:job_detail", args=[job.pk]))
+    html = page.content.decode()
+    assert 'data-player data-track-id="%d" data-context="generated"' % track.pk in " ".join(
+        html.split()
+    )
+    assert "js/player.js" in html and "js/listening.js" in html
 
 
 def test_failed_job_shows_its_reason(client):

@@ -79,7 +79,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = services.generation_job_cancel(job=_job_or_404(request, job_id))
     if request.htmx:
-        context = {"job": job, "track": job.track, **GENERATED_PLAYER}
+        context = {"job": job, "track": job.track}
         response = render(request, "generator/job_detail.html#job-status", context)
         response.status_code = HttpResponseStopPolling.status_code
         return response

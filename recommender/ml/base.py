@@ -43,7 +43,9 @@ class FitData:
             raise ValueError(f"matrix has {matrix.shape[0]} users but {len(sequences)} sequences")
         self.matrix = matrix.tocsr().astype(np.float32)
         self.sequences = sequences
-        self.valid_history = valid_history  # for early stopping (sequence models)
+        # for early stopping (sequence models): each user's history before the validation
+        # target; the site and the evaluation pass ``sequences`` themselves
+        self.valid_history = valid_history
         self.valid_target = valid_target  # int64 per user, -1 where none
 
     @property

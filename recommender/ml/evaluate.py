@@ -151,7 +151,9 @@ def evaluate_models(
             row.update(
                 epochs=report["epochs"],
                 best_epoch=report["best_epoch"],
-                valid_NDCG10=report["best_valid_ndcg10"],
+                valid_NDCG10=report["best_valid_ndcg10"],  # of best_epoch's weights
+                kept_epoch=report["kept_epoch"],
+                refit_epochs=report["refit_epochs"],
                 stopped_by=report["stopped_by"],
             )
         logger.info(

@@ -38,7 +38,7 @@ class SeqConfig:
     train_windows: bool = True  # also learn from the items before the last maxlen (windows)
     item_init: str = "random"  # random | als (item embeddings start from ALS factors)
     # training
-    epochs: int = 200  # upper bound; early stopping and the time budget usually end sooner
+    epochs: int = 200  # first phase's bound; early stopping and the time budget end sooner
     batch_size: int = 128
     lr: float = 1e-3
     lr_schedule: str = "constant"  # constant | cosine (decays to 0 by the epoch or time limit)

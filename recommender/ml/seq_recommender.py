@@ -53,9 +53,10 @@ def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) ->
 
 
 def with_valid_items(data: FitData) -> list[np.ndarray] | None:
-    """Each sequence with a validation target as its history followed by that target.
+    """Each sequence followed by its validation target, where the sequence is its history.
 
-    ``None`` when ``data`` holds no validation target (nothing more to learn from).
+    A sequence that differs from its validation history (one that already holds the target)
+    is kept as it is. ``None`` when ``data`` holds no validation target.
     """
     if data.valid_history is None or data.valid_target is None:
         return None
@@ -63,7 +64,9 @@ def with_valid_items(data: FitData) -> list[np.ndarray] | None:
     if not (targets >= 0).any():
         return None
     return [
-        np.append(np.asarray(history, dtype=np.int64), target) if target >= 0 else sequence
+        np.append(sequence, target)
+        if target >= 0 and np.array_equal(sequence, history)
+        else np.asarray(sequence, dtype=np.int64)
         for sequence, history, target in zip(
             data.sequences, data.valid_history, targets, strict=True
         )

@@ -186,7 +186,7 @@ def refit_phase(c: SeqConfig, first: TrainReport) -> SeqConfig:
     share = c.refit / (1.0 - c.refit)
     return dataclasses.replace(
         c,
-        epochs=max(1, round(first.kept_epoch * share)),
+        epochs=max(1, math.ceil(first.kept_epoch * share)),
         time_budget=None if c.time_budget is None else c.time_budget * c.refit,
         lr=c.lr * REFIT_LR,
         lr_schedule="cosine",

@@ -48,7 +48,6 @@ def test_make_me_a_song(live_server, page, tiny_checkpoint, celery_worker_real):
     page.wait_for_function(
         "() => document.querySelector('[data-player-audio]').currentTime > 0.2", timeout=15_000
     )
-    page.get_by_role("button", name="Pause").click()
     page.wait_for_function("window.musicsiteListening.pending().length === 0")
     listen = ListenEvent.objects.get(user=user, track=job.track)
     assert listen.context == "generated"

@@ -69,9 +69,8 @@ def test_a_finished_song_plays_in_the_sites_player(client):
     job = GenerationJobFactory(user=user, status="succeeded", progress=100, track=track)
     page = client.get(reverse("generator:job_detail", args=[job.pk]))
     html = page.content.decode()
-    assert 'data-player data-track-id="%d" data-context="generated"' % track.pk in " ".join(
-        html.split()
-    )
+    player = f'data-player data-track-id="{track.pk}" data-context="generated"'
+    assert player in " ".join(html.split())
     assert "js/player.js" in html and "js/listening.js" in html
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recommender.ml import seq_train
 from recommender.ml.base import FitData
 from recommender.ml.seq_model import SeqConfig
 from recommender.ml.seq_recommender import SASRecRecommender, with_valid_items
@@ -17,8 +18,9 @@ N_ITEMS, NEW = 31, 30  # item 30 never appears in the training sequences
 def _walks_then_a_new_item() -> FitData:
     """Listeners walk items 0..29 upward; each one's newest play, after item 29, is item 30.
 
-    The newest play is held out for validation, as training does on the site, so only the
-    last phase can learn that 30 follows 29.
+    The newest play is each one's validation target (on the site and in the evaluation it is
+    the second-newest, the newest being the test), so only the last phase can learn that 30
+    follows 29.
     """
     rng = np.random.default_rng(0)
     history = [np.arange(rng.integers(0, 20), 30, dtype=np.int64) for _ in range(60)]
@@ -69,9 +71,28 @@ def test_the_phases_share_the_budget_and_the_report_counts_both():
     assert last.lr == pytest.approx(1e-3 * REFIT_LR) and last.lr_schedule == "cosine"
     assert first_phase(dataclasses.replace(c, refit=0.0)).time_budget == 100.0
 
-    config = dataclasses.replace(SeqConfig.tiny(), epochs=4, patience=4)
+
+def test_the_refit_runs_in_proportion_to_the_epochs_whose_weights_were_kept(monkeypatch):
+    scores = iter([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.5, 0.4, 0.3, 0.2])  # peak: epoch 8
+    monkeypatch.setattr(seq_train, "validate", lambda *args: next(scores))
+    config = dataclasses.replace(SeqConfig.tiny(), epochs=12, patience=12)  # constant rate
     report = SASRecRecommender(config).fit(_walks_then_a_new_item()).meta["train"]
-    assert report["epochs"] == 4 and report["refit_epochs"] == 1
+    assert (report["epochs"], report["kept_epoch"], report["refit_epochs"]) == (12, 8, 2)
+
+
+def test_a_sequence_that_already_holds_its_target_is_not_extended():
+    data = _walks_then_a_new_item()
+    pairs = zip(data.sequences, data.valid_target, strict=True)
+    sequences = [np.append(h, t) if t >= 0 else h for h, t in pairs]
+    known = with_valid_items(
+        FitData(
+            data.matrix,
+            sequences,
+            valid_history=data.valid_history,
+            valid_target=data.valid_target,
+        )
+    )
+    assert [list(s) for s in known] == [list(s) for s in sequences]
 
 
 @pytest.mark.parametrize("refit", [-0.1, 1.0])

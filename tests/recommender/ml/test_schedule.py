@@ -41,3 +41,14 @@ def test_a_cosine_run_ends_with_its_annealed_weights_a_constant_one_with_its_bes
     report = SASRecRecommender(config).fit(_toy()).meta["train"]
     assert (report["epochs"], report["best_epoch"]) == (6, 1)
     assert report["kept_epoch"] == (6 if schedule == "cosine" else 1)
+
+
+def test_a_cosine_run_ended_by_early_stopping_restores_its_best(monkeypatch):
+    scores = iter([0.5, 0.4, 0.3, 0.2])
+    monkeypatch.setattr(seq_train, "validate", lambda *args: next(scores))
+    config = dataclasses.replace(
+        SeqConfig.tiny(), epochs=6, patience=2, lr_schedule="cosine", warmup=0.0, refit=0.0
+    )
+    report = SASRecRecommender(config).fit(_toy()).meta["train"]
+    assert report["stopped_by"] == "early_stopping"
+    assert (report["epochs"], report["kept_epoch"]) == (3, 1)

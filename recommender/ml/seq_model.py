@@ -24,6 +24,7 @@ __all__ = ["GRU4Rec", "SASRec", "SeqConfig", "build_module"]
 
 ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
 ITEM_INITS = ("random", "als")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SeqConfig:
     lr_schedule: str = "constant"  # constant | cosine (decays to 0 by the epoch or time limit)
     warmup: float = 0.02  # cosine: share of the run spent warming up linearly
     weight_decay: float = 0.0
+    precision: str = "fp32"  # fp32 | bf16 (training's matrix products in bfloat16, autocast)
     loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
     negatives: int = 256  # sampled softmax: shared negatives per batch
     patience: int = 5  # validations without improvement before stopping
@@ -58,6 +60,8 @@ class SeqConfig:
     def __post_init__(self) -> None:
         if self.item_init not in ITEM_INITS:
             raise ValueError(f"unknown item_init {self.item_init!r}; expected one of {ITEM_INITS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
         if not 0.0 <= self.refit < 1.0:
             raise ValueError(f"refit must be a share of the training in [0, 1); got {self.refit}")
 

@@ -147,15 +147,7 @@ def evaluate_models(
         row["eval_seconds"] = round(eval_seconds, 2)
         row["config"] = dataclasses.asdict(config)
         if "train" in model.meta:
-            report = model.meta["train"]
-            row.update(
-                epochs=report["epochs"],
-                best_epoch=report["best_epoch"],
-                valid_NDCG10=report["best_valid_ndcg10"],  # of best_epoch's weights
-                kept_epoch=report["kept_epoch"],
-                refit_epochs=report["refit_epochs"],
-                stopped_by=report["stopped_by"],
-            )
+            row.update(_training_figures(model.meta["train"]))
         logger.info(
             "%s: NDCG@10 %.4f HR@10 %.4f in %.0fs",
             kind,
@@ -165,6 +157,21 @@ def evaluate_models(
         )
         results[kind] = row
     return results
+
+
+def _training_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """A sequence model's training figures; an ensemble's first member's, and each member's."""
+    figures = {
+        "epochs": report["epochs"],
+        "best_epoch": report["best_epoch"],
+        "valid_NDCG10": report["best_valid_ndcg10"],  # of best_epoch's weights
+        "kept_epoch": report["kept_epoch"],
+        "refit_epochs": report["refit_epochs"],
+        "stopped_by": report["stopped_by"],
+    }
+    if "members" in report:
+        figures["members"] = [_training_figures(member) for member in report["members"]]
+    return figures
 
 
 def format_table(results: dict[str, dict[str, Any]], dataset: str | None = None) -> str:

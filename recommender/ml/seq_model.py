@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "build_module"]
+__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "SeqEnsemble", "build_module"]
 
 
 ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
@@ -38,6 +38,7 @@ class SeqConfig:
     maxlen: int = 200  # longest history the model reads (most recent items)
     train_windows: bool = True  # also learn from the items before the last maxlen (windows)
     item_init: str = "random"  # random | als (item embeddings start from ALS factors)
+    members: int = 1  # networks trained one after another (seeds seed, seed + 1...), scores summed
     # training
     epochs: int = 200  # first phase's bound; early stopping and the time budget end sooner
     batch_size: int = 128
@@ -62,6 +63,8 @@ class SeqConfig:
             raise ValueError(f"unknown item_init {self.item_init!r}; expected one of {ITEM_INITS}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
+        if self.members < 1:
+            raise ValueError(f"members must be 1 or more; got {self.members}")
         if not 0.0 <= self.refit < 1.0:
             raise ValueError(f"refit must be a share of the training in [0, 1); got {self.refit}")
 
@@ -172,10 +175,41 @@ class GRU4Rec(_SeqBase):
         return self.out(h)
 
 
-def build_module(c: SeqConfig, n_items: int) -> _SeqBase:
-    """The network for ``c.arch`` over a catalog of ``n_items``."""
+class SeqEnsemble(nn.Module):
+    """Networks trained apart whose next-item logits are summed.
+
+    A sum of logits ranks items as the mean of the members' log-probabilities does (each row's
+    normalisers are constants), so the ensemble is one product of the members' last hidden
+    states, side by side, with their item tables, side by side.
+    """
+
+    def __init__(self, members: list[_SeqBase]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+        self.n_items = members[0].n_items
+
+    def item_weights(self) -> torch.Tensor:
+        """The members' item tables side by side, ``(n_items, members * d)``."""
+        return torch.cat([m.item_weights() for m in self.members], dim=1)
+
+    @torch.no_grad()
+    def score_last(self, seq: torch.Tensor) -> torch.Tensor:
+        hidden = torch.cat([m.encode(seq)[:, -1, :] for m in self.members], dim=1)
+        return hidden @ self.item_weights().T
+
+
+def build_network(c: SeqConfig, n_items: int) -> _SeqBase:
+    """One network for ``c.arch`` over a catalog of ``n_items``."""
     if c.arch == "sasrec":
         return SASRec(c, n_items)
     if c.arch == "gru":
         return GRU4Rec(c, n_items)
     raise ValueError(f"unknown sequence architecture {c.arch!r}; expected 'sasrec' or 'gru'")
+
+
+def build_module(c: SeqConfig, n_items: int) -> _SeqBase | SeqEnsemble:
+    """The model for ``c``: one network, or ``c.members`` of them as a :class:`SeqEnsemble`."""
+    if c.members == 1:
+        return build_network(c, n_items)
+    return SeqEnsemble([build_network(c, n_items) for _ in range(c.members)])

@@ -15,8 +15,15 @@ import torch
 
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.mf import ALSRecommender, MFConfig
-from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
+from recommender.ml.seq_model import (
+    ITEM_INIT_STD,
+    SeqConfig,
+    SeqEnsemble,
+    build_module,
+    build_network,
+)
 from recommender.ml.seq_train import (
+    TrainReport,
     first_phase,
     refit_phase,
     resolve_device,
@@ -94,13 +101,35 @@ class SequenceRecommender(Recommender):
         if c.threads:
             torch.set_num_threads(c.threads)
         self.device = resolve_device(c.device)
+        if c.members == 1:
+            self.module, report = self._fit_network(c, data)
+            self.meta["train"] = dataclasses.asdict(report)
+        else:  # each member its share of the time budget, its own seed
+            share = None if c.time_budget is None else c.time_budget / c.members
+            fitted = [
+                self._fit_network(dataclasses.replace(c, seed=c.seed + i, time_budget=share), data)
+                for i in range(c.members)
+            ]
+            self.module = SeqEnsemble([module for module, _ in fitted])
+            reports = [dataclasses.asdict(report) for _, report in fitted]
+            self.meta["train"] = {
+                **reports[0],
+                "seconds": sum(r["seconds"] for r in reports),
+                "members": reports,
+            }
+        self.module.to(torch.device("cpu"))
+        self.device = torch.device("cpu")
+        return self
+
+    def _fit_network(self, c: SeqConfig, data: FitData) -> tuple[Any, TrainReport]:
+        """One network trained on ``data``: the validated phase, then the refit phase."""
         torch.manual_seed(c.seed)  # the initial weights too, so a fit is reproducible
-        self.module = build_module(c, data.n_items)
+        module = build_network(c, data.n_items)
         if c.item_init == "als":
-            init_items_from_als(self.module, data, c)
+            init_items_from_als(module, data, c)
         known = with_valid_items(data) if c.refit else None
         report = train_sequence_model(
-            self.module,
+            module,
             data.sequences,
             valid_history=data.valid_history,
             valid_target=data.valid_target,
@@ -109,13 +138,10 @@ class SequenceRecommender(Recommender):
         )
         if known is not None:
             refit = train_sequence_model(
-                self.module, known, device=self.device, config=refit_phase(c, report)
+                module, known, device=self.device, config=refit_phase(c, report)
             )
             report.refit_epochs, report.seconds = refit.epochs, report.seconds + refit.seconds
-        self.meta["train"] = dataclasses.asdict(report)
-        self.module.to(torch.device("cpu"))
-        self.device = torch.device("cpu")
-        return self
+        return module, report
 
     def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         if self.module is None:

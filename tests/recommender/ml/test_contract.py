@@ -34,24 +34,29 @@ def toy() -> FitData:
 _fitted: dict[str, Recommender] = {}
 
 
-def _fit(kind: str, toy: FitData) -> Recommender:
+ENSEMBLE = "sasrec+2"  # a sequence model of two networks (SeqConfig.members)
+
+
+def _fit(name: str, toy: FitData) -> Recommender:
     """Each kind is fitted once per test session, whichever fixture asks first."""
-    if kind not in _fitted:
+    if name not in _fitted:
+        kind, _, members = name.partition("+")
         model = make_model(kind, tiny_config(kind))
         if kind in {"sasrec", "gru"}:
             model.config.epochs = 60
             model.config.patience = 60
             model.config.lr = 1e-2
-        _fitted[kind] = model.fit(toy)
-    return _fitted[kind]
+            model.config.members = int(members or 1)
+        _fitted[name] = model.fit(toy)
+    return _fitted[name]
 
 
-@pytest.fixture(scope="module", params=sorted(KINDS))
+@pytest.fixture(scope="module", params=[*sorted(KINDS), ENSEMBLE])
 def fitted(request, toy) -> Recommender:
     return _fit(request.param, toy)
 
 
-@pytest.fixture(scope="module", params=sorted(set(KINDS) - {"pop"}))
+@pytest.fixture(scope="module", params=[*sorted(set(KINDS) - {"pop"}), ENSEMBLE])
 def personalised(request, toy) -> Recommender:
     """The models that learn each listener's taste (popularity, by design, does not)."""
     return _fit(request.param, toy)

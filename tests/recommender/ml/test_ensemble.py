@@ -1,0 +1,49 @@
+"""A sequence model of several networks (SeqConfig.members) sums their next-item logits."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from recommender.ml import seq_recommender
+from recommender.ml.seq_model import SeqConfig, SeqEnsemble, build_module
+from recommender.ml.seq_recommender import SASRecRecommender
+from tests.recommender.ml.test_contract import _toy
+
+
+def test_the_ensemble_ranks_by_the_sum_of_its_members_logits():
+    torch.manual_seed(0)
+    ensemble = build_module(dataclasses.replace(SeqConfig.tiny(), members=3), 25).eval()
+    assert isinstance(ensemble, SeqEnsemble) and len(ensemble.members) == 3
+    seq = torch.tensor([[0, 3, 5, 9], [1, 2, 3, 4]])
+    summed = sum(member.score_last(seq) for member in ensemble.members)
+    torch.testing.assert_close(ensemble.score_last(seq), summed)
+
+
+def test_members_train_one_after_another_with_their_own_seeds_and_budget_shares(monkeypatch):
+    phases = []
+
+    def recording(module, sequences, *, config, **kwargs):
+        phases.append((config.seed, config.time_budget))
+        return train(module, sequences, config=config, **kwargs)
+
+    train = seq_recommender.train_sequence_model
+    monkeypatch.setattr(seq_recommender, "train_sequence_model", recording)
+    config = dataclasses.replace(SeqConfig.tiny(), members=2, time_budget=4.0, seed=7)
+    model = SASRecRecommender(config).fit(_toy())
+    # each member: a validated phase on 80% of its half, then its refit phase on 20%
+    assert [seed for seed, _ in phases] == [7, 7, 8, 8]
+    assert [budget for _, budget in phases] == pytest.approx([1.6, 0.4, 1.6, 0.4])
+    members = model.meta["train"]["members"]
+    assert len(members) == 2 and len(model.module.members) == 2
+    assert model.meta["train"]["seconds"] == pytest.approx(sum(m["seconds"] for m in members))
+    first, second = (m.item_weights().detach() for m in model.module.members)
+    assert not torch.allclose(first, second)  # different seeds, different networks
+    scores = model.scores(np.array([0]), [np.array([0, 2, 4])])
+    assert scores.shape == (1, model.n_items) and np.isfinite(scores).all()
+
+
+def test_a_member_count_below_one_is_named():
+    with pytest.raises(ValueError, match="members must be 1 or more"):
+        SeqConfig(members=0)

@@ -160,8 +160,10 @@ def evaluate_models(
 
 
 def _training_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """A sequence model's training figures; an ensemble's first member's, and each member's."""
-    figures = {
+    """A sequence model's training figures; an ensemble's for each of its networks."""
+    if "members" in report:
+        return {"members": [_training_figures(member) for member in report["members"]]}
+    return {
         "epochs": report["epochs"],
         "best_epoch": report["best_epoch"],
         "valid_NDCG10": report["best_valid_ndcg10"],  # of best_epoch's weights
@@ -169,9 +171,6 @@ def _training_figures(report: dict[str, Any]) -> dict[str, Any]:
         "refit_epochs": report["refit_epochs"],
         "stopped_by": report["stopped_by"],
     }
-    if "members" in report:
-        figures["members"] = [_training_figures(member) for member in report["members"]]
-    return figures
 
 
 def format_table(results: dict[str, dict[str, Any]], dataset: str | None = None) -> str:

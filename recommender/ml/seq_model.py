@@ -8,18 +8,20 @@ GRU4Rec: Hidasi et al. (2016), "Session-based Recommendations with Recurrent Neu
 Both share the output layer: the hidden state dotted with the (tied) item embedding table.
 
 ``forward`` returns hidden states for the loss; ``score_last`` returns catalog scores for the
-last position of each sequence, which is all inference needs.
+last position of each sequence, which is all inference needs. ``SeqEnsemble`` sums the scores of
+networks trained apart (``SeqConfig.members``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "SeqEnsemble", "build_module"]
+__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "SeqEnsemble", "build_module", "build_network"]
 
 
 ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
@@ -38,7 +40,8 @@ class SeqConfig:
     maxlen: int = 200  # longest history the model reads (most recent items)
     train_windows: bool = True  # also learn from the items before the last maxlen (windows)
     item_init: str = "random"  # random | als (item embeddings start from ALS factors)
-    members: int = 1  # networks trained one after another (seeds seed, seed + 1...), scores summed
+    members: int = 1  # networks trained one after another, logits summed (each: seed + i, its
+    # share of time_budget, its own ALS start; without a budget, each runs all the epochs)
     # training
     epochs: int = 200  # first phase's bound; early stopping and the time budget end sooner
     batch_size: int = 128
@@ -176,27 +179,26 @@ class GRU4Rec(_SeqBase):
 
 
 class SeqEnsemble(nn.Module):
-    """Networks trained apart whose next-item logits are summed.
+    """Networks trained apart whose next-item logits are summed (inference only).
 
-    A sum of logits ranks items as the mean of the members' log-probabilities does (each row's
-    normalisers are constants), so the ensemble is one product of the members' last hidden
-    states, side by side, with their item tables, side by side.
+    A sum of logits ranks items as the mean of the networks' log-probabilities does: each row's
+    normalisers are constants. Each network is trained on its own, with its own loss.
     """
 
-    def __init__(self, members: list[_SeqBase]) -> None:
+    def __init__(self, config: SeqConfig, networks: list[_SeqBase]) -> None:
         super().__init__()
-        self.members = nn.ModuleList(members)
-        self.config = members[0].config
-        self.n_items = members[0].n_items
+        self.config = config
+        self.members = nn.ModuleList(networks)
+        self.n_items = networks[0].n_items
 
     def item_weights(self) -> torch.Tensor:
-        """The members' item tables side by side, ``(n_items, members * d)``."""
+        """The networks' item tables side by side, ``(n_items, members * d)``."""
         return torch.cat([m.item_weights() for m in self.members], dim=1)
 
     @torch.no_grad()
     def score_last(self, seq: torch.Tensor) -> torch.Tensor:
-        hidden = torch.cat([m.encode(seq)[:, -1, :] for m in self.members], dim=1)
-        return hidden @ self.item_weights().T
+        """The sum of the networks' scores ``(B, n_items)`` of each next item."""
+        return torch.stack([m.score_last(seq) for m in self.members]).sum(dim=0)
 
 
 def build_network(c: SeqConfig, n_items: int) -> _SeqBase:
@@ -212,4 +214,5 @@ def build_module(c: SeqConfig, n_items: int) -> _SeqBase | SeqEnsemble:
     """The model for ``c``: one network, or ``c.members`` of them as a :class:`SeqEnsemble`."""
     if c.members == 1:
         return build_network(c, n_items)
-    return SeqEnsemble([build_network(c, n_items) for _ in range(c.members)])
+    one = dataclasses.replace(c, members=1)
+    return SeqEnsemble(c, [build_network(one, n_items) for _ in range(c.members)])

@@ -19,6 +19,7 @@ from recommender.ml.seq_model import (
     ITEM_INIT_STD,
     SeqConfig,
     SeqEnsemble,
+    _SeqBase,
     build_module,
     build_network,
 )
@@ -104,25 +105,24 @@ class SequenceRecommender(Recommender):
         if c.members == 1:
             self.module, report = self._fit_network(c, data)
             self.meta["train"] = dataclasses.asdict(report)
-        else:  # each member its share of the time budget, its own seed
+        else:  # each network its share of the time budget, its own seed
             share = None if c.time_budget is None else c.time_budget / c.members
-            fitted = [
-                self._fit_network(dataclasses.replace(c, seed=c.seed + i, time_budget=share), data)
-                for i in range(c.members)
-            ]
-            self.module = SeqEnsemble([module for module, _ in fitted])
-            reports = [dataclasses.asdict(report) for _, report in fitted]
+            networks, reports = [], []
+            for i in range(c.members):
+                one = dataclasses.replace(c, members=1, seed=c.seed + i, time_budget=share)
+                network, report = self._fit_network(one, data)
+                networks.append(network)
+                reports.append(dataclasses.asdict(report))
+            self.module = SeqEnsemble(c, networks)
             self.meta["train"] = {
-                **reports[0],
                 "seconds": sum(r["seconds"] for r in reports),
                 "members": reports,
             }
-        self.module.to(torch.device("cpu"))
         self.device = torch.device("cpu")
         return self
 
-    def _fit_network(self, c: SeqConfig, data: FitData) -> tuple[Any, TrainReport]:
-        """One network trained on ``data``: the validated phase, then the refit phase."""
+    def _fit_network(self, c: SeqConfig, data: FitData) -> tuple[_SeqBase, TrainReport]:
+        """One network trained on ``data`` (validated phase, then refit phase), on the CPU after."""
         torch.manual_seed(c.seed)  # the initial weights too, so a fit is reproducible
         module = build_network(c, data.n_items)
         if c.item_init == "als":
@@ -141,7 +141,7 @@ class SequenceRecommender(Recommender):
                 module, known, device=self.device, config=refit_phase(c, report)
             )
             report.refit_epochs, report.seconds = refit.epochs, report.seconds + refit.seconds
-        return module, report
+        return module.to(torch.device("cpu")), report
 
     def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         if self.module is None:

@@ -1,5 +1,7 @@
 """One contract every recommender honours (like implicit's RecommenderBase test mixin)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -41,13 +43,12 @@ def _fit(name: str, toy: FitData) -> Recommender:
     """Each kind is fitted once per test session, whichever fixture asks first."""
     if name not in _fitted:
         kind, _, members = name.partition("+")
-        model = make_model(kind, tiny_config(kind))
+        config = tiny_config(kind)
         if kind in {"sasrec", "gru"}:
-            model.config.epochs = 60
-            model.config.patience = 60
-            model.config.lr = 1e-2
-            model.config.members = int(members or 1)
-        _fitted[name] = model.fit(toy)
+            config = dataclasses.replace(
+                config, epochs=60, patience=60, lr=1e-2, members=int(members or 1)
+            )
+        _fitted[name] = make_model(kind, config).fit(toy)
     return _fitted[name]
 
 

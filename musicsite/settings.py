@@ -257,6 +257,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Client addresses, sign-in lockouts, sign-up and password-reset limits (README "Configuration").
+# A client's address is REMOTE_ADDR; X-Forwarded-For counts only behind DJANGO_NUM_PROXIES
+# proxies (musicsite/client_address.py), for the API's throttles and for these limits alike.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -19,6 +19,8 @@ Two ways of counting:
   its limits (``musicsite.throttle_counters``).
 
 Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
+An anonymous client is its address as ``musicsite.client_address`` decides it, never what it
+writes in ``X-Forwarded-For`` unless proxies are configured.
 While the cache's Redis cannot be reached, each process counts on its own and the API answers.
 """
 
@@ -37,6 +39,7 @@ from redis import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from musicsite.client_address import client_address
 from musicsite.throttle_counters import Counter, window_counts
 
 __all__ = ["ApiThrottle", "parse_rate"]
@@ -98,6 +101,11 @@ class ApiThrottle(throttling.BaseThrottle):
     @property
     def cache(self) -> BaseCache:
         return caches[DEFAULT_CACHE_ALIAS]
+
+    def get_ident(self, request) -> str:
+        """The client's address (``musicsite.client_address``: ``X-Forwarded-For`` only behind
+        ``NUM_PROXIES`` proxies)."""
+        return client_address(request) or "unknown"
 
     def budgets(self, request, view) -> list[Budget]:
         """The budgets ``request`` spends from: its client's, then its view's scope's."""

@@ -162,3 +162,50 @@ def test_while_redis_is_unreachable_the_api_answers_and_throttles_per_process(
         assert statuses == [400, 400, 429]
     finally:  # this process's counters for that server stop retrying
         _shared_counters(caches["default"]).close()
+
+
+def test_a_new_x_forwarded_for_on_each_request_is_the_same_client(settings, clock):
+    """With no proxy configured the header is the client's own words: it changes no budget."""
+    _rates(settings, anon="3/min")
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    statuses = [
+        client.get("/api/v1/tracks/", HTTP_X_FORWARDED_FOR=f"10.1.0.{i}").status_code
+        for i in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_behind_one_proxy_the_address_it_saw_is_the_client(settings, clock):
+    """The proxy appends the address it received from; what the client wrote stands left."""
+    settings.NUM_PROXIES = 1
+    _rates(settings, anon="2/min")
+    proxy = APIClient(REMOTE_ADDR="10.0.0.2")
+    spoofed = [
+        proxy.get("/api/v1/tracks/", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 198.51.100.7").status_code
+        for i in range(3)
+    ]
+    assert spoofed == [200, 200, 429]
+    other = proxy.get("/api/v1/tracks/", HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert other.status_code == 200  # another client behind the same proxy
+
+
+def test_seventy_wrong_passwords_with_new_forwarded_addresses_are_refused(clock):
+    """As the issue found it, at the deployed rates: the token endpoint stops answering 400
+    and the right password is refused too while the client is throttled."""
+    UserFactory(username="carol")
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": "carol", "password": f"guess-{i}"},
+            HTTP_X_FORWARDED_FOR=f"10.2.{i}.1",
+        ).status_code
+        for i in range(70)
+    ]
+    assert 429 in statuses
+    right = client.post(
+        "/api/v1/auth/token/",
+        {"username": "carol", "password": "correct-horse-battery"},
+        HTTP_X_FORWARDED_FOR="10.3.0.1",
+    )
+    assert right.status_code == 429 and int(right["Retry-After"]) >= 1

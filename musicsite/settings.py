@@ -262,6 +262,26 @@ SPECTACULAR_SETTINGS = {
 # proxies (musicsite/client_address.py), for the API's throttles and for these limits alike.
 NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# Failed sign-ins (pages, admin, API token) lock for SIGNIN_LOCKOUT_MINUTES after the last
+# failure: an account from one address after SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, an address
+# after SIGNIN_FAILURES_PER_ADDRESS (any accounts), an account after SIGNIN_FAILURES_PER_ACCOUNT
+# from all addresses together, except from addresses it signed in from before
+# (accounts/lockouts.py). django-axes records the failures.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked sign-in
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # turns a lockout into a 429 page
+AXES_HANDLER = "accounts.lockouts.SignInLockouts"
+AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "musicsite.client_address.client_address"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=50)
+AXES_COOLOFF_TIME = env.float("SIGNIN_LOCKOUT_MINUTES", default=15.0) / 60  # in hours
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]  # masked in its logs
 
 LOGGING = {
     "version": 1,

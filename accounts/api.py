@@ -77,7 +77,7 @@ class SignupApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_scope = "auth"
+    throttle_scope = "signup"  # per address, the sign-up page's budget (accounts/limits.py)
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import SignUpForm
+from accounts.limits import signup_limited
 from musicsite.redirects import safe_next_url
 
 
@@ -22,6 +23,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@signup_limited  # per address (accounts/limits.py)
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and sign the new listener in."""
     if request.user.is_authenticated:

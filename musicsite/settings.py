@@ -262,6 +262,13 @@ SPECTACULAR_SETTINGS = {
 # proxies (musicsite/client_address.py), for the API's throttles and for these limits alike.
 NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# Per address, counted with the API's throttles (the API's sign-up shares the page's budget).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "signup": "10/hour",
+    "password_reset": "10/hour",  # per address
+    "password_reset_email": "3/hour",  # per e-mail address typed, whether it has an account
+    **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # API_THROTTLE_RATES still overrides these
+}
 # Failed sign-ins (pages, admin, API token) lock for SIGNIN_LOCKOUT_MINUTES after the last
 # failure: an account from one address after SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, an address
 # after SIGNIN_FAILURES_PER_ADDRESS (any accounts), an account after SIGNIN_FAILURES_PER_ACCOUNT

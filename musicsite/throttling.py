@@ -42,7 +42,7 @@ from rest_framework.settings import api_settings
 from musicsite.client_address import client_address
 from musicsite.throttle_counters import Counter, window_counts
 
-__all__ = ["ApiThrottle", "parse_rate"]
+__all__ = ["ApiThrottle", "budgets_spend", "parse_rate"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,6 @@ class ApiThrottle(throttling.BaseThrottle):
 
     def budgets(self, request, view) -> list[Budget]:
         """The budgets ``request`` spends from: its client's, then its view's scope's."""
-        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
         user = request.user
         if user is not None and user.is_authenticated:
             scopes, ident = ["user"], str(user.pk)
@@ -118,24 +117,30 @@ class ApiThrottle(throttling.BaseThrottle):
         view_scope = getattr(view, "throttle_scope", None)
         if view_scope:
             scopes.append(view_scope)
-        budgets = []
-        for scope in scopes:
-            rate = rates.get(scope)
-            if rate:
-                requests, seconds = parse_rate(scope, rate)
-                key = self.cache_format % {"scope": scope, "ident": ident}
-                budgets.append(Budget(key, requests, seconds))
-        return budgets
+        return [b for scope in scopes if (b := self.budget(scope, ident)) is not None]
+
+    def budget(self, scope: str, ident: str) -> Budget | None:
+        """``ident``'s budget in ``scope``; None where the scope has no rate."""
+        rate = (api_settings.DEFAULT_THROTTLE_RATES or {}).get(scope)
+        if not rate:
+            return None
+        requests, seconds = parse_rate(scope, rate)
+        return Budget(self.cache_format % {"scope": scope, "ident": ident}, requests, seconds)
 
     def allow_request(self, request, view) -> bool:
+        self.waits = self.spend(self.budgets(request, view))
+        return not self.waits
+
+    def spend(self, budgets: list[Budget]) -> list[float]:
+        """Count one request in each of ``budgets``; the seconds to wait of those that refuse."""
         now = self.timer()
-        self.waits = []
+        waits = []
         windowed: list[tuple[Budget, int]] = []  # and the number of the window now
-        for budget in self.budgets(request, view):
+        for budget in budgets:
             if budget.requests <= self.EXACT_UP_TO:
                 wait = self._spend_from_log(budget, now)
                 if wait is not None:
-                    self.waits.append(wait)
+                    waits.append(wait)
             else:
                 windowed.append((budget, int(now // budget.seconds)))
         if windowed:
@@ -143,8 +148,8 @@ class ApiThrottle(throttling.BaseThrottle):
             counts = window_counts(self.cache, counters)
             for (budget, n), count in zip(windowed, counts, strict=True):
                 if count > budget.requests:
-                    self.waits.append((n + 1) * budget.seconds - now)
-        return not self.waits
+                    waits.append((n + 1) * budget.seconds - now)
+        return waits
 
     def _spend_from_log(self, budget: Budget, now: float) -> float | None:
         """Record the request in ``budget``'s log of request times (DRF's); None, or the seconds
@@ -172,3 +177,12 @@ class ApiThrottle(throttling.BaseThrottle):
 
     def wait(self) -> float | None:
         return max(self.waits) if self.waits else None
+
+
+def budgets_spend(spends: list[tuple[str, str]]) -> float | None:
+    """Count one request in each (scope, ident) budget outside the API (the sign-up and
+    password-reset pages), as the API's throttle counts; None, or the longest wait."""
+    throttle = ApiThrottle()
+    budgets = [b for scope, ident in spends if (b := throttle.budget(scope, ident)) is not None]
+    waits = throttle.spend(budgets)
+    return max(waits) if waits else None

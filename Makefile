@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml
 	@$(VENV)/bin/pip install --progress-bar on -e ".[dev]"
 	@touch $@
 
+# `make setup` and `make run` are development: DEBUG and demo mode (the published demo logins)
+# on unless the environment says otherwise. Settings read .env themselves (the environment
+# first), so honcho is given none: its .env would override these.
+setup run: export DJANGO_DEBUG ?= true
+setup run: export DJANGO_DEMO_MODE ?= true
+
 setup: $(STAMP)
 	@echo "==> Migrating the database (var/db.sqlite3 unless DATABASE_URL is set)"
 	@$(PY) manage.py migrate --noinput -v 0
@@ -25,7 +31,7 @@ setup: $(STAMP)
 	@$(PY) manage.py setup_demo
 
 run: setup
-	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f musicsite/Procfile start
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f musicsite/Procfile -e /dev/null start
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser of its own.
 browser:

@@ -9,6 +9,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from accounts.demo_mode import demo_mode_require
+
 logger = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo"
@@ -17,7 +19,10 @@ DEMO_PASSWORD = "listen-to-bach"
 
 @transaction.atomic
 def demo_user_ensure() -> tuple[str, str]:
-    """Create (once) the demo staff login printed by `make run`; return its credentials."""
+    """Create (once) the demo staff login printed by `make run`; return its credentials.
+
+    Demo mode only (``DemoModeOff`` otherwise): its password is published."""
+    demo_mode_require(what=f"The demo login {DEMO_USERNAME!r}")
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=DEMO_USERNAME,

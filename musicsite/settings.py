@@ -11,6 +11,7 @@ import environ
 import orjson
 
 from musicsite.env import Env
+from musicsite.security import proxy_ssl_header, secret_key_checked
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -19,10 +20,27 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = env.path("VAR_DIR", default=str(BASE_DIR / "var"))
 Path(VAR_DIR).mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-development-only-key-change-me")
+# Production unless told otherwise: `make run` turns DEBUG and demo mode on (Makefile).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Demo mode creates the accounts with published passwords (the demo login, the demo
+# listeners); outside it no such account is created or keeps working (accounts/demo_mode.py).
+DEMO_MODE = env.bool("DJANGO_DEMO_MODE", default=False)
+# With DEBUG off a missing, placeholder or short key stops the process (musicsite/security.py).
+SECRET_KEY = secret_key_checked(key=env("DJANGO_SECRET_KEY", default=""), debug=DEBUG)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# HTTPS behind a TLS-terminating proxy: all on by default in production (DEBUG off), each
+# switchable (README "Configuration"). The proxy must set X-Forwarded-Proto and drop a
+# client's own; DJANGO_SECURE_PROXY_SSL_HEADER= (empty) trusts no header.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(
+    env("DJANGO_SECURE_PROXY_SSL_HEADER", default="" if DEBUG else "X-Forwarded-Proto")
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -39,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "health_check",  # /health/: database, cache, broker (musicsite/health.py)
     "accounts",
     "catalog",
     "recommender",
@@ -46,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a container's own probe of /health/ skips the host check and HTTPS redirect.
+    "musicsite.health.LoopbackHealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

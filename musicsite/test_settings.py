@@ -10,6 +10,10 @@ import shutil
 import tempfile
 
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# Settings as on a development machine (the suite sets DEBUG off at run time itself): the
+# development secret key, no HTTPS redirect. Tests of production settings start a process of
+# their own (tests/test_deploy_settings.py).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from musicsite.settings import *  # noqa: F403  (test settings extend the real ones)
 

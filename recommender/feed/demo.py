@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.demo_mode import demo_mode_require
 from accounts.models import Profile
 from catalog.models import Collection, Track
 from recommender.listening_input import ListenReport
@@ -148,5 +149,8 @@ def demo_listener_seed(taste: DemoTaste, *, seed: int = 0) -> SeededListener | N
 
 
 def demo_listeners_seed(*, seed: int = 0) -> list[SeededListener]:
-    """Seed every demo taste the catalog supports; safe to run again (nothing is duplicated)."""
+    """Seed every demo taste the catalog supports; safe to run again (nothing is duplicated).
+
+    Demo mode only (``DemoModeOff`` otherwise): their passwords are published."""
+    demo_mode_require(what="A demo listener")
     return [s for taste in TASTES if (s := demo_listener_seed(taste, seed=seed)) is not None]

@@ -13,6 +13,12 @@ from tests.factories import TrackFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    """Demo listeners have published passwords: they exist in demo mode only."""
+    settings.DEMO_MODE = True
+
+
 def test_seed_demo_listeners_creates_distinct_tastes_once(catalog, capsys):
     chorales = catalog["collections"][0]
     for i in range(60):  # room to discover: more chorales than a demo listener has heard

@@ -69,7 +69,7 @@ class GenerationJobCreateApi(APIView):
         try:
             job = services.generation_job_create(user=request.user, **data.validated_data)
         except services.RateLimited as exc:
-            raise Throttled(detail=str(exc)) from exc
+            raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except services.GenerationError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         body = JobOutputSerializer(job, context={"request": request}).data

@@ -5,13 +5,13 @@ promote generator versions. The only bridge between the database and ``generator
 from __future__ import annotations
 
 import logging
-import math
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from generator.ml.sample import SampleSettings, bars_for_seconds, generate
 from generator.ml.tokenizer import encode_file, opening_ids
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
+from musicsite.waits import wait_of
 
 logger = logging.getLogger(__name__)
 Status = GenerationJob.Status
@@ -34,7 +35,11 @@ class GenerationError(Exception):
 
 
 class RateLimited(GenerationError):
-    pass
+    """Over ``GENERATOR_JOBS_PER_HOUR``; ``retry_after``: the wait the message states (s)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class JobCancelled(Exception):
@@ -141,18 +146,21 @@ def generation_job_create(
             raise GenerationError(f"Unknown key: {exc}") from exc
     limit = jobs_per_hour()
     with transaction.atomic():
+        # The listener's row, locked until this job is saved: racing requests count one by one
+        # (each sees the jobs committed before it). SQLite serializes writing transactions.
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         since = timezone.now() - timedelta(hours=1)
         recent = GenerationJob.objects.filter(user=user, created_at__gte=since).exclude(
             status__in=[Status.FAILED, Status.CANCELLED]
         )
         count = recent.count()
         if count >= limit:
-            oldest = recent.order_by("created_at").first()
-            wait = oldest.created_at + timedelta(hours=1) - timezone.now()
-            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            # A slot frees when the newest `limit` jobs are all that is left of the hour.
+            freeing = recent.order_by("created_at")[count - limit].created_at
+            wait = wait_of((freeing + timedelta(hours=1) - timezone.now()).total_seconds())
             raise RateLimited(
-                f"You can make {limit} songs per hour. Try again in {minutes} minute"
-                f"{'s' if minutes != 1 else ''}."
+                f"You can make {limit} songs per hour. Try again in {wait.text}.",
+                retry_after=wait.seconds,
             )
         cond = conditioning_for(user, seconds=seconds, seed=seed).to_dict()
         overrides = {"temperature": temperature, "key": key, "tempo_bpm": tempo_bpm}

@@ -36,12 +36,16 @@ def create(request: HttpRequest) -> HttpResponse:
             )
         except services.GenerationError as exc:
             messages.error(request, str(exc))
-            return render(
+            limited = isinstance(exc, services.RateLimited)
+            response = render(
                 request,
                 "generator/create.html",
                 _create_context(request, form),
-                status=429 if isinstance(exc, services.RateLimited) else 400,
+                status=429 if limited else 400,
             )
+            if isinstance(exc, services.RateLimited):  # narrowed for the type checker
+                response["Retry-After"] = str(exc.retry_after)  # the wait the message states
+            return response
         return redirect("generator:job_detail", job_id=job.pk)
     return render(request, "generator/create.html", _create_context(request, form))
 

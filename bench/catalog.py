@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from server import production_environ  # bench/server.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "catalog.json"
 GOALS = {
@@ -41,7 +43,7 @@ def _setup_django(database_url: str | None) -> Path:
     os.environ["TMPDIR"] = str(workdir)  # music21's parse cache starts empty, as on a new machine
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ["CELERY_BROKER_URL"] = "memory://"  # render tasks never reach a real worker
-    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.update(production_environ())  # DEBUG off, a throwaway secret key
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     os.environ["LOG_LEVEL"] = "WARNING"

@@ -34,10 +34,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from server import free_port, gunicorn_start  # bench/server.py, beside this script
+from server import (  # bench/server.py, beside this script
+    free_port,
+    gunicorn_start,
+    production_environ,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "feed.json"
@@ -137,7 +140,7 @@ def prepare_database(pg_url: str, args) -> None:
 
 def _setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.update(production_environ())  # DEBUG off; the gunicorn it starts inherits it
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     static_root = Path(os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "bench-static")))
@@ -278,9 +281,12 @@ def throughput(port: int, path: str, tokens: list, seconds: float, processes: in
 
 
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex}
     return gunicorn_start(
-        app="musicsite.wsgi:application", port=port, workers=workers, threads=threads, env=env
+        app="musicsite.wsgi:application",
+        port=port,
+        workers=workers,
+        threads=threads,
+        env=dict(os.environ),
     )
 
 

@@ -25,14 +25,13 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 sys.path.insert(0, str(ROOT / "bench"))  # also when gunicorn imports this as bench.ingest
 from ingest_load import DB_NAME, run_phase  # noqa: E402
-from server import free_port, gunicorn_start  # noqa: E402
+from server import free_port, gunicorn_start, production_environ  # noqa: E402
 
 GOAL_SINGLE_RPS = 300
 GOAL_BATCHED_EPS = 5_000
@@ -52,6 +51,7 @@ def prepare_database(pg_url: str, *, users: int, tracks: int) -> tuple[list[str]
         conn.execute(f"CREATE DATABASE {DB_NAME}")
     os.environ["DATABASE_URL"] = f"{pg_url}/{DB_NAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicsite.settings")
+    os.environ.update(production_environ())
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -111,8 +111,7 @@ def start_gunicorn(port: int, workers: int, threads: int, *, hooks: bool) -> sub
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "musicsite.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        **production_environ(),
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "LOG_LEVEL": "WARNING",
         # Bulk writes queue their per-signal feedback hooks for a worker (signals_hub); no

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import secrets
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"  # the image's and compose's
 
 
 def free_port() -> int:
@@ -19,16 +21,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def production_environ() -> dict[str, str]:
+    """Production settings (DEBUG off) with a throwaway secret key, served over plain HTTP on
+    loopback: no HTTPS redirect, the rest (secure cookies, HSTS header) as deployed."""
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
+
+
 def gunicorn_start(
     *, app: str, port: int, workers: int, threads: int, env: dict[str, str]
 ) -> subprocess.Popen:
-    """Start gunicorn (gthread workers) serving ``app`` and wait until /healthz answers."""
+    """Start gunicorn with the deployed configuration (gunicorn.conf.py: gthread workers,
+    keep-alive, access log) serving ``app``, and wait until /healthz answers."""
     command = [
-        str(Path(sys.executable).parent / "gunicorn"), app,
+        str(Path(sys.executable).parent / "gunicorn"), app, "--config", str(GUNICORN_CONFIG),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
+        "--log-level", "warning",
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    # The access log is written as deployed; the bench's own output stays readable.
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -1,0 +1,18 @@
+"""gunicorn's configuration: the image and compose's ``web`` run it, and so do the HTTP benchmarks
+(bench/server.py), so what is deployed is what was measured.
+
+``gunicorn -c gunicorn.conf.py musicsite.wsgi:application``. GUNICORN_WORKERS, GUNICORN_THREADS
+and GUNICORN_BIND adjust it (README "Configuration"); the benchmarks pass their own
+``--bind``, ``--workers`` and ``--threads`` on the command line, which win over this file.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Threaded workers: a request waiting on PostgreSQL or Redis leaves the process to another.
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+keepalive = 30  # seconds: mobile clients and a proxy reuse their connections
+accesslog = "-"  # stdout, one line a request
+errorlog = "-"  # stderr

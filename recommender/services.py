@@ -95,6 +95,14 @@ def _transitions(old: ListenRow | None, new: ListenRow) -> list[Feedback]:
     return signals
 
 
+# Writes of one request: the first, and after a race, rereads under a lock (see listens_record).
+WRITE_ATTEMPTS = 5
+
+
+class ListenRaceError(RuntimeError):
+    """Other requests kept changing the same listens; nothing more of this batch was stored."""
+
+
 def listens_record(*, user, reports: list[ListenReport], now: datetime | None = None):
     """Store a checked batch of listen reports for ``user`` all together, or nothing.
 
@@ -105,16 +113,45 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
 
     The reads come first, outside any transaction; the write is one upsert that merges in the
     database (see ``listening_sql``), so a concurrent request for the same listen can't be lost.
+    The upsert writes a listen only if it is still as read, so each report's status and the
+    feedback it adds (counted, hooks) follow what this request's own write changed. A listen
+    another request wrote in between is read again, under a lock, and written in a second
+    step: a retry racing its original is a ``duplicate``, counted once. (Only if that other
+    request used the listen id for another piece can the batch be refused after the rest of
+    it was stored.)
     """
     now = now or timezone.now()
     durations = listen_tracks_or_paused(user_id=user.pk, track_ids={r.track_id for r in reports})
     if durations.pop(PAUSED, None) is not None:
         raise HistoryPaused("listening history is paused; events are not recorded")
-    existing = listens_existing(
-        user_id=user.pk, client_event_ids={r.client_event_id for r in reports}
-    )
+    ids = {r.client_event_id for r in reports}
+    existing = listens_existing(user_id=user.pk, client_event_ids=ids)
+    rows, errors = _checked_rows(reports, durations, user_id=user.pk, now=now)
+    results: dict[int, ListenResult] = {}
+    one_statement = connection.vendor == "postgresql"  # atomic alone: see listens_upsert
+    for attempt in range(WRITE_ATTEMPTS):
+        with nullcontext() if one_statement and not attempt else transaction.atomic():
+            if attempt:
+                existing = listens_existing(user_id=user.pk, client_event_ids=ids, lock=True)
+            plan = _plan(rows, existing, errors=errors, total=len(reports))
+            lost = _write(plan)
+        results.update({r.index: r for key, r in plan.results if key not in lost})
+        rows = [(report, row) for report, row in rows if row.client_event_id in lost]
+        if not rows:
+            return [results[report.index] for report in reports]
+        ids, errors = {row.client_event_id for _, row in rows}, []
+        logger.info(
+            "user %s: %d listens changed by another request; reading again", user.pk, len(ids)
+        )
+    raise ListenRaceError(f"{len(ids)} listens kept changing under other requests")
+
+
+def _checked_rows(
+    reports: list[ListenReport], durations: dict[int, float], *, user_id: int, now
+) -> tuple[list[tuple[ListenReport, ListenRow]], list[ReportError]]:
+    """Each report as the row it would store, and the errors of those naming a track the
+    listener can't see or a playhead past the end."""
     errors: list[ReportError] = []
-    merged: dict[Any, ListenRow] = {}
     rows: list[tuple[ListenReport, ListenRow]] = []
     for report in reports:
         if report.track_id not in durations:
@@ -139,8 +176,35 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
                 )
             )
             continue
-        row = _row_from_report(report, user_id=user.pk, duration_ms=duration_ms, now=now)
-        known = merged.get(report.client_event_id) or existing.get(report.client_event_id)
+        rows.append(
+            (report, _row_from_report(report, user_id=user_id, duration_ms=duration_ms, now=now))
+        )
+    return rows, errors
+
+
+@dataclass
+class _Plan:
+    """What one write changes: each report's result, the rows to send, the signals by listen."""
+
+    results: list[tuple[Any, ListenResult]]  # with the listen id as stored (a UUID)
+    changed: list[ListenRow]
+    read: dict[Any, ListenRow]
+    signals: dict[Any, list[Feedback]]
+
+
+def _plan(
+    rows: list[tuple[ListenReport, ListenRow]],
+    existing: dict[Any, ListenRow],
+    *,
+    errors: list[ReportError],
+    total: int,
+) -> _Plan:
+    """Merge the reports into the listens as read. BatchRejected with ``errors`` and those of
+    reports whose listen id already names a listen of another track, if any."""
+    errors = list(errors)
+    merged: dict[Any, ListenRow] = {}
+    for report, row in rows:
+        known = merged.get(row.client_event_id) or existing.get(row.client_event_id)
         if known is not None and known.track_id != row.track_id:
             errors.append(
                 ReportError(
@@ -152,41 +216,49 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
                 )
             )
             continue
-        merged[report.client_event_id] = _merge(merged.get(report.client_event_id), row)
-        rows.append((report, row))
+        merged[row.client_event_id] = _merge(merged.get(row.client_event_id), row)
     if errors:
+        errors.sort(key=lambda e: e.index)
         bad = len({e.index for e in errors})
         raise BatchRejected(
-            f"{bad} of {len(reports)} events are invalid; nothing was recorded", errors=errors
+            f"{bad} of {total} events are invalid; nothing was recorded", errors=errors
         )
 
-    results: list[ListenResult] = []
-    signals: list[Feedback] = []
+    results: list[tuple[Any, ListenResult]] = []
+    signals: dict[Any, list[Feedback]] = {}
     state = dict(existing)
     for report, row in rows:
-        before = state.get(report.client_event_id)
+        key = row.client_event_id
+        before = state.get(key)
         after = _merge(before, row)
         status = "created" if before is None else ("duplicate" if after == before else "updated")
-        signals += _transitions(before, after)
-        state[report.client_event_id] = after
-        results.append(
-            ListenResult(
-                report.index,
-                str(report.client_event_id),
-                status,
-                after.counted,
-                after.skipped,
-                after.completed,
-            )
+        signals.setdefault(key, []).extend(_transitions(before, after))
+        state[key] = after
+        result = ListenResult(
+            report.index,
+            str(report.client_event_id),
+            status,
+            after.counted,
+            after.skipped,
+            after.completed,
         )
-    changed = [row for cid, row in merged.items() if state[cid] != existing.get(cid)]
-    if changed:
-        counter = signals_hub.counter_statement(len(signals)) if signals else None
-        one_statement = connection.vendor == "postgresql"  # atomic alone: see listens_upsert
-        with nullcontext() if one_statement else transaction.atomic():
-            listens_upsert(changed, also=counter)
-        signals_hub.feedback_hooks_schedule(signals)
-    return results
+        results.append((key, result))
+    changed = [row for key, row in merged.items() if state[key] != existing.get(key)]
+    return _Plan(results, changed, existing, signals)
+
+
+def _write(plan: _Plan) -> set:
+    """Send the plan's changed listens; schedule the hooks of those written; the ids lost to
+    another request (not written)."""
+    if not plan.changed:
+        return set()
+    counts = {key: len(found) for key, found in plan.signals.items()}
+    written = listens_upsert(plan.changed, read=plan.read, signals=counts)
+    lost = {row.client_event_id for row in plan.changed} - written
+    signals_hub.feedback_hooks_schedule(
+        [s for key, found in plan.signals.items() if key not in lost for s in found]
+    )
+    return lost
 
 
 @transaction.atomic

@@ -177,6 +177,20 @@ def counter_statement(amount: int) -> tuple[str, list]:
     return sql, params
 
 
+def counter_statement_of(total_sql: str) -> tuple[str, list]:
+    """Like :func:`counter_statement`, adding what the query ``total_sql`` answers (one row,
+    one column; nothing when it is NULL or 0), for a ``WITH`` clause on PostgreSQL: a write
+    counts exactly the signals of the rows it wrote, in the same statement."""
+    table = connection.ops.quote_name(FeedbackCounter._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (kind, slot, count) "
+        "SELECT kind, %s::integer, total.n FROM unnest(%s::text[]) AS kinds (kind), "
+        f"({total_sql}) AS total (n) WHERE total.n > 0 "
+        f"ON CONFLICT (kind, slot) DO UPDATE SET count = {table}.count + EXCLUDED.count"
+    )
+    return sql, [random.randrange(COUNTER_SLOTS), list(FEEDBACK_KINDS)]
+
+
 def _dispatch(signals: list[Feedback]) -> None:
     """After commit: batch hooks now; per-signal hooks now, or in a worker for bulk writes."""
     for batch_hook in list(_batch_hooks):

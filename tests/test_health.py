@@ -26,6 +26,8 @@ def test_health_lists_the_database_the_cache_and_the_broker(client):
     names = " ".join(body)
     for service in ("Database", "Cache", "Broker"):
         assert service in names
+    page = client.get("/health/", HTTP_ACCEPT="text/html")  # a person's look at it
+    assert page.status_code == 200 and b"Broker" in page.content
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ class TrackListApi(APIView):
 
     @extend_schema(parameters=_FILTER_PARAMS, responses=TrackListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        form = TrackFilterForm(request.query_params)
+        form = TrackFilterForm(request.query_params, user=request.user)
         if not form.is_valid():
             raise ValidationError(
                 {field: [str(e) for e in errors] for field, errors in form.errors.items()}

@@ -2,7 +2,9 @@
 
 ``TrackFilterForm`` validates query parameters (a bad tempo or an unknown collection is a clear
 error naming the parameter) and turns them into a ``TrackFilters`` value for
-``catalog.selectors.track_list``.
+``catalog.selectors.track_list``. It offers, and accepts, only the collections, composers and
+tags that hold a piece the visitor may see (``Track.objects.visible_to``): one holding only
+hidden, draft or another listener's pieces is "unknown", as one that does not exist.
 """
 
 from __future__ import annotations
@@ -42,21 +44,21 @@ class TrackFilterForm(forms.Form):
 
     q = forms.CharField(label="Title", max_length=100, required=False, strip=True)
     collection = forms.ModelChoiceField(
-        queryset=Collection.objects.all(),
+        queryset=Collection.objects.none(),  # set per visitor in __init__
         to_field_name="slug",
         required=False,
         empty_label="All collections",
         error_messages={"invalid_choice": "Unknown collection."},
     )
     composer = forms.ModelChoiceField(
-        queryset=Artist.objects.all(),
+        queryset=Artist.objects.none(),
         to_field_name="slug",
         required=False,
         empty_label="All composers",
         error_messages={"invalid_choice": "Unknown composer."},
     )
     tag = forms.ModelChoiceField(
-        queryset=Tag.objects.all(),
+        queryset=Tag.objects.none(),
         to_field_name="slug",
         required=False,
         empty_label="All tags",
@@ -78,8 +80,16 @@ class TrackFilterForm(forms.Form):
         error_messages={"invalid": "Enter the tempo as a whole number of beats per minute."},
     )
 
-    def __init__(self, *args, key_choices: list[str] | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, user: Any = None, key_choices: list[str] | None = None, **kwargs
+    ) -> None:
+        """``user``: the visitor (None or anonymous: public pieces only)."""
+        from catalog import selectors  # selectors import this module
+
         super().__init__(*args, **kwargs)
+        self.fields["collection"].queryset = selectors.collections_visible_to(user)
+        self.fields["composer"].queryset = selectors.composers_visible_to(user)
+        self.fields["tag"].queryset = selectors.tags_visible_to(user)
         if key_choices is not None:
             # On the page the key is a select of the keys that actually occur.
             self.fields["key"].widget = forms.Select(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
 from catalog.filters import TrackFilters
-from catalog.models import Track
+from catalog.models import Artist, Collection, Tag, Track
 
 QUEUE_MAX_LENGTH = 100
 _CONTEXT_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -45,6 +45,21 @@ def track_get(*, user, pk: int) -> Track:
     """One track ``user`` may see, or 404 (hidden, draft or another listener's private piece)."""
     tracks = _visible(user).select_related("artist", "collection").prefetch_related("tags")
     return get_object_or_404(tracks, pk=pk)
+
+
+def collections_visible_to(user) -> QuerySet[Collection]:
+    """Collections holding at least one piece ``user`` may see (the browse filter's choices)."""
+    return Collection.objects.filter(Exists(_visible(user).filter(collection=OuterRef("pk"))))
+
+
+def composers_visible_to(user) -> QuerySet[Artist]:
+    """Composers of at least one piece ``user`` may see."""
+    return Artist.objects.filter(Exists(_visible(user).filter(artist=OuterRef("pk"))))
+
+
+def tags_visible_to(user) -> QuerySet[Tag]:
+    """Tags of at least one piece ``user`` may see."""
+    return Tag.objects.filter(Exists(_visible(user).filter(tags=OuterRef("pk"))))
 
 
 def track_key_choices(*, user) -> list[str]:

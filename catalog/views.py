@@ -28,7 +28,9 @@ class HtmxHttpRequest(HttpRequest):
 def browse_context(request: HttpRequest) -> dict:
     """Everything the browse results need; shared with the signed-in home page."""
     form = TrackFilterForm(
-        request.GET or None, key_choices=selectors.track_key_choices(user=request.user)
+        request.GET or None,
+        user=request.user,
+        key_choices=selectors.track_key_choices(user=request.user),
     )
     # A bad value (a tempo of "fast") is shown beside its field; the other filters still apply.
     filters = TrackFilters()

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import services
+from catalog import services, services_recovery
 from catalog.models import Artist, Collection, Tag, Track
 
 
@@ -72,7 +72,7 @@ class TrackAdmin(admin.ModelAdmin):
     autocomplete_fields = ("artist", "collection", "tags", "owner")
     date_hierarchy = "created_at"
     list_per_page = 50
-    actions = ("publish", "hide", "make_draft", "rerender")
+    actions = ("publish", "hide", "make_draft", "rerender", "fail_render")
     readonly_fields = (
         "content_hash",
         "source",
@@ -161,3 +161,9 @@ class TrackAdmin(admin.ModelAdmin):
     def rerender(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.tracks_rerender(track_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} track(s) queued for rendering.", messages.SUCCESS)
+
+    @admin.action(description="Mark a stuck render failed (pending or rendering)")
+    def fail_render(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        count = services_recovery.track_renders_fail(track_ids=ids)
+        self.message_user(request, f"{count} render(s) marked failed.", messages.SUCCESS)

@@ -111,6 +111,12 @@ class Track(models.Model):
         max_length=10, choices=RenderStatus.choices, default=RenderStatus.PENDING
     )
     render_error = models.TextField(blank=True)
+    render_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker rendering it"
+    )
+    render_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Renders started since it was last pending, ready or failed"
+    )
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.IMPORTED)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -31,6 +32,7 @@ from catalog.ingest.sources import (
 )
 from catalog.midi import MidiError, read_midi
 from catalog.models import Artist, Collection, Tag, Track
+from musicsite import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -262,30 +264,60 @@ def track_render_soon(*, track_id: int) -> bool:
     """
     from catalog.tasks import render_track
 
-    if not cache.add(f"catalog:render-soon:{track_id}", 1, RENDER_SOON_SECONDS):
-        return False
     try:
+        if not cache.add(f"catalog:render-soon:{track_id}", 1, RENDER_SOON_SECONDS):
+            return False
         render_track.apply_async((track_id,), {"skip_ready": True}, queue=INTERACTIVE_QUEUE)
-    except Exception:  # the broker is down: the track keeps its place in the default queue
-        logger.exception("could not queue rendering of track %s ahead", track_id)
+    except Exception as exc:  # Redis (cache or broker) is down: it keeps its place in default
+        logger.warning("could not queue rendering of track %s ahead: %s", track_id, exc)
         return False
     return True
+
+
+def render_died_message(attempts: int) -> str:
+    """The reason a render whose worker died on its last try is failed with."""
+    return (
+        f"The renderer stopped while rendering this piece ({attempts} tries: the worker was "
+        "restarted or ran out of memory)."
+    )
 
 
 def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
     """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed.
 
     ``skip_ready``: leave a track that is ready already (rendered ahead of its queued task).
+    The render beats (``render_heartbeat_at``) while it runs; a track found still
+    ``rendering`` after ``JOBS_MAX_ATTEMPTS`` started renders (each one's worker died) is
+    failed instead of rendered again.
     """
-    if skip_ready:
-        track = Track.objects.get(pk=track_id)
-        if track.render_status == Track.RenderStatus.READY:
-            return track
+    track = Track.objects.get(pk=track_id)
+    if skip_ready and track.render_status == Track.RenderStatus.READY:
+        return track
+    attempts = jobs.bounds().max_attempts
+    if track.render_status == Track.RenderStatus.RENDERING and track.render_attempts >= attempts:
+        Track.objects.filter(pk=track_id).update(
+            render_status=Track.RenderStatus.FAILED,
+            render_error=render_died_message(track.render_attempts),
+            render_attempts=0,
+        )
+        track.refresh_from_db()
+        return track
+    now = timezone.now()
     updated = Track.objects.filter(pk=track_id).update(
-        render_status=Track.RenderStatus.RENDERING, render_error="", updated_at=timezone.now()
+        render_status=Track.RenderStatus.RENDERING,
+        render_error="",
+        render_attempts=F("render_attempts") + 1,
+        render_heartbeat_at=now,
+        updated_at=now,
     )
     if not updated:
         raise Track.DoesNotExist(f"track {track_id} does not exist")
+    rows = Track.objects.filter(pk=track_id, render_status=Track.RenderStatus.RENDERING)
+    with jobs.heartbeat(rows, field="render_heartbeat_at"):
+        return _render(track_id)
+
+
+def _render(track_id: int) -> Track:
     track = Track.objects.get(pk=track_id)
     try:
         with track.midi_file.open("rb") as handle:
@@ -294,7 +326,9 @@ def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
     except Exception as exc:
         logger.exception("rendering track %s failed", track_id)
         Track.objects.filter(pk=track_id).update(
-            render_status=Track.RenderStatus.FAILED, render_error=f"{type(exc).__name__}: {exc}"
+            render_status=Track.RenderStatus.FAILED,
+            render_error=f"{type(exc).__name__}: {exc}",
+            render_attempts=0,
         )
         track.refresh_from_db()
         return track
@@ -310,12 +344,14 @@ def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
             saved.append(str(track.pianoroll_image.name))
             track.render_status = Track.RenderStatus.READY
             track.render_error = ""
+            track.render_attempts = 0
             track.save(
                 update_fields=[
                     "audio_file",
                     "pianoroll_image",
                     "render_status",
                     "render_error",
+                    "render_attempts",
                     "updated_at",
                 ]
             )
@@ -346,7 +382,10 @@ def tracks_rerender(*, track_ids: Iterable[int]) -> int:
     ids = list(track_ids)
     with transaction.atomic():
         count = Track.objects.filter(pk__in=ids).update(
-            render_status=Track.RenderStatus.PENDING, render_error="", updated_at=timezone.now()
+            render_status=Track.RenderStatus.PENDING,
+            render_error="",
+            render_attempts=0,
+            updated_at=timezone.now(),
         )
         for track_id in Track.objects.filter(pk__in=ids).values_list("pk", flat=True):
             transaction.on_commit(partial(_queue_render, track_id))

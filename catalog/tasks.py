@@ -2,11 +2,25 @@
 
 from celery import shared_task
 
-from catalog import services
+from catalog import services, services_recovery
 
 
-@shared_task(name="catalog.render_track", soft_time_limit=600, time_limit=660)
+# A worker lost mid-render gives the message back to the queue; a render that died on every
+# try is failed instead (services.track_render counts them).
+@shared_task(
+    name="catalog.render_track",
+    soft_time_limit=600,
+    time_limit=660,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def render_track(track_id: int, skip_ready: bool = False) -> str:
     """Render a track's audio and piano roll; the row records ready/failed."""
     track = services.track_render(track_id=track_id, skip_ready=skip_ready)
     return track.render_status
+
+
+@shared_task(name="catalog.reap_renders", soft_time_limit=60, time_limit=90)
+def reap_renders() -> dict[str, int]:
+    """Beat entry: queue again or fail renders whose worker died."""
+    return services_recovery.track_renders_reap()

@@ -1,9 +1,11 @@
-"""Admin: generator versions with their metrics (activate one), and generation jobs (read-only)."""
+"""Admin: generator versions with their metrics (activate one), and generation jobs (read-only,
+with actions to fail or retry a stuck one)."""
 
 from django.contrib import admin, messages
 
 from generator.models import GenerationJob, GeneratorVersion
 from generator.services import generator_version_activate
+from generator.services_recovery import generation_jobs_fail, generation_jobs_retry
 
 
 @admin.register(GeneratorVersion)
@@ -28,10 +30,33 @@ class GeneratorVersionAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "status", "progress", "version", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "user",
+        "status",
+        "progress",
+        "attempts",
+        "version",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+    )
     list_filter = ("status",)
     list_select_related = ("user", "version")
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
+    actions = ["fail_jobs", "retry_jobs"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Fail the selected queued or running jobs")
+    def fail_jobs(self, request, queryset):
+        count = generation_jobs_fail(job_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} job(s) failed.")
+
+    @admin.action(description="Retry the selected failed, cancelled or stuck jobs")
+    def retry_jobs(self, request, queryset):
+        count = generation_jobs_retry(job_ids=list(queryset.values_list("pk", flat=True)))
+        skipped = queryset.count() - count
+        note = f" ({skipped} left: running on a live worker, or succeeded)" if skipped else ""
+        self.message_user(request, f"{count} job(s) queued again{note}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from generator import selectors, services
 from generator.models import GenerationJob
-from musicsite.api import absolute_uri
+from musicsite.api import absolute_uri, error_payload
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -62,12 +62,27 @@ class GenerationJobCreateApi(APIView):
         key = serializers.CharField(required=False, max_length=20)
         tempo_bpm = serializers.FloatField(required=False, min_value=40, max_value=200)
 
-    @extend_schema(request=InputSerializer, responses={201: JobOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: JobOutputSerializer,
+            503: OpenApiResponse(
+                description="The workers' broker is unreachable: nothing was queued (the job "
+                "is failed and does not count toward the limit); retry after Retry-After."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             job = services.generation_job_create(user=request.user, **data.validated_data)
+        except services.QueueUnavailable as exc:  # the job was failed at once
+            return Response(
+                error_payload("unavailable", str(exc)),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
         except services.RateLimited as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except services.GenerationError as exc:

@@ -78,6 +78,12 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it"
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started (a run whose worker died is retried)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

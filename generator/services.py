@@ -5,14 +5,17 @@ promote generator versions. The only bridge between the database and ``generator
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Track
@@ -23,6 +26,7 @@ from generator.ml.sample import SampleSettings, bars_for_seconds, generate
 from generator.ml.tokenizer import encode_file, opening_ids
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
+from musicsite import jobs
 from musicsite.waits import wait_of
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,18 @@ class RateLimited(GenerationError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QueueUnavailable(GenerationError):
+    """The broker could not be reached: nothing was queued and the job was failed at once."""
+
+    retry_after_s = 30
+
+
+QUEUE_UNAVAILABLE = (
+    "The music workers cannot be reached right now, so your song was not started. "
+    "Please try again in a minute."
+)
 
 
 class JobCancelled(Exception):
@@ -178,9 +194,19 @@ def generation_job_create(
 
 
 def _queue(job_id: int) -> None:
+    """Send the job to the ``ml`` queue. With the broker unreachable the job is failed at once
+    (so it neither waits for ever nor counts toward the hourly limit) and QueueUnavailable
+    is raised."""
     from generator.tasks import run_generation_job
 
-    run_generation_job.delay(job_id)
+    try:
+        run_generation_job.delay(job_id)
+    except Exception as exc:  # kombu's OperationalError and the like: nothing was sent
+        logger.warning("generation job %s not queued: broker unreachable (%s)", job_id, exc)
+        GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+            status=Status.FAILED, finished_at=timezone.now(), error=QUEUE_UNAVAILABLE
+        )
+        raise QueueUnavailable(QUEUE_UNAVAILABLE) from exc
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
@@ -198,33 +224,106 @@ def _set_progress(job_id: int, progress: int) -> None:
         raise JobCancelled
 
 
-def generation_job_run(*, job_id: int) -> GenerationJob:
-    """The worker's side: sample, write MIDI, ingest a private Track, render it; record the end."""
-    started = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now(), progress=1
+def worker_died_message(attempts: int) -> str:
+    """The reason a job whose worker died on its last try is failed with."""
+    tries = "once" if attempts == 1 else f"{attempts} times"
+    return (
+        f"The music worker stopped while writing this piece ({tries}: it was restarted or "
+        "ran out of memory). Please try again."
     )
+
+
+def _claim(job_id: int, *, wait: bool) -> bool:
+    """Mark the job running for this worker: a queued job, or a running one whose worker died
+    (silent for ``JOBS_STALE_SECONDS``) with tries left. A dead job with none left is failed.
+
+    ``wait``: the message was redelivered after its worker was lost, so the dead run's last
+    heartbeat may still look fresh; keep trying for up to ``JOBS_STALE_SECONDS``.
+    """
+    limits = jobs.bounds()
+    deadline = time.monotonic() + (limits.stale_s + limits.heartbeat_s if wait else 0.0)
+    while True:
+        now = timezone.now()
+        dead = Q(status=Status.RUNNING) & jobs.silent_since(
+            limits.stale_before(now), since="started_at"
+        )
+        claimed = (
+            GenerationJob.objects.filter(Q(status=Status.QUEUED) | dead, pk=job_id)
+            .filter(attempts__lt=limits.max_attempts)
+            .update(
+                status=Status.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                progress=1,
+                error="",
+                attempts=F("attempts") + 1,
+            )
+        )
+        if claimed:
+            return True
+        exhausted = GenerationJob.objects.filter(dead, pk=job_id).first()
+        if exhausted is not None:
+            GenerationJob.objects.filter(dead, pk=job_id).update(
+                status=Status.FAILED,
+                finished_at=now,
+                error=worker_died_message(exhausted.attempts),
+            )
+            discard_unfinished(exhausted)
+            return False
+        if (
+            time.monotonic() >= deadline
+            or not GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).exists()
+        ):
+            return False
+        time.sleep(limits.heartbeat_s)
+
+
+def discard_unfinished(job: GenerationJob) -> None:
+    """Delete the half-made piece of a run of ``job`` that died (never linked to the job)."""
+    for track in Track.objects.filter(
+        origin=Track.Origin.GENERATED,
+        owner_id=job.user_id,
+        source=f"generation job {job.pk}",
+        generation_job__isnull=True,
+    ):
+        _discard(track)
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "Writing this piece took too long, so it was stopped. Please try a shorter one."
+    return f"The piece could not be written ({type(exc).__name__}: {exc})."
+
+
+def generation_job_run(*, job_id: int, redelivered: bool = False) -> GenerationJob:
+    """The worker's side: claim the job, sample, write MIDI, ingest a private Track, render it;
+    record the end. The running row beats every ``JOBS_HEARTBEAT_SECONDS``; a job whose
+    worker died is run again when its message is redelivered (``redelivered``) or the reaper
+    queues it, ``JOBS_MAX_ATTEMPTS`` runs in all.
+    """
+    started = _claim(job_id, wait=redelivered)
     job = GenerationJob.objects.select_related("user", "version", "primer_track").get(pk=job_id)
     if not started:
         logger.info("generation job %s is %s; not running it", job_id, job.status)
         return job
-    try:
-        track = _write_piece(job)
-    except JobCancelled:
-        logger.info("generation job %s cancelled while running", job_id)
-    except Exception as exc:
-        logger.exception("generation job %s failed", job_id)
-        GenerationJob.objects.filter(pk=job_id).update(
-            status=Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"The piece could not be written ({type(exc).__name__}: {exc}).",
-        )
-    else:
-        with transaction.atomic():
-            done = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-                status=Status.SUCCEEDED, progress=100, track=track, finished_at=timezone.now()
+    discard_unfinished(job)  # what a dead earlier run left (the same seed writes the same piece)
+    with jobs.heartbeat(GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING)):
+        try:
+            track = _write_piece(job)
+        except JobCancelled:
+            logger.info("generation job %s cancelled while running", job_id)
+        except Exception as exc:
+            logger.exception("generation job %s failed", job_id)
+            GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
+                status=Status.FAILED, finished_at=timezone.now(), error=_failure_message(exc)
             )
-            if not done:  # cancelled at the last moment: the piece is not kept
-                _discard(track)
+        else:
+            with transaction.atomic():
+                done = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
+                    status=Status.SUCCEEDED, progress=100, track=track, finished_at=timezone.now()
+                )
+                if not done:  # cancelled (or failed by staff) at the last moment: not kept
+                    _discard(track)
     job.refresh_from_db()
     return job
 

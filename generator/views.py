@@ -34,6 +34,13 @@ def create(request: HttpRequest) -> HttpResponse:
             job = services.generation_job_create(
                 user=request.user, seconds=float(form.cleaned_data["seconds"])
             )
+        except services.QueueUnavailable as exc:  # the job was failed at once; say so
+            messages.error(request, str(exc))
+            response = render(
+                request, "generator/create.html", _create_context(request, form), status=503
+            )
+            response["Retry-After"] = str(exc.retry_after_s)
+            return response
         except services.GenerationError as exc:
             messages.error(request, str(exc))
             limited = isinstance(exc, services.RateLimited)

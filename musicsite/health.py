@@ -59,5 +59,8 @@ class LoopbackHealthMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == HEALTH_PATH and request.method == "GET" and _from_loopback(request):
-            return async_to_sync(health)(request)  # django-health-check's view is async
+            response = async_to_sync(health)(request)  # django-health-check's view is async
+            if hasattr(response, "render"):  # its HTML page: rendered here, as a view's would be
+                response.render()
+            return response
         return self.get_response(request)

@@ -219,6 +219,41 @@ CELERY_BEAT_SCHEDULE: dict = {
 GENERATOR_JOBS_PER_HOUR = env.int("GENERATOR_JOBS_PER_HOUR", default=5)
 GENERATOR_FINE_TUNE_SECONDS = env.float("GENERATOR_FINE_TUNE_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(Path(VAR_DIR) / "celerybeat-schedule")
+# Work that never hangs (musicsite/jobs.py; README "Work that never hangs"). Running jobs,
+# trainings and renders beat every JOBS_HEARTBEAT_SECONDS; one silent JOBS_STALE_SECONDS has
+# lost its worker, and the reapers (every JOBS_REAP_EVERY_SECONDS) retry or fail it: acted on
+# within 90 s by default. Queued work no worker started in JOBS_QUEUED_TIMEOUT_SECONDS fails.
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=5.0)
+JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=60.0)
+JOBS_REAP_EVERY_SECONDS = env.float("JOBS_REAP_EVERY_SECONDS", default=30.0)
+JOBS_QUEUED_TIMEOUT_SECONDS = env.float("JOBS_QUEUED_TIMEOUT_SECONDS", default=2 * 3600.0)
+JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=2)  # runs of one job or render
+# Redis gives a message a worker took but never acknowledged (the worker was killed) to
+# another worker after this long. It stays above every task's hard time limit (the longest,
+# generator.fine_tune, is 65 min; tests/test_celery_limits.py checks), so no task runs twice.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3 * 3600)
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+        "socket_connect_timeout": 3,  # an unreachable broker fails a submit in seconds
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Sending a task with the broker down gives up after about a second (the submit then says so).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+# The reapers run beside work a person waits on, never behind a training on `ml`; a reap
+# that waited longer than its period is dropped (the next one comes).
+for _name in ("generator.reap_jobs", "recommender.reap_trainings", "catalog.reap_renders"):
+    CELERY_TASK_ROUTES[_name] = {"queue": "interactive"}  # exact names win over the globs
+    CELERY_BEAT_SCHEDULE[_name.replace(".", "-")] = {
+        "task": _name,
+        "schedule": JOBS_REAP_EVERY_SECONDS,
+        "options": {"expires": JOBS_REAP_EVERY_SECONDS},
+    }
 
 # The cache holds the API's throttle counters. Where several processes serve (gunicorn workers,
 # several hosts) they must share one: CACHE_URL=redis://host:6379/1. The default keeps them

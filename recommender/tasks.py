@@ -6,7 +6,7 @@ Names matching ``recommender.train_*`` are routed to the ``ml`` queue (settings)
 from celery import shared_task
 
 from recommender.models import RunTrigger
-from recommender.training import services
+from recommender.training import recovery, services
 
 # A sequence model may train for its time budget (30 min by default) plus reading and saving.
 TRAIN_SOFT_LIMIT_S = 45 * 60
@@ -17,7 +17,7 @@ TRAIN_HARD_LIMIT_S = 50 * 60
     name="recommender.train_model",
     soft_time_limit=TRAIN_SOFT_LIMIT_S,
     time_limit=TRAIN_HARD_LIMIT_S,
-    acks_late=True,
+    acks_late=True,  # a lost worker's run is failed by its heartbeat, not run again
 )
 def train_model(run_id: int) -> None:
     """Run the queued training run ``run_id``."""
@@ -28,3 +28,9 @@ def train_model(run_id: int) -> None:
 def train_scheduled(kind: str) -> None:
     """Beat entry: queue a training of ``kind`` unless one is already queued or running."""
     services.training_request(kind=kind, trigger=RunTrigger.SCHEDULE)
+
+
+@shared_task(name="recommender.reap_trainings", soft_time_limit=60, time_limit=90)
+def reap_trainings() -> dict[str, int]:
+    """Beat entry: fail trainings whose worker died or never came (they block their kind)."""
+    return recovery.training_runs_reap()

@@ -49,3 +49,24 @@ def celery_worker_real(settings):
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery app points at a broker that refuses connections, as when Redis is stopped.
+
+    The app's connection and producer pools are set aside and put back afterwards.
+    """
+    from musicsite.celery import app
+
+    saved = app.conf.broker_url, app.conf.broker_write_url, app._pool, app.amqp._producer_pool
+    app.conf.broker_url = app.conf.broker_write_url = UNREACHABLE_BROKER
+    app._pool = app.amqp._producer_pool = None
+    try:
+        yield UNREACHABLE_BROKER
+    finally:
+        app.conf.broker_url, app.conf.broker_write_url = saved[0], saved[1]
+        app._pool, app.amqp._producer_pool = saved[2], saved[3]

@@ -8,7 +8,7 @@ from django.urls import path
 
 from recommender.ml.base import ArtifactError
 from recommender.models import ModelVersion, TrainingRun
-from recommender.training import services
+from recommender.training import recovery, services
 from recommender.training.chart import metrics_chart_svg
 
 
@@ -82,6 +82,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "stage",
         "created_at",
         "started_at",
+        "heartbeat_at",
         "finished_at",
         "train_seconds",
         "n_events",
@@ -90,7 +91,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "status", "trigger"]
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
-    actions = ["retrain"]
+    actions = ["retrain", "fail_runs"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -98,5 +99,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.action(description="Queue a new training of the selected kinds")
     def retrain(self, request: HttpRequest, queryset) -> None:
         for kind in sorted(set(queryset.values_list("kind", flat=True))):
-            run = services.training_request(kind=kind)
+            try:
+                run = services.training_request(kind=kind)
+            except services.TrainingError as exc:
+                self.message_user(request, f"{kind}: {exc}", messages.ERROR)
+                continue
             self.message_user(request, f"{kind}: training run #{run.pk} is {run.status}.")
+
+    @admin.action(description="Fail the selected queued or running runs (stuck ones)")
+    def fail_runs(self, request: HttpRequest, queryset) -> None:
+        count = recovery.training_runs_fail(run_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} run(s) failed; their kinds can train again.")

@@ -4,7 +4,8 @@ A training reads the event log, holds out each listener's most recent item, trai
 the new model and the active one on those held-out items (full ranking, seen items filtered)
 and activates the new version only if its NDCG@10 is not worse. A failure leaves the active
 version in place and records the error on the run. The database allows one open (queued or
-running) run per kind, so two trainings of one kind never overlap.
+running) run per kind, so two trainings of one kind never overlap; a run whose worker died
+(its heartbeat silent, see ``musicsite.jobs``) is failed so that the next one can start.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from musicsite import jobs
 from recommender import signals_hub
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
@@ -29,6 +32,7 @@ from recommender.ml.evaluate import SEQUENCE_KINDS, evaluate_split, reference_ve
 from recommender.ml.registry import default_config, make_model
 from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
 from recommender.training.dataset import dedupe_latest, event_log_interactions
+from recommender.training.recovery import training_run_fail_if_dead
 
 __all__ = [
     "TrainingError",
@@ -52,6 +56,10 @@ SITE_CONFIG: dict[str, dict[str, Any]] = {
 
 class TrainingError(RuntimeError):
     """A training could not be queued or run; the message says why."""
+
+
+class TrainingStopped(Exception):
+    """The run was failed from outside (staff, the reaper) while this worker ran it."""
 
 
 def feedback_kind(kind: str) -> str:
@@ -81,14 +89,29 @@ def training_request(*, kind: str, trigger: str = RunTrigger.MANUAL) -> Training
         existing = TrainingRun.objects.filter(
             kind=kind, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
         ).first()
-        if existing is None:  # it finished between our insert and this read: try once more
+        # It finished between our insert and this read, or its worker died: try once more.
+        if existing is None or training_run_fail_if_dead(run=existing):
             return training_request(kind=kind, trigger=trigger)
         return existing
-    from recommender.tasks import train_model  # late: tasks import this module
-
-    transaction.on_commit(lambda: train_model.delay(run.pk))
+    transaction.on_commit(lambda: _send(run))
     logger.info("training run %s (%s) queued by %s", run.pk, kind, trigger)
     return run
+
+
+def _send(run: TrainingRun) -> None:
+    """Queue the run on ``ml``; with the broker unreachable fail it at once (so it does not
+    block its kind) and raise TrainingError."""
+    from recommender.tasks import train_model  # late: tasks import this module
+
+    try:
+        train_model.delay(run.pk)
+    except Exception as exc:  # kombu's OperationalError and the like: nothing was sent
+        error = f"The broker could not be reached, so the training was not queued ({exc})."
+        TrainingRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error=error
+        )
+        run.status, run.error = RunStatus.FAILED, error
+        raise TrainingError(error) from exc
 
 
 def _claim(run_id: int) -> TrainingRun | None:
@@ -98,17 +121,22 @@ def _claim(run_id: int) -> TrainingRun | None:
             logger.warning("training run %s does not exist; nothing to do", run_id)
             return None
         if run.status != RunStatus.QUEUED:
-            logger.warning("training run %s is %s, not queued; nothing to do", run_id, run.status)
+            # A redelivered message of a run whose worker died: fail it (not run again).
+            if run.status == RunStatus.RUNNING and training_run_fail_if_dead(run=run):
+                logger.warning("training run %s: its worker died; failed", run_id)
+            else:
+                logger.warning("training run %s is %s; nothing to do", run_id, run.status)
             return None
         run.status, run.started_at, run.stage = RunStatus.RUNNING, timezone.now(), "reading"
-        run.save(update_fields=["status", "started_at", "stage"])
-    run.feedback_taken = signals_hub.feedback_take(feedback_kind(run.kind))
+        run.heartbeat_at = run.started_at
+        run.save(update_fields=["status", "started_at", "stage", "heartbeat_at"])
     return run
 
 
 def _progress(run: TrainingRun, progress: float, stage: str, **fields: Any) -> None:
     fields.update(progress=progress, stage=stage)
-    TrainingRun.objects.filter(pk=run.pk).update(**fields)
+    if not TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**fields):
+        raise TrainingStopped
     for key, value in fields.items():
         setattr(run, key, value)
 
@@ -158,8 +186,16 @@ def training_execute(*, run_id: int) -> TrainingRun | None:
     run = _claim(run_id)
     if run is None:
         return None
+    with jobs.heartbeat(TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING)):
+        _execute(run)
+    run.refresh_from_db()
+    return run
+
+
+def _execute(run: TrainingRun) -> None:
     folder: Path | None = None
     try:
+        run.feedback_taken = signals_hub.feedback_take(feedback_kind(run.kind))
         data = event_log_interactions()
         _progress(
             run, 0.1, "splitting", n_users=data.n_users, n_items=data.n_items, n_events=len(data)
@@ -185,7 +221,11 @@ def training_execute(*, run_id: int) -> TrainingRun | None:
         model.save(folder)
         _register(run, model, metrics, relative, version_no, active, active_ndcg)
     except Exception as exc:
-        logger.exception("training run %s (%s) failed", run.pk, run.kind)
+        stopped = isinstance(exc, TrainingStopped)
+        if stopped:
+            logger.warning("training run %s (%s) was stopped from outside", run.pk, run.kind)
+        else:
+            logger.exception("training run %s (%s) failed", run.pk, run.kind)
         if (
             folder is not None
             and not ModelVersion.objects.filter(
@@ -193,16 +233,19 @@ def training_execute(*, run_id: int) -> TrainingRun | None:
             ).exists()
         ):
             shutil.rmtree(folder, ignore_errors=True)
-        _progress(
-            run,
-            run.progress,
-            "failed",
-            status=RunStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
-        )
-    run.refresh_from_db()
-    return run
+        if not stopped:
+            TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                stage="failed",
+                status=RunStatus.FAILED,
+                error=_failure_message(exc),
+                finished_at=timezone.now(),
+            )
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "The training ran past its time limit and was stopped."
+    return f"{type(exc).__name__}: {exc}"
 
 
 @transaction.atomic
@@ -215,6 +258,12 @@ def _register(
     active: ModelVersion | None,
     active_ndcg: float | None,
 ) -> ModelVersion:
+    if (
+        not TrainingRun.objects.select_for_update()
+        .filter(pk=run.pk, status=RunStatus.RUNNING)
+        .exists()
+    ):
+        raise TrainingStopped
     new_ndcg = metrics["NDCG@10"]
     better = active is None or active_ndcg is None or new_ndcg >= active_ndcg
     if active is None:

@@ -1,0 +1,102 @@
+"""Trainings that never hang: a run whose worker died is failed with a reason and no longer
+blocks its kind; the broker being down fails the run at once; staff can fail a stuck run."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from recommender.models import RunStatus, TrainingRun
+from recommender.training import recovery, services
+
+
+def _ago(seconds: float):
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def bounds(settings):
+    settings.JOBS_STALE_SECONDS = 60
+    settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
+    return settings
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_is_failed_and_the_next_one_runs(bounds, monkeypatch):
+    dead = TrainingRun.objects.create(
+        kind="als",
+        status=RunStatus.RUNNING,
+        stage="training",
+        started_at=_ago(900),
+        heartbeat_at=_ago(61),
+    )
+    recovery.training_runs_reap()
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and dead.finished_at is not None
+    assert "stopped" in dead.error and "training" in dead.error
+    sent: list[int] = []
+    monkeypatch.setattr("recommender.tasks.train_model.delay", sent.append)
+    with mock.patch("django.db.transaction.on_commit", lambda f: f()):
+        fresh = services.training_request(kind="als")
+    assert fresh.pk != dead.pk and fresh.status == RunStatus.QUEUED and sent == [fresh.pk]
+
+
+@pytest.mark.django_db
+def test_a_request_replaces_a_dead_open_run_at_once(bounds, monkeypatch):
+    dead = TrainingRun.objects.create(
+        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=_ago(61)
+    )
+    monkeypatch.setattr("recommender.tasks.train_model.delay", lambda run_id: None)
+    fresh = services.training_request(kind="als")
+    assert fresh.pk != dead.pk
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_a_live_run_is_left_alone(bounds):
+    alive = TrainingRun.objects.create(
+        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=timezone.now()
+    )
+    recovery.training_runs_reap()
+    assert services.training_request(kind="als").pk == alive.pk
+    alive.refresh_from_db()
+    assert alive.status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_redelivered_run_whose_worker_died_is_failed_not_rerun(bounds):
+    dead = TrainingRun.objects.create(
+        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=_ago(61)
+    )
+    assert services.training_execute(run_id=dead.pk) is None
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and "stopped" in dead.error
+
+
+@pytest.mark.django_db
+def test_a_run_no_worker_started_in_time_is_failed(bounds):
+    run = TrainingRun.objects.create(kind="als")
+    TrainingRun.objects.filter(pk=run.pk).update(created_at=_ago(3601))
+    recovery.training_runs_reap()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "60 minutes" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_training_fails_at_once_and_says_why(broker_down):
+    with pytest.raises(services.TrainingError, match="broker"):
+        services.training_request(kind="als")
+    run = TrainingRun.objects.get(kind="als")
+    assert run.status == RunStatus.FAILED and "broker" in run.error
+
+
+@pytest.mark.django_db
+def test_staff_can_fail_a_stuck_run(admin_client):
+    stuck = TrainingRun.objects.create(kind="als", status=RunStatus.RUNNING, started_at=_ago(60))
+    url = reverse("admin:recommender_trainingrun_changelist")
+    admin_client.post(url, {"action": "fail_runs", "_selected_action": [stuck.pk]})
+    stuck.refresh_from_db()
+    assert stuck.status == RunStatus.FAILED and "staff" in stuck.error

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Profile, TempoRange
+from catalog import selectors
 from catalog.models import Artist, Collection, Tag, Track
 
 MAX_PICKS = 30
@@ -35,25 +36,16 @@ class OnboardingChoices:
     tempo_ranges: list[tuple[str, str]]
 
 
-def _public() -> Q:
-    return Q(tracks__status=Track.Status.PUBLISHED, tracks__owner__isnull=True)
-
-
 def onboarding_choices() -> OnboardingChoices:
     """Collections, composers (most pieces first) and tags that have public pieces."""
-    collections = list(
-        Collection.objects.annotate(n=Count("tracks", filter=_public()))
-        .filter(n__gt=0)
-        .order_by("name")
-    )
+    collections = list(selectors.collections_visible_to(None).order_by("name"))
+    public = Q(tracks__in=Track.objects.visible_to(None))
     artists = list(
-        Artist.objects.annotate(n=Count("tracks", filter=_public()))
-        .filter(n__gt=0)
+        selectors.composers_visible_to(None)
+        .annotate(n=Count("tracks", filter=public))
         .order_by("-n", "name")[:TOP_COMPOSERS]
     )
-    tags = list(
-        Tag.objects.annotate(n=Count("tracks", filter=_public())).filter(n__gt=0).order_by("name")
-    )
+    tags = list(selectors.tags_visible_to(None).order_by("name"))
     return OnboardingChoices(collections, artists, tags, list(TempoRange.choices))
 
 
@@ -73,14 +65,15 @@ def needs_onboarding(user) -> bool:
     return not Profile.objects.filter(user=user, onboarded_at__isnull=False).exists()
 
 
-def _resolve(model, values: list, field: str, errors: dict[str, list[str]]) -> QuerySet:
+def _resolve(choices: QuerySet, values: list, field: str, errors: dict[str, list[str]]) -> QuerySet:
+    """The picks among ``choices`` (by id or slug); an error names those that are not."""
     keys = [str(v) for v in values]
     if len(keys) > MAX_PICKS:
         errors[field] = [f"Pick at most {MAX_PICKS}."]
-        return model.objects.none()
+        return choices.none()
     ids = [int(k) for k in keys if k.isdigit()]
     slugs = [k for k in keys if not k.isdigit()]
-    found = model.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs))
+    found = choices.filter(Q(pk__in=ids) | Q(slug__in=slugs))
     known = {str(o.pk) for o in found} | {o.slug for o in found}
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -102,9 +95,9 @@ def onboarding_complete(
     Raises ``OnboardingError`` naming each bad field; nothing is stored then.
     """
     errors: dict[str, list[str]] = {}
-    found_c = _resolve(Collection, collections, "collections", errors)
-    found_a = _resolve(Artist, artists, "artists", errors)
-    found_t = _resolve(Tag, tags, "tags", errors)
+    found_c = _resolve(selectors.collections_visible_to(None), collections, "collections", errors)
+    found_a = _resolve(selectors.composers_visible_to(None), artists, "artists", errors)
+    found_t = _resolve(selectors.tags_visible_to(None), tags, "tags", errors)
     bad_tempo = [t for t in tempo_ranges if t not in TempoRange.values]
     if bad_tempo:
         errors["tempo_ranges"] = [

@@ -124,6 +124,29 @@ def _queue_render(track_id: int) -> None:
         logger.exception("could not queue rendering of track %s", track_id)
 
 
+def content_key(data: bytes, *, owner: Any = None) -> str:
+    """The duplicate key of MIDI bytes (``Track.content_hash``): one copy per owner.
+
+    A public piece's key is the SHA-256 of its bytes; a private piece's is the SHA-256 of its
+    owner's id and the bytes, so a listener's piece never blocks, and is never blocked by,
+    another listener's copy or the public catalog's.
+    """
+    if owner is None:
+        return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(b"owner %d\n" % owner.pk + data).hexdigest()
+
+
+def _duplicate_reason(existing: Track, *, owner: Any) -> str:
+    """Names the existing piece only to whoever may see it: staff for a public one, its owner.
+    (Private rows from before ``content_key`` keep the plain SHA-256, so an import can still
+    meet one.)"""
+    if existing.owner_id is None:
+        return f"duplicate of “{existing.title}”"
+    if owner is not None and existing.owner_id == owner.pk:
+        return f"duplicate of your “{existing.title}”"
+    return "duplicate of a listener's private piece"
+
+
 def track_ingest(
     *,
     filename: str,
@@ -141,9 +164,10 @@ def track_ingest(
 ) -> Track:
     """Create one track from MIDI bytes; raise ``IngestError`` (duplicate or invalid).
 
-    The MIDI is parsed once; the row, its tags and its stored file are written together or
-    not at all, and rendering is queued once the transaction commits (unless ``queue_render``
-    is False, for callers that render at once themselves).
+    ``owner`` makes it a private piece (only that owner's copy is a duplicate of it, see
+    ``content_key``). The MIDI is parsed once; the row, its tags and its stored file are
+    written together or not at all, and rendering is queued once the transaction commits
+    (unless ``queue_render`` is False, for callers that render at once themselves).
     """
     limits = limits or ingest_limits()
     if len(data) > limits.max_file_bytes:
@@ -152,10 +176,10 @@ def track_ingest(
         info = read_midi(data, max_duration_seconds=limits.max_duration_seconds)
     except MidiError as exc:
         raise IngestError(filename, str(exc)) from exc
-    content_hash = hashlib.sha256(data).hexdigest()
+    content_hash = content_key(data, owner=owner)
     existing = Track.objects.filter(content_hash=content_hash).first()
     if existing is not None:
-        raise DuplicateError(filename, f"duplicate of “{existing.title}”")
+        raise DuplicateError(filename, _duplicate_reason(existing, owner=owner))
 
     title = (title or _title_from_filename(filename))[:300]
     stored_name = f"{slugify(title)[:60] or 'track'}-{content_hash[:12]}.mid"

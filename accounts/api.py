@@ -1,4 +1,5 @@
-"""REST API of accounts: token sign-in for mobile clients, sign-up, and the caller's profile."""
+"""REST API of accounts: token sign-in for mobile clients (one token per device), the signed-in
+devices, sign-up, and the caller's profile."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import selectors, services
 from accounts.authentication import TokenAuthentication
+from accounts.models import ApiToken
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -22,13 +25,54 @@ class UserOutputSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField()
 
 
+class DeviceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="As the client named it at sign-in")
+    created = serializers.DateTimeField(help_text="When the device signed in")
+    last_used = serializers.DateTimeField(
+        source="last_used_at", allow_null=True, help_text="To the hour; null before the first use"
+    )
+    expires = serializers.DateTimeField(
+        source="expiry", help_text="Moves on with each use (API_TOKEN_IDLE_DAYS), up to a cap"
+    )
+    current = serializers.SerializerMethodField(help_text="The token of this request")
+
+    def get_current(self, token: ApiToken) -> bool:
+        auth = self.context.get("auth")
+        return isinstance(auth, ApiToken) and auth.pk == token.pk
+
+
 class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField(source="key")
-    user = UserOutputSerializer()
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown once")
+    expires = serializers.DateTimeField(source="device.expiry")
+    device = DeviceOutputSerializer()
+    user = UserOutputSerializer(source="device.user")
+
+
+def _token_response(device: ApiToken, token: str, status_code: int = 200) -> Response:
+    data = TokenOutputSerializer({"token": token, "device": device}, context={"auth": device}).data
+    return Response(data, status=status_code)
+
+
+def _device_name(request: Request, given: str) -> str:
+    return given or services.device_name_default(user_agent=request.META.get("HTTP_USER_AGENT", ""))
+
+
+class DeviceField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            allow_blank=True,
+            max_length=services.DEVICE_NAME_MAX_LENGTH,
+            help_text="This device's name, e.g. \"Anna's Pixel 8\" (default: the User-Agent). "
+            "Signing in again with the same name replaces that device's token.",
+            **kwargs,
+        )
 
 
 class AuthTokenApi(APIView):
-    """``POST``: trade a username and password for an API token. ``DELETE``: revoke it.
+    """``POST``: trade a username and password for this device's API token. ``DELETE``: revoke
+    the token of the request (this device signs out; the others stay signed in).
 
     Both operations act on the same resource (the caller's token), so they share a URL and
     this class; each method is one service call.
@@ -41,6 +85,7 @@ class AuthTokenApi(APIView):
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        device = DeviceField()
 
         class Meta:
             ref_name = "AuthTokenInput"
@@ -63,17 +108,49 @@ class AuthTokenApi(APIView):
             raise serializers.ValidationError(
                 "Unable to log in with that username and password.", code="invalid_credentials"
             )
-        token = services.api_token_obtain(user=user)
-        return Response(TokenOutputSerializer(token).data)
+        device, token = services.api_token_create(
+            user=user, device=_device_name(request, data.validated_data.get("device", ""))
+        )
+        return _token_response(device, token)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        services.api_token_revoke(user=request.user)
+        services.api_token_revoke(user=request.user, device_id=request.auth.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceListApi(APIView):
+    """The caller's signed-in devices (one API token each), the most recently used first."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        results = DeviceOutputSerializer(many=True)
+
+        class Meta:
+            ref_name = "DeviceList"
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        devices = selectors.api_tokens_of(user=request.user)
+        data = self.OutputSerializer({"results": devices}, context={"auth": request.auth}).data
+        return Response(data)
+
+
+class DeviceRevokeApi(APIView):
+    """Sign one of the caller's devices out (its token stops working); 404 if not theirs."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        if not services.api_token_revoke(user=request.user, device_id=pk):
+            raise NotFound("You have no signed-in device with that id.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SignupApi(APIView):
-    """Create an account and return its API token."""
+    """Create an account and return the API token of the device that signed up."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -83,6 +160,7 @@ class SignupApi(APIView):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        device = DeviceField()
 
         class Meta:
             ref_name = "SignupInput"
@@ -91,12 +169,14 @@ class SignupApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        name = _device_name(request, fields.pop("device", ""))
         try:
-            user = services.user_create(**data.validated_data)
+            user = services.user_create(**fields)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
-        token = services.api_token_obtain(user=user)
-        return Response(TokenOutputSerializer(token).data, status=status.HTTP_201_CREATED)
+        device, token = services.api_token_create(user=user, device=name)
+        return _token_response(device, token, status.HTTP_201_CREATED)
 
 
 class MeApi(APIView):

@@ -1,75 +1,69 @@
-"""API token authentication with one lean query.
+"""API token authentication: django-rest-knox's hashed tokens with an inactivity expiry.
 
-DRF's ``TokenAuthentication`` finds the token through the ORM
-(``Token.objects.select_related("user").get(key=...)``). Compiling that query costs several times
-more CPU than PostgreSQL spends running it, and every API request from a mobile client pays it.
-This subclass runs the same lookup as one raw query on PostgreSQL, whose driver returns ready
-Python values (booleans, aware datetimes), and keeps DRF's behaviour and messages. Other
-databases (SQLite in development) need Django's value converters, so they keep DRF's lookup.
+``Authorization: Token <token>``. knox finds the row by the token's first characters, compares
+SHA-512 digests and refuses (and deletes) an expired token. This subclass changes three things:
 
-A subclass can read more about the listener in the same round trip: ``extra_sql`` adds columns
-and joins over the user row (aliased ``USER_ALIAS``), and ``extra_loaded`` receives the values.
+- Using a token moves its expiry to ``API_TOKEN_IDLE_DAYS`` from now (never past
+  ``API_TOKEN_MAX_DAYS`` after sign-in) and records ``last_used_at``, in one UPDATE at most
+  once every ``API_TOKEN_REFRESH_SECONDS``, so most requests write nothing.
+- knox also reads every other token of the user on each request to delete the expired ones;
+  here only the token sent is checked (one query a request), and a sign-in purges the user's
+  expired tokens (``accounts.services.api_token_create``).
+- A header that is not UTF-8 is refused with 401, as DRF's own token authentication does.
+
+``TokenScheme`` documents it in the OpenAPI schema (defined here, so it registers on import).
 """
 
 from __future__ import annotations
 
-from functools import cache
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
-from rest_framework.authtoken.models import Token
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from knox import auth
+from knox.settings import knox_settings
+from rest_framework import exceptions
 
-__all__ = ["USER_ALIAS", "TokenAuthentication"]
+from accounts.models import ApiToken
 
-USER_ALIAS = "u"  # the user row's alias in the lookup query, for ``extra_sql``
-
-
-@cache
-def _lookup(extra_columns: str = "", extra_joins: str = "") -> tuple[str, list[str]]:
-    """The lookup query and the user fields its first columns fill, in order."""
-    q = connection.ops.quote_name
-    user_meta = get_user_model()._meta
-    fields = user_meta.concrete_fields
-    u = USER_ALIAS
-    columns = ", ".join(f"{u}.{q(f.column)}" for f in fields)
-    extra = f", {extra_columns}" if extra_columns else ""
-    sql = (
-        f"SELECT {columns}, t.created{extra} FROM {q(user_meta.db_table)} {u} "
-        f"JOIN {q(Token._meta.db_table)} t ON t.user_id = {u}.{q(user_meta.pk.column)} "
-        f"{extra_joins} WHERE t.key = %s"
-    )
-    return sql, [f.attname for f in fields]
+__all__ = ["TokenAuthentication", "TokenScheme"]
 
 
-class TokenAuthentication(authentication.TokenAuthentication):
-    """``Authorization: Token <key>``, as DRF's, looked up with one raw query."""
+class TokenAuthentication(auth.TokenAuthentication):
+    """knox's ``TokenAuthentication`` with throttled refreshes and one query a request."""
 
-    def extra_sql(self) -> tuple[str, str]:
-        """Columns (comma-separated) and joins over the user row ``USER_ALIAS`` to read too."""
-        return "", ""
+    def authenticate_credentials(self, token: bytes):
+        try:
+            token.decode("utf-8")
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
+        return super().authenticate_credentials(token)
 
-    def extra_loaded(self, user: AbstractBaseUser, token: Token, values: tuple) -> None:
-        """Receives the ``extra_sql`` columns' values, read with an active user (PostgreSQL)."""
+    def renew_token(self, auth_token: ApiToken) -> None:
+        now = timezone.now()
+        expiry = now + knox_settings.TOKEN_TTL
+        if knox_settings.AUTO_REFRESH_MAX_TTL is not None:
+            expiry = min(expiry, auth_token.created + knox_settings.AUTO_REFRESH_MAX_TTL)
+        last = auth_token.last_used_at
+        if last is None or (now - last).total_seconds() > knox_settings.MIN_REFRESH_INTERVAL:
+            auth_token.expiry, auth_token.last_used_at = expiry, now
+            ApiToken.objects.filter(pk=auth_token.pk).update(expiry=expiry, last_used_at=now)
 
-    def authenticate_credentials(self, key: str):
-        if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
-        sql, attnames = _lookup(*self.extra_sql())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
-        if row is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        n = len(attnames)
-        user = get_user_model().from_db(connection.alias, attnames, row[:n])
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        token = Token.from_db(
-            connection.alias, ["key", "user_id", "created"], [key, user.pk, row[n]]
+    def _cleanup_token(self, auth_token: ApiToken) -> bool:
+        """Delete ``auth_token`` if it expired (knox's check, without reading the others)."""
+        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            auth_token.delete()
+            return True
+        return False
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of ``TokenAuthentication`` (``tokenAuth``, as before knox)."""
+
+    target_class = TokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
         )
-        token.user = user
-        self.extra_loaded(user, token, row[n + 1 :])
-        return user, token

@@ -11,6 +11,7 @@ The zip holds JSON and CSV side by side (JSON for programs, CSV for spreadsheets
                           the pieces generated for the listener, with their MIDI files
     generated/jobs.json   the "make me a song" requests
     playlists.json        playlists with their pieces in order
+    devices.json          the signed-in devices (API tokens: names and dates, never a token)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import Playlist, Profile
+from accounts.models import ApiToken, Playlist, Profile
 from catalog.models import Track
 from generator.models import GenerationJob
 from recommender.models import ListenEvent, ListeningSettings, Rating
@@ -76,6 +77,7 @@ likes.csv             the pieces you liked
 generated/            the pieces generated for you (pieces.json/.csv), their MIDI files and
                       your "make me a song" requests (jobs.json)
 playlists.json        your playlists, with their pieces in order
+devices.json          the apps and devices signed in with an API token (no token is exported)
 """
 
 
@@ -151,6 +153,11 @@ def _playlists(user) -> list[dict]:
     ]
 
 
+def _devices(user) -> list[dict]:
+    fields = ["id", "name", "created", "last_used_at", "expiry"]
+    return list(ApiToken.objects.filter(user=user).order_by("created", "id").values(*fields))
+
+
 def _tastes(user) -> dict:
     profile = Profile.objects.filter(user=user).first()
     if profile is None:
@@ -197,6 +204,7 @@ def export_build(*, user) -> IO[bytes]:
         _write_table(archive, "generated/pieces", PIECE_FIELDS, pieces)
         _dump(archive, "generated/jobs.json", _jobs(user))
         _dump(archive, "playlists.json", _playlists(user))
+        _dump(archive, "devices.json", _devices(user))
     logger.info("exported the data of user %s", user.pk)
     out.seek(0)
     return out
@@ -216,7 +224,8 @@ def _delete_files(names: Iterable[str]) -> None:
 
 @transaction.atomic
 def account_delete(*, user) -> None:
-    """Delete ``user`` and all their data: listens, ratings, settings, their private pieces.
+    """Delete ``user`` and all their data: listens, ratings, settings, their private pieces,
+    their API tokens (every device is signed out).
 
     The private pieces' files (MIDI, audio, piano roll) are removed once the deletion commits,
     so a failed deletion never leaves rows pointing at missing files.

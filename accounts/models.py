@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class TempoRange(models.TextChoices):
@@ -96,3 +98,28 @@ class PlaylistItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.playlist_id}[{self.position}] = {self.track_id}"
+
+
+class ApiToken(AbstractAuthToken):
+    """One device's API token (django-rest-knox's model, swapped in by ``KNOX_TOKEN_MODEL``).
+
+    Only a SHA-512 digest of the token and its first 15 characters are stored, so no row signs
+    anyone in. ``expiry`` moves on as the token is used (``accounts.authentication``).
+    """
+
+    id = models.BigAutoField(primary_key=True)  # the device's id in the API (not the digest)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100, help_text="The device, as its client named it")
+    last_used_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last use (to API_TOKEN_REFRESH_SECONDS)",
+    )
+
+    class Meta:
+        verbose_name = "API token"
+        # No default ordering: every request's lookup would pay for compiling and sorting it.
+        indexes = [models.Index(fields=["user", "name"], name="apitoken_user_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"

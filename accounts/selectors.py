@@ -1,9 +1,12 @@
-"""Reads for accounts: the profile page's API token and the links other apps provide."""
+"""Reads for accounts: the signed-in devices (API tokens) and the links other apps provide."""
 
 from __future__ import annotations
 
+from django.db.models import F, QuerySet
 from django.urls import NoReverseMatch, reverse
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+
+from accounts.models import ApiToken
 
 # Pages other apps add for a listener's own data; shown on the profile once they exist.
 PROFILE_DATA_LINKS = (
@@ -13,9 +16,13 @@ PROFILE_DATA_LINKS = (
 )
 
 
-def api_token_get(*, user) -> Token | None:
-    """The user's API token, or None if they have none."""
-    return Token.objects.filter(user=user).first()
+def api_tokens_of(*, user) -> QuerySet[ApiToken]:
+    """``user``'s signed-in devices (unexpired API tokens), the most recently used first."""
+    return (
+        ApiToken.objects.filter(user=user, expiry__gt=timezone.now())
+        .defer("digest")
+        .order_by(F("last_used_at").desc(nulls_last=True), "-created", "-id")
+    )
 
 
 def profile_data_links() -> list[tuple[str, str]]:

@@ -2,16 +2,22 @@
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import ApiToken
 
 from accounts.demo_mode import demo_mode_require
 
 logger = logging.getLogger(__name__)
+
+DEVICE_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "listen-to-bach"
@@ -69,27 +75,41 @@ def user_create(*, username: str, email: str, password: str):
     return user
 
 
-@transaction.atomic
-def api_token_obtain(*, user) -> Token:
-    """The user's API token, created on first use."""
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
+def device_name_default(*, user_agent: str) -> str:
+    """The name of a device that gave none: its User-Agent, cut to fit (or "API client")."""
+    name = " ".join(user_agent.split())
+    return name[:DEVICE_NAME_MAX_LENGTH] or "API client"
 
 
 @transaction.atomic
-def api_token_regenerate(*, user) -> tuple[Token, bool]:
-    """Revoke the user's API token (if any) and issue a new one; the token, and whether an
-    older one was revoked."""
-    revoked, _ = Token.objects.filter(user=user).delete()
-    token = Token.objects.create(user=user)
-    logger.info("user %s regenerated the API token", user.pk)
-    return token, bool(revoked)
+def api_token_create(*, user, device: str) -> tuple[ApiToken, str]:
+    """Sign ``device`` in: a new token replacing the one that device had; the row and the token.
+
+    The token itself is returned only here (the database keeps its digest). The user's expired
+    tokens are deleted, and beyond ``API_TOKEN_MAX_DEVICES`` the least recently used ones.
+    """
+    tokens = ApiToken.objects.filter(user=user)
+    tokens.filter(Q(name=device) | Q(expiry__lt=timezone.now())).delete()
+    keep = settings.API_TOKEN_MAX_DEVICES - 1
+    stale = tokens.order_by(F("last_used_at").desc(nulls_last=True), "-created", "-id")[keep:]
+    ApiToken.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+    row, token = ApiToken.objects.create(user=user, name=device[:DEVICE_NAME_MAX_LENGTH])
+    logger.info("user %s signed in device %s", user.pk, row.pk)
+    return row, token
 
 
 @transaction.atomic
-def api_token_revoke(*, user) -> bool:
-    """Delete the user's API token; True if there was one."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+def api_token_revoke(*, user, device_id: int) -> bool:
+    """Revoke ``user``'s token of device ``device_id``; False if they have no such device."""
+    deleted, _ = ApiToken.objects.filter(user=user, pk=device_id).delete()
     if deleted:
-        logger.info("user %s revoked the API token", user.pk)
+        logger.info("user %s revoked device %s", user.pk, device_id)
     return bool(deleted)
+
+
+def api_tokens_revoke_all(*, user) -> int:
+    """Revoke every API token of ``user`` (all their devices sign in again); how many."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    if deleted:
+        logger.info("user %s: %d API tokens revoked", user.pk, deleted)
+    return deleted

@@ -17,8 +17,9 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
-    path("profile/token/", views.token_regenerate, name="token_regenerate"),
-    path("profile/token/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/token/", views.token_create, name="token_create"),
+    path("profile/token/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/token/revoke/", views.tokens_revoke_all, name="tokens_revoke_all"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -1,5 +1,5 @@
-"""Account pages: sign-up, the profile with its API token. Login, logout and passwords use
-Django's own views (see ``accounts/urls.py``) with this site's templates."""
+"""Account pages: sign-up, the profile with its signed-in devices (API tokens). Login, logout
+and passwords use Django's own views (see ``accounts/urls.py``) with this site's templates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import SignUpForm
@@ -51,33 +51,47 @@ def signup(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _profile(request: HttpRequest, **extra) -> HttpResponse:
+    context = {
+        "devices": selectors.api_tokens_of(user=request.user),
+        "data_links": selectors.profile_data_links(),
+        "device_name_max": services.DEVICE_NAME_MAX_LENGTH,
+        "idle_days": settings.API_TOKEN_IDLE_DAYS,
+        **extra,
+    }
+    return render(request, "accounts/profile.html", context)
+
+
 @login_required
+@require_GET
 def profile(request: HttpRequest) -> HttpResponse:
-    """Who you are, your API token, and links to your data."""
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "token": selectors.api_token_get(user=request.user),
-            "data_links": selectors.profile_data_links(),
-        },
-    )
+    """Who you are, your signed-in devices (API tokens), and links to your data."""
+    return _profile(request)
 
 
 @login_required
 @require_POST
-def token_regenerate(request: HttpRequest) -> HttpResponse:
-    """Issue a new API token (the old one stops working)."""
-    _, revoked = services.api_token_regenerate(user=request.user)
-    old = " The old one no longer works." if revoked else ""
-    messages.success(request, f"A new API token was created.{old}")
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Issue an API token for a script or app named on the form; the page shows it once."""
+    name = request.POST.get("name", "").strip() or "Created on the profile page"
+    _, token = services.api_token_create(user=request.user, device=name)
+    messages.success(request, "A new API token was created. Copy it now: it is shown only once.")
+    return _profile(request, new_token=token, new_token_name=name)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sign one device out (its token stops working)."""
+    if services.api_token_revoke(user=request.user, device_id=pk):
+        messages.success(request, "That device was signed out.")
     return redirect("accounts:profile")
 
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest) -> HttpResponse:
-    """Revoke the API token (signs out every app that used it)."""
-    if services.api_token_revoke(user=request.user):
-        messages.success(request, "Your API token was revoked.")
+def tokens_revoke_all(request: HttpRequest) -> HttpResponse:
+    """Sign every device out (all API tokens stop working)."""
+    if services.api_tokens_revoke_all(user=request.user):
+        messages.success(request, "Every device was signed out.")
     return redirect("accounts:profile")

@@ -315,9 +315,12 @@ def main() -> None:
     users = long_history_listeners(max(args.sessions, args.clients))
     figures = server_time(users[: args.sessions])
 
-    from rest_framework.authtoken.models import Token
+    from django.contrib.auth import get_user_model
 
-    tokens = [Token.objects.get_or_create(user_id=uid)[0].key for uid in users[: args.clients]]
+    from accounts.services import api_token_create
+
+    clients = get_user_model().objects.filter(pk__in=users[: args.clients])
+    tokens = [api_token_create(user=user, device="bench")[1] for user in clients]
     from django.db import connections
 
     connections.close_all()

@@ -59,8 +59,8 @@ def prepare_database(pg_url: str, *, users: int, tracks: int) -> tuple[list[str]
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import api_token_create
     from catalog.models import Track
 
     call_command("migrate", verbosity=0)
@@ -69,7 +69,7 @@ def prepare_database(pg_url: str, *, users: int, tracks: int) -> tuple[list[str]
     people = User.objects.bulk_create(
         [User(username=f"bench{i}", password=password) for i in range(users)]
     )
-    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in people])
+    tokens = [api_token_create(user=u, device="bench")[1] for u in people]
     pieces = Track.objects.bulk_create(
         [
             Track(
@@ -85,7 +85,7 @@ def prepare_database(pg_url: str, *, users: int, tracks: int) -> tuple[list[str]
             for i in range(tracks)
         ]
     )
-    return [t.key for t in tokens], [p.pk for p in pieces]
+    return tokens, [p.pk for p in pieces]
 
 
 def stored_count() -> int:

@@ -5,6 +5,7 @@ filesystem transport (no server). Set ``DATABASE_URL`` and ``CELERY_BROKER_URL``
 PostgreSQL and Redis. See ``.env.example``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,7 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed API tokens, one per device (accounts.ApiToken)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -298,6 +299,26 @@ REST_FRAMEWORK = {
         **env.dict("API_THROTTLE_RATES", default={}),
     },
 }
+# API tokens (django-rest-knox, model accounts.ApiToken): stored hashed, one per device. A token
+# expires after API_TOKEN_IDLE_DAYS without use and API_TOKEN_MAX_DAYS after sign-in whatever its
+# use; its expiry moves on at most once every API_TOKEN_REFRESH_SECONDS (no write per request).
+# A sign-in beyond API_TOKEN_MAX_DEVICES revokes the user's least recently used token.
+API_TOKEN_IDLE_DAYS = env.int("API_TOKEN_IDLE_DAYS", default=30)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_REFRESH_SECONDS = env.int("API_TOKEN_REFRESH_SECONDS", default=3600)
+API_TOKEN_MAX_DEVICES = env.int("API_TOKEN_MAX_DEVICES", default=20)
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_MAX_DAYS),
+    "MIN_REFRESH_INTERVAL": API_TOKEN_REFRESH_SECONDS,
+    "AUTH_HEADER_PREFIX": "Token",  # the header mobile clients already send
+}
+# knox's own migrations create its (swapped-out, never used) table anyway: skip them.
+MIGRATION_MODULES = {"knox": None}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "musicsite API",
     "DESCRIPTION": "The API mobile clients use: catalog, listening signals, feed, generation.",

@@ -21,22 +21,15 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.authentication import USER_ALIAS, TokenAuthentication
 from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
 from catalog.selectors import track_get
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
 from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks, tracks_by_id
-from recommender.feed.services import (
-    UNREAD,
-    feed_page_serve,
-    snapshot_state_join,
-    snapshot_state_of,
-)
+from recommender.feed.services import feed_page_serve
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -166,26 +159,9 @@ def _feed_path(script_prefix: str, urlconf: str | None) -> str:
     return reverse("api-feed", urlconf=urlconf)
 
 
-class FeedTokenAuthentication(TokenAuthentication):
-    """Token authentication that reads the listener's feed snapshot state in the same query.
-
-    Every feed page needs both; one round trip to PostgreSQL instead of two.
-    """
-
-    def extra_sql(self) -> tuple[str, str]:
-        return snapshot_state_join(USER_ALIAS)
-
-    def extra_loaded(self, user, token, values: tuple) -> None:
-        token.feed_state = snapshot_state_of(values)  # FeedApi reads it from request.auth
-
-
 class FeedApi(APIView):
     """The signed-in listener's feed, ``page_size`` items at a time, with reasons."""
 
-    authentication_classes = [  # the project's, with the token read along with the feed state
-        FeedTokenAuthentication if cls is TokenAuthentication else cls
-        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-    ]
     permission_classes = [IsAuthenticated]
     throttle_scope = "feed"
 
@@ -203,7 +179,6 @@ class FeedApi(APIView):
             cursor=cursor,
             size=size,
             resolve=track_payloads(request),
-            state=getattr(request.auth, "feed_state", UNREAD),
         )
         results = [
             {

@@ -127,3 +127,10 @@ class GenerationJobFactory(factory.django.DjangoModelFactory):
             "primer_track_id": None,
         }
     )
+
+
+def api_token(user, device: str = "tests") -> str:
+    """A new API token for ``user`` signed in as ``device`` (the database keeps its digest)."""
+    from accounts.services import api_token_create
+
+    return api_token_create(user=user, device=device)[1]

@@ -32,6 +32,9 @@ def _get(port: int, path: str) -> int:
 def test_the_containers_probe_passes_on_the_deployed_server(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    # SQLite under tmp_path (the suite's PostgreSQL database is the test run's, not this
+    # server's); the cache and the broker are the suite's (Redis under CI).
+    env.pop("DATABASE_URL", None)
     env |= {
         "DJANGO_SETTINGS_MODULE": "musicsite.settings",
         "DJANGO_DEBUG": "0",

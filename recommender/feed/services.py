@@ -8,10 +8,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from functools import cache
 
-from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -69,15 +67,6 @@ def _items_remember(key: tuple, items: list) -> None:
 SnapshotState = tuple[int, bool, datetime, bool]  # build, stale, built_at, a newer own piece
 
 
-class Unread(Enum):
-    """The type of ``UNREAD``: the caller has not read the snapshot state, so read it here."""
-
-    UNREAD = 0
-
-
-UNREAD = Unread.UNREAD
-
-
 @cache
 def _state_columns() -> str:
     tracks = connection.ops.quote_name(Track._meta.db_table)
@@ -85,18 +74,6 @@ def _state_columns() -> str:
         f"s.build, s.stale, s.built_at, EXISTS (SELECT 1 FROM {tracks} own "
         f"WHERE own.owner_id = s.user_id AND own.created_at > s.built_at)"
     )
-
-
-@cache
-def snapshot_state_join(user_alias: str) -> tuple[str, str]:
-    """Select-list columns (comma-separated) and a join that read a listener's snapshot state
-    in a query over their user row (aliased ``user_alias``); ``snapshot_state_of`` turns the
-    columns' values into the state."""
-    q = connection.ops.quote_name
-    snapshots = q(FeedSnapshot._meta.db_table)
-    user_pk = q(get_user_model()._meta.pk.column)
-    join = f"LEFT JOIN {snapshots} s ON s.user_id = {user_alias}.{user_pk}"
-    return _state_columns(), join
 
 
 def snapshot_state_of(values: tuple) -> SnapshotState | None:
@@ -115,8 +92,7 @@ def _snapshot_state(user_id: int) -> SnapshotState | None:
     """The state of a listener's snapshot (None without one).
 
     Every feed page needs this first, so it is one raw query: through the ORM, compiling it cost
-    several times what PostgreSQL spends answering it. The API reads it along with the token
-    (``snapshot_state_join``), saving the round trip.
+    several times what PostgreSQL spends answering it.
     """
     table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
     with connection.cursor() as cursor:
@@ -125,11 +101,10 @@ def _snapshot_state(user_id: int) -> SnapshotState | None:
     return None if row is None else snapshot_state_of(row)
 
 
-def feed_snapshot_current(*, user, state: SnapshotState | Unread | None = UNREAD) -> FeedSnapshot:
+def feed_snapshot_current(*, user) -> FeedSnapshot:
     """``user``'s snapshot, rebuilt first if feedback arrived, it is old, or a new piece of
-    theirs was generated since it was built. One small query when nothing changed, none when
-    the caller passes the ``state`` it read (``snapshot_state_join``)."""
-    row = _snapshot_state(user.pk) if state is UNREAD else state
+    theirs was generated since it was built. One small query when nothing changed."""
+    row = _snapshot_state(user.pk)
     if row is not None:
         build, stale, built_at, newer_own = row
         fresh = timezone.now() - built_at < SNAPSHOT_TTL
@@ -168,13 +143,9 @@ def feed_page_serve(
     cursor: FeedCursor | None,
     size: int,
     resolve: Resolver | None = None,
-    state: SnapshotState | Unread | None = UNREAD,
 ) -> FeedPage:
-    """One page of ``user``'s feed (page and API alike), logged as impressions.
-
-    ``state``: the snapshot state, where the caller read it already (``snapshot_state_join``).
-    """
-    snapshot = feed_snapshot_current(user=user, state=state)
+    """One page of ``user``'s feed (page and API alike), logged as impressions."""
+    snapshot = feed_snapshot_current(user=user)
     if cursor is not None and cursor.build != snapshot.build:
         try:  # the page leaves out what this session was shown: write this process's share
             impressions_flush()

@@ -1,10 +1,10 @@
-"""Token authentication for mobile clients: obtain, revoke, sign up, me."""
+"""Token authentication for mobile clients: obtain, revoke, sign up, me (devices: test_tokens)."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from accounts.models import ApiToken
+from tests.factories import UserFactory, api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,10 @@ def test_obtain_token_and_use_it(api):
         "/api/v1/auth/token/", {"username": "eve", "password": "correct-horse-battery"}
     )
     assert response.status_code == 200
-    token = response.json()["token"]
-    assert response.json()["user"]["username"] == "eve"
+    body = response.json()
+    token = body["token"]
+    assert body["user"]["username"] == "eve" and body["expires"] == body["device"]["expires"]
+    assert body["device"]["current"] is True and body["device"]["name"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/me/").json()["username"] == "eve"
 
@@ -39,10 +41,9 @@ def test_bad_credentials_are_a_clear_400(api):
 
 def test_revoke_token(api):
     user = UserFactory()
-    token = Token.objects.create(user=user)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     assert api.delete("/api/v1/auth/token/").status_code == 204
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert api.get("/api/v1/me/").status_code == 401
     api.credentials()
     assert api.delete("/api/v1/auth/token/").status_code == 401
@@ -51,9 +52,15 @@ def test_revoke_token(api):
 def test_signup_returns_a_token(api):
     response = api.post(
         "/api/v1/auth/signup/",
-        {"username": "fay", "email": "fay@example.com", "password": "a-long-tune-9"},
+        {
+            "username": "fay",
+            "email": "fay@example.com",
+            "password": "a-long-tune-9",
+            "device": "Fay's phone",
+        },
     )
     assert response.status_code == 201
+    assert response.json()["device"]["name"] == "Fay's phone"
     api.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert api.get("/api/v1/me/").json()["email"] == "fay@example.com"
 

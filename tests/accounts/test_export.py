@@ -109,3 +109,26 @@ def test_account_deletion_removes_all_their_data_and_files(
     assert ListenEvent.objects.count() == 1  # Bob's listen stays
     assert Track.objects.filter(title="Aria").exists()  # public pieces stay
     assert client.get(reverse("recommender:history")).status_code == 302  # logged out
+
+
+def test_export_lists_signed_in_devices_but_no_token_and_deletion_revokes_them(
+    client, listener_with_data
+):
+    from accounts.models import ApiToken
+    from tests.factories import api_token
+
+    user, _ = listener_with_data
+    token = api_token(user, "Ada's phone")
+    api_token(UserFactory(username="cy"), "not Ada's")
+    client.force_login(user)
+    response = client.get(reverse("recommender:export"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    devices = json.loads(archive.read("devices.json"))
+    assert [d["name"] for d in devices] == ["Ada's phone"] and devices[0]["expiry"]
+    row = ApiToken.objects.get(user=user)
+    for name in archive.namelist():
+        content = archive.read(name).decode(errors="replace")
+        assert token not in content and row.digest not in content, name
+    client.post(reverse("recommender:account_delete"), {"password": "correct-horse-battery"})
+    assert not ApiToken.objects.filter(user_id=user.pk).exists()
+    assert ApiToken.objects.count() == 1  # cy's device stays

@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from accounts.models import ApiToken
+from tests.factories import UserFactory, api_token
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
@@ -114,21 +115,63 @@ def test_profile_requires_login_and_shows_the_account(client):
     user = UserFactory(username="dora")
     client.force_login(user)
     html = client.get(reverse("accounts:profile")).content.decode()
-    assert "dora" in html and user.email in html and "You have no API token" in html
+    assert "dora" in html and user.email in html and "No device is signed in." in html
 
 
-def test_profile_creates_replaces_and_revokes_the_api_token(client):
+def _works(token: str) -> bool:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return api.get("/api/v1/me/").status_code == 200
+
+
+def test_profile_creates_a_token_shown_once(client):
     user = UserFactory()
     client.force_login(user)
-    page = client.post(reverse("accounts:token_regenerate"), follow=True).content.decode()
-    first = Token.objects.get(user=user).key
-    assert first in page and "A new API token was created." in page
-    assert "The old one no longer works" not in page  # there was none
-    page = client.post(reverse("accounts:token_regenerate"), follow=True).content.decode()
-    assert Token.objects.get(user=user).key != first
-    assert "The old one no longer works" in page
-    client.post(reverse("accounts:token_revoke"))
-    assert not Token.objects.filter(user=user).exists()
+    page = client.post(reverse("accounts:token_create"), {"name": "backup script"})
+    assert page.status_code == 200
+    token = page.context["new_token"]
+    html = page.content.decode()
+    assert token in html and "shown only this once" in html and "backup script" in html
+    assert _works(token)
+    again = client.get(reverse("accounts:profile")).content.decode()
+    assert token not in again and "backup script" in again  # listed, never shown again
+
+
+def test_profile_lists_devices_and_signs_one_or_all_out(client):
+    user = UserFactory()
+    phone, tablet, laptop = (api_token(user, name) for name in ("Pixel 8", "iPad", "laptop"))
+    other = api_token(UserFactory(), "not yours")
+    client.force_login(user)
+    html = client.get(reverse("accounts:profile")).content.decode()
+    assert all(name in html for name in ("Pixel 8", "iPad", "laptop"))
+    assert "not yours" not in html
+    ipad = ApiToken.objects.get(user=user, name="iPad")
+    client.post(reverse("accounts:token_revoke", args=[ipad.pk]))
+    assert not _works(tablet) and _works(phone)
+    mine_not = ApiToken.objects.get(name="not yours")
+    client.post(reverse("accounts:token_revoke", args=[mine_not.pk]))
+    assert _works(other)  # another listener's device is out of reach
+    page = client.post(reverse("accounts:tokens_revoke_all"), follow=True).content.decode()
+    assert "Every device was signed out." in page
+    assert not _works(phone) and not _works(laptop) and _works(other)
+    assert client.get(reverse("accounts:token_create")).status_code == 405
+
+
+def test_password_change_signs_other_browsers_out(client):
+    user = UserFactory()
+    other = type(client)()
+    other.force_login(user)
+    client.force_login(user)
+    client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-melody-7",
+            "new_password2": "a-new-melody-7",
+        },
+    )
+    assert client.get(reverse("accounts:profile")).status_code == 200
+    assert other.get(reverse("accounts:profile")).status_code == 302
 
 
 def test_profile_links_only_to_data_pages_that_exist(client):

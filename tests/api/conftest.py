@@ -1,13 +1,12 @@
 """Fixtures for the API tests: token clients and a small catalog."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
 from recommender.feed_api import reset_payload_cache
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token
 from tests.recommender.feed.conftest import catalog  # noqa: F401  (shared fixture)
 
 
@@ -22,8 +21,7 @@ def _fresh_feed_caches():
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

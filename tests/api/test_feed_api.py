@@ -1,13 +1,9 @@
 """The feed, similar pieces and radio through the API."""
 
 import pytest
-from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommender.feed.cursor import FeedCursor
-from recommender.feed.services import feed_invalidate, feed_snapshot_current
-from recommender.feed_api import FeedTokenAuthentication
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,34 +95,13 @@ def test_feed_pages_need_few_queries(as_alice, catalog, django_assert_max_num_qu
     with django_assert_max_num_queries(5):
         second = as_alice.get(first["next"]).json()
     assert len(second["results"]) == 10
-    # The same page again: pieces come from the process cache. On PostgreSQL the token and the
-    # snapshot's state come in one query (FeedTokenAuthentication), then the impressions.
-    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 3):
+    # The same page again: pieces come from the process cache; the token, the snapshot's state
+    # and the impressions remain.
+    with django_assert_max_num_queries(3):
         again = as_alice.get(first["next"]).json()
     assert [r["track"]["id"] for r in again["results"]] == [
         r["track"]["id"] for r in second["results"]
     ]
-
-
-def test_feed_token_authentication_reads_the_snapshot_state(alice, catalog):
-    key = Token.objects.create(user=alice).key
-
-    def state():
-        user, token = FeedTokenAuthentication().authenticate_credentials(key)
-        assert user.pk == alice.pk
-        return getattr(token, "feed_state", "unread")
-
-    if connection.vendor != "postgresql":
-        assert state() == "unread"  # SQLite keeps DRF's lookup; the feed reads the state itself
-        return
-    assert state() is None  # no snapshot yet: the first page builds one
-    snapshot = feed_snapshot_current(user=alice)
-    assert state() == (snapshot.build, False, snapshot.built_at, False)
-    feed_invalidate(user_id=alice.pk)
-    assert state()[1] is True  # feedback arrived: the next page rebuilds
-    feed_snapshot_current(user=alice)
-    TrackFactory(owner=alice, origin="generated", status="published")
-    assert state()[3] is True  # a piece of their own is newer than the snapshot
 
 
 def test_feed_served_with_the_token_reacts_to_feedback(

@@ -270,11 +270,10 @@ def test_anonymous_clients_are_refused(track, make_report):
 
 
 def test_token_authentication_works_for_mobile_clients(listener, track, make_report):
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token
 
-    token = Token.objects.create(user=listener)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(listener)}")
     assert client.post(URL, make_report(track), format="json").status_code == 200
     assert ListenEvent.objects.get().user == listener
 

@@ -13,9 +13,11 @@ refused, the right password too, when
   addresses guessing it), except from an address it signed in from before, so its owner still
   gets in from home while strangers are held off.
 
-Axes knows one limit for all its lockout parameters (``AXES_LOCKOUT_PARAMETERS``, in the order
-above): ``get_failures`` scales each budget's failures to it. The refusal is a 429 page, or the
-API's error body on ``/api/``, with ``Retry-After`` the time the lock lifts.
+A refused attempt is not counted, so one address adds at most ``AXES_FAILURE_LIMIT`` to an
+account's budget and cannot lock it for everyone alone. Axes knows one limit for all its
+lockout parameters (``AXES_LOCKOUT_PARAMETERS``, in the order above): ``get_failures`` scales
+each budget's failures to it. The refusal is a 429 page, or the API's error body on ``/api/``,
+with ``Retry-After`` the time the lock lifts.
 """
 
 from __future__ import annotations

@@ -366,6 +366,8 @@ SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=50)
 AXES_COOLOFF_TIME = env.float("SIGNIN_LOCKOUT_MINUTES", default=15.0) / 60  # in hours
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]  # masked in its logs
+# A refused attempt is not counted: one address adds at most its own limit to an account's.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 LOGGING = {
     "version": 1,

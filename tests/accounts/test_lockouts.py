@@ -108,3 +108,13 @@ def test_the_api_token_endpoint_shares_the_lock_and_answers_in_the_api_format():
     assert response.json()["error"]["code"] == "throttled"
     assert "Try again in 15 minutes" in response.json()["error"]["message"]
     assert response["Retry-After"] == "900"
+
+
+def test_one_address_hammering_a_locked_account_does_not_lock_it_for_everyone():
+    """Refused attempts are not counted: one address adds at most 5 to the account's budget of
+    50 from all addresses, so it cannot lock the account for every stranger alone."""
+    UserFactory(username="carol")
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    statuses = [_post(stranger, LOGIN, "carol", f"guess-{i}").status_code for i in range(60)]
+    assert statuses.count(429) == 56
+    assert _post(Client(REMOTE_ADDR="192.0.2.1"), LOGIN, "carol", PASSWORD).status_code == 302

@@ -344,7 +344,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "signup": "10/hour",
     "password_reset": "10/hour",  # per address
     "password_reset_email": "3/hour",  # per e-mail address typed, whether it has an account
-    **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # API_THROTTLE_RATES still overrides these
+    **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]  # env overrides these
 }
 # Failed sign-ins (pages, admin, API token) lock for SIGNIN_LOCKOUT_MINUTES after the last
 # failure: an account from one address after SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, an address

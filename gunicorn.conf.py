@@ -15,4 +15,11 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 keepalive = 30  # seconds: mobile clients and a proxy reuse their connections
 accesslog = "-"  # stdout, one line a request
+# gunicorn's access line, its duration, and the request's id that its log lines carry
+# (musicsite/observability.py).
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms '
+    "request=%({x-request-id}o)s"
+)
 errorlog = "-"  # stderr
+

@@ -12,6 +12,7 @@ import environ
 import orjson
 
 from musicsite.env import Env
+from musicsite.observability import sentry_init
 from musicsite.security import proxy_ssl_header, secret_key_checked
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -372,8 +373,36 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Each line names its request (X-Request-ID) or its Celery task and the row it works on
+    # (musicsite/observability.py); "-" where none.
+    "filters": {"context": {"()": "musicsite.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[request=%(request_id)s task=%(task_id)s job=%(job_id)s]: %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Operations (README "Operations"): request ids, Sentry.
+# Outermost: the request id, which every later log line carries.
+MIDDLEWARE[0:0] = [
+    "musicsite.observability.RequestIdMiddleware",
+]
+# Errors go to Sentry only when SENTRY_DSN is set; no personal data; no traces unless asked.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=env("SENTRY_ENVIRONMENT", default=""),
+    release=env("SENTRY_RELEASE", default=""),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+)

@@ -7,6 +7,8 @@ and GUNICORN_BIND adjust it (README "Configuration"); the benchmarks pass their 
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Threaded workers: a request waiting on PostgreSQL or Redis leaves the process to another.
@@ -23,3 +25,15 @@ access_log_format = (
 )
 errorlog = "-"  # stderr
 
+# Prometheus (musicsite/metrics.py): each worker writes its request-latency samples to files in
+# this folder and /metrics adds up every worker's. Emptied at each start: counts begin at zero,
+# as Prometheus expects of a restarted process.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="musicsite-metrics-")
+
+
+def on_starting(server) -> None:
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()

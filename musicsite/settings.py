@@ -393,11 +393,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Operations (README "Operations"): request ids, Sentry.
-# Outermost: the request id, which every later log line carries.
+# Operations (README "Operations"): request ids, Sentry, Prometheus metrics.
+# Outermost: the latency histogram, then the request id every later log line carries.
 MIDDLEWARE[0:0] = [
+    "musicsite.metrics.LatencyMiddleware",
     "musicsite.observability.RequestIdMiddleware",
 ]
+# /metrics answers a bearer METRICS_TOKEN or a staff session (404 to anyone else).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_QUEUES = env.list("METRICS_QUEUES", default=["interactive", "default", "ml"])
+METRICS_CACHE_SECONDS = env.float("METRICS_CACHE_SECONDS", default=10.0)
 # Errors go to Sentry only when SENTRY_DSN is set; no personal data; no traces unless asked.
 SENTRY_DSN = env("SENTRY_DSN", default="")
 sentry_init(

@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from musicsite import health, views
+from musicsite import health, metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("health/", health.health, name="health"),  # database, cache, broker
+    path("metrics", metrics.metrics, name="metrics"),  # Prometheus; token or staff only
     # The API first: its requests (the busiest) then skip matching every page pattern.
     path("api/v1/", include("musicsite.api_urls")),
     path("accounts/", include("accounts.urls")),

@@ -393,12 +393,13 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Operations (README "Operations"): request ids, Sentry, Prometheus metrics.
+# Operations (README "Operations"): request ids, Sentry, Prometheus metrics, retention.
 # Outermost: the latency histogram, then the request id every later log line carries.
 MIDDLEWARE[0:0] = [
     "musicsite.metrics.LatencyMiddleware",
     "musicsite.observability.RequestIdMiddleware",
 ]
+INSTALLED_APPS.append("musicsite")  # musicsite/tasks.py and the prune_retention command
 # /metrics answers a bearer METRICS_TOKEN or a staff session (404 to anyone else).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_QUEUES = env.list("METRICS_QUEUES", default=["interactive", "default", "ml"])
@@ -411,3 +412,16 @@ sentry_init(
     release=env("SENTRY_RELEASE", default=""),
     traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
 )
+# Retention (musicsite/retention.py), daily: the artifacts of never-promoted model versions
+# beyond the newest RETENTION_KEEP_VERSIONS (per kind; the active and once-active ones stay),
+# feed impressions not shown for RETENTION_IMPRESSION_DAYS, snapshots not built for
+# RETENTION_SNAPSHOT_DAYS.
+RETENTION_KEEP_VERSIONS = env.int("RETENTION_KEEP_VERSIONS", default=3)
+RETENTION_IMPRESSION_DAYS = env.int("RETENTION_IMPRESSION_DAYS", default=180)
+RETENTION_SNAPSHOT_DAYS = env.int("RETENTION_SNAPSHOT_DAYS", default=30)
+RETENTION_EVERY_S = env.float("RETENTION_EVERY_S", default=24 * 3600.0)
+CELERY_BEAT_SCHEDULE["retention-prune"] = {
+    "task": "musicsite.retention_prune",
+    "schedule": RETENTION_EVERY_S,
+    "options": {"expires": RETENTION_EVERY_S / 2},  # no pile of them after a long outage
+}

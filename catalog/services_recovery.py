@@ -25,7 +25,9 @@ def track_renders_reap() -> dict[str, int]:
 
     A render with tries left (``JOBS_MAX_ATTEMPTS``) goes back to ``pending`` and is queued;
     one without is failed with a reason. The piece a generation job renders itself is left
-    to that job's own recovery. Returns how many renders were retried and failed.
+    to that job's own recovery. A track pending for ``JOBS_QUEUED_TIMEOUT_SECONDS`` (its
+    message lost: the broker was down at import) is queued again. Returns how many renders
+    were retried and failed.
     """
     limits = jobs.bounds()
     now = timezone.now()
@@ -50,6 +52,14 @@ def track_renders_reap() -> dict[str, int]:
                     render_attempts=0,
                     updated_at=now,
                 )
+    lost = Track.objects.filter(
+        render_status=Render.PENDING, updated_at__lt=limits.queued_before(now)
+    ).exclude(origin=Track.Origin.GENERATED, generation_job__isnull=True)
+    with transaction.atomic():
+        for track_id in lost.values_list("pk", flat=True)[:500]:
+            Track.objects.filter(pk=track_id).update(updated_at=now)  # next try in as long
+            transaction.on_commit(partial(services._queue_render, track_id))
+            retried += 1
     if retried or failed:
         logger.warning("render reaper: %d render(s) retried, %d failed", retried, failed)
     return {"retried": retried, "failed": failed}

@@ -54,6 +54,19 @@ def test_a_render_whose_worker_died_is_queued_again_then_failed(bounds, sent):
 
 
 @pytest.mark.django_db
+def test_a_render_whose_message_was_lost_is_queued_again(bounds, sent, settings):
+    settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
+    lost = TrackFactory(render_status=Render.PENDING)
+    waiting = TrackFactory(render_status=Render.PENDING)
+    Track.objects.filter(pk=lost.pk).update(updated_at=_ago(3601))
+    with mock.patch("django.db.transaction.on_commit", lambda f: f()):
+        services_recovery.track_renders_reap()
+        assert sent == [lost.pk]
+        services_recovery.track_renders_reap()  # not again before another timeout
+    assert sent == [lost.pk] and waiting.pk not in sent
+
+
+@pytest.mark.django_db
 def test_a_redelivered_render_that_died_on_every_try_fails(bounds):
     track = TrackFactory(render_status=Render.RENDERING, render_attempts=2)
     with mock.patch("catalog.rendering.render_media") as render:

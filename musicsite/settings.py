@@ -288,6 +288,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "musicsite.api_schema.AutoSchema",
     # One error format for every API error (musicsite/api.py).
     "EXCEPTION_HANDLER": "musicsite.api.exception_handler",
+    # DRF's parsers; the JSON one refuses bodies nested deeper than 32 (musicsite/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "musicsite.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Throttling: per client (anon/user) plus per-endpoint scopes (a view's `throttle_scope`).
     # Throttled requests get 429 with Retry-After. Rates: API_THROTTLE_RATES=user=2000/min,...
     "DEFAULT_THROTTLE_CLASSES": ["musicsite.throttling.ApiThrottle"],

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +29,7 @@ from rest_framework.views import APIView
 
 from catalog.models import Track
 from musicsite.api import error_payload
+from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
 from recommender import selectors, services
 from recommender.listening_input import BatchRejected, parse_listen_payload
 from recommender.models import ListenContext, ListenEvent
@@ -135,7 +135,9 @@ def listens_beacon(request: HttpRequest) -> JsonResponse:
         )
     try:
         payload = json.loads(request.POST.get("events", ""))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
+        payload = None
+    if payload is None or json_depth_exceeds(payload, MAX_JSON_DEPTH):
         return JsonResponse(error_payload("malformed", "events must be a JSON list"), status=400)
     body, code = _record(request.user, payload)
     return JsonResponse(body, status=code)

@@ -129,7 +129,7 @@ class _Checker:
         if value is None:
             self.fail(name, "required", f"{name} is required")
             return None
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:  # {} is unhashable
             allowed = ", ".join(sorted(choices))
             self.fail(name, "invalid", f"{name} must be one of {allowed}, got {str(value)[:40]!r}")
             return None

@@ -175,6 +175,8 @@ def test_another_listeners_private_piece_is_refused_but_ones_own_is_fine(
         ({"client_event_id": None}, "client_event_id", "required"),
         ({"type": "rewind"}, "type", "invalid"),
         ({"context": "tv"}, "context", "invalid"),
+        ({"context": {}}, "context", "invalid"),
+        ({"context": []}, "context", "invalid"),
         ({"started_at": "yesterday"}, "started_at", "invalid"),
         ({"started_at": "2026-01-01T10:00:00"}, "started_at", "invalid"),  # no time zone
         ({"track": "abc"}, "track", "invalid"),

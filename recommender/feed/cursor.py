@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
+
+CLOCK_SKEW_SECONDS = 86_400  # a cursor's session may begin at most this far past our clock
 
 
 class InvalidCursor(ValueError):
@@ -31,5 +34,7 @@ class FeedCursor:
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
             raise InvalidCursor("The cursor is malformed.") from exc
         if min(build, offset, since) < 0 or offset > 100_000:
+            raise InvalidCursor("The cursor is malformed.")
+        if since > time.time() + CLOCK_SKEW_SECONDS:  # never issued, and maybe past year 9999
             raise InvalidCursor("The cursor is malformed.")
         return cls(build=build, offset=offset, since=since)

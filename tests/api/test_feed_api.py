@@ -31,6 +31,8 @@ def test_feed_pages_with_reasons_and_cursor(as_alice, catalog):
     [
         "cursor=%%%",
         "cursor=bm9wZQ",
+        "cursor=MDowOjk5OTk5OTk5OTk5OTk5",  # "0:0:99999999999999": a time past year 9999
+        "cursor=MDowOjk5OTk5OTk5OTk5",  # "0:0:99999999999": the year 5138, not one we issued
         "page_size=0",
         "page_size=abc",
         "page_size=999",

@@ -72,8 +72,9 @@ def test_feed_page_uses_few_queries(listener_client, catalog, django_assert_max_
     assert response.content.count(b"data-feed-item ") == 12
 
 
-def test_bad_cursor_is_a_clear_400(listener_client, catalog):
-    response = listener_client.get(reverse("feed:feed") + "?cursor=garbage!")
+@pytest.mark.parametrize("cursor", ["garbage!", "MDowOjk5OTk5OTk5OTk5OTk5"])
+def test_bad_cursor_is_a_clear_400(listener_client, catalog, cursor):
+    response = listener_client.get(reverse("feed:feed") + f"?cursor={cursor}")
     assert response.status_code == 400
 
 

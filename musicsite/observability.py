@@ -71,10 +71,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def _task_started(task_id: str | None = None, args: Sequence[Any] | None = None, **_: Any) -> None:
+def _task_started(
+    task_id: str | None = None,
+    args: Sequence[Any] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
     task_id_var.set(task_id or "-")
-    first = args[0] if args else None
-    job_id_var.set(str(first) if isinstance(first, int) else "-")
+    row = (
+        args[0] if args else next((v for k, v in (kwargs or {}).items() if k.endswith("_id")), None)
+    )
+    job_id_var.set(str(row) if isinstance(row, int) else "-")
 
 
 def _task_finished(**_: Any) -> None:

@@ -89,6 +89,9 @@ def test_a_task_s_log_lines_carry_its_task_id_and_job_id(console):
     _task_that_logs.apply(args=[42], task_id="task-abc")
     line = next(x for x in console.getvalue().splitlines() if "working on it" in x)
     assert "task=task-abc job=42" in line
+    _task_that_logs.apply(kwargs={"job_id": 7}, task_id="task-kw")
+    line = [x for x in console.getvalue().splitlines() if "working on it" in x][-1]
+    assert "task=task-kw job=7" in line
     log.warning("after the task")
     assert "task=- job=-]: after the task" in console.getvalue()
 

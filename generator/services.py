@@ -22,7 +22,7 @@ from catalog.models import Track
 from generator.ml.checkpoint import load_checkpoint, read_meta
 from generator.ml.constraints import Constraints, scale_pitch_classes
 from generator.ml.model import resolve_device
-from generator.ml.sample import SampleSettings, bars_for_seconds, generate
+from generator.ml.sample import SampleSettings, bars_for_seconds, fresh_seed, generate
 from generator.ml.tokenizer import encode_file, opening_ids
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
@@ -178,6 +178,7 @@ def generation_job_create(
                 f"You can make {limit} songs per hour. Try again in {wait.text}.",
                 retry_after=wait.seconds,
             )
+        seed = fresh_seed() if seed is None else seed  # stored: the row reproduces the piece
         cond = conditioning_for(user, seconds=seconds, seed=seed).to_dict()
         overrides = {"temperature": temperature, "key": key, "tempo_bpm": tempo_bpm}
         cond.update({k: v for k, v in overrides.items() if v is not None})
@@ -329,7 +330,8 @@ def generation_job_run(*, job_id: int, redelivered: bool = False) -> GenerationJ
 
 
 def _write_piece(job: GenerationJob) -> Track:
-    from catalog.services import track_ingest, track_render
+    from catalog.ingest.sources import DuplicateError
+    from catalog.services import content_key, track_ingest, track_render
 
     cond: dict[str, Any] = job.settings
     version = job.version or generator_version_active()
@@ -363,17 +365,25 @@ def _write_piece(job: GenerationJob) -> Track:
     midi = generated.score.dumps_midi()
     number = Track.objects.filter(owner=job.user, origin=Track.Origin.GENERATED).count() + 1
     title = f"Made for {job.user.get_username()} · no. {number}"
-    track = track_ingest(
-        filename=f"generated-{job.pk}.mid",
-        data=bytes(midi),
-        title=title,
-        artist_name="musicsite generator",
-        status=Track.Status.PUBLISHED,
-        origin=Track.Origin.GENERATED,
-        owner=job.user,
-        source=f"generation job {job.pk}",
-        queue_render=False,  # rendered just below, in this job, so it plays when the job ends
-    )
+    try:  # only the listener's own pieces can be duplicates of it (catalog.services.content_key)
+        track = track_ingest(
+            filename=f"generated-{job.pk}.mid",
+            data=bytes(midi),
+            title=title,
+            artist_name="musicsite generator",
+            status=Track.Status.PUBLISHED,
+            origin=Track.Origin.GENERATED,
+            owner=job.user,
+            source=f"generation job {job.pk}",
+            queue_render=False,  # rendered just below, in this job, so it plays when it ends
+        )
+    except DuplicateError as exc:
+        same = Track.objects.filter(content_hash=content_key(bytes(midi), owner=job.user)).first()
+        raise GenerationError(
+            f"it came out the same as your “{same.title}”; please try again"
+            if same is not None
+            else exc.reason
+        ) from exc
     try:
         _set_progress(job.pk, 88)
         track = track_render(track_id=track.pk)

@@ -6,6 +6,7 @@ the Transformer's KV cache (or the LSTM's state) so each token costs one step.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class SampleSettings:
     top_k: int = 0  # keep the k most likely tokens (0 = off)
     top_p: float = 0.95  # keep the smallest set with this much probability (1.0 = off)
     greedy: bool = False  # always take the most likely allowed token
-    seed: int | None = None  # seeds torch's sampler for reproducible pieces
+    seed: int | None = None  # seeds torch's sampler for reproducible pieces; None: fresh entropy
     max_tokens: int = 4000  # hard cap on generated tokens
     use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
 
@@ -97,9 +98,11 @@ def generate(
 
 
 def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
-    gen = torch.Generator(device="cpu")
+    gen = torch.Generator(device="cpu")  # starts from a fixed default seed: seed it either way
     if s.seed is not None:
         gen.manual_seed(s.seed)
+    else:
+        gen.seed()
     bos = tokenizer["BOS_None"]
     primer = list(primer or [])
     if not primer or primer[0] != bos:
@@ -188,6 +191,11 @@ def write_midi(score: symusic.Score, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     score.dump_midi(str(path))
     return path
+
+
+def fresh_seed() -> int:
+    """A random seed for a new piece, below 2**53 so that a JSON client reads it exactly."""
+    return secrets.randbelow(2**53)
 
 
 def bars_for_seconds(seconds: float, tempo_bpm: float, time_signature: str = "4/4") -> int:

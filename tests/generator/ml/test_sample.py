@@ -67,6 +67,15 @@ def test_greedy_and_seeded_sampling_are_reproducible(loaded):
     assert s1.ids == s2.ids
 
 
+def test_unseeded_sampling_draws_a_fresh_piece_each_time(loaded):
+    """Without a seed the sampler starts from fresh entropy (a new torch.Generator always starts
+    from the same default seed, so every unseeded piece was the same)."""
+    model, tok = loaded
+    c = Constraints(bars=4)
+    drawn = [generate(model, tok, constraints=c, settings=SampleSettings()).ids for _ in range(2)]
+    assert drawn[0] != drawn[1]
+
+
 def test_cache_and_no_cache_sample_the_same_piece(loaded):
     model, tok = loaded
     c = Constraints(bars=3)

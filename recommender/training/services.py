@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from musicsite import jobs
@@ -52,6 +53,10 @@ SITE_CONFIG: dict[str, dict[str, Any]] = {
     "sasrec": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
     "gru": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
 }
+
+
+# After a failed run, the feedback trigger waits this long before it queues the kind again.
+FEEDBACK_RETRY_AFTER_FAILURE_S = 60
 
 
 class TrainingError(RuntimeError):
@@ -351,11 +356,17 @@ def training_trigger_on_feedback(signals: list) -> None:
     due = [kind for kind in model_kinds if counts[feedback_kind(kind)] >= threshold]
     if not due:
         return
-    open_kinds = set(
-        TrainingRun.objects.filter(
-            kind__in=due, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-        ).values_list("kind", flat=True)
+    # A run open, or one failed within FEEDBACK_RETRY_AFTER_FAILURE_S (the broker down: each
+    # write would otherwise add a failed run), covers the kind.
+    failed_since = timezone.now() - timedelta(seconds=FEEDBACK_RETRY_AFTER_FAILURE_S)
+    covered = set(
+        TrainingRun.objects.filter(kind__in=due)
+        .filter(
+            Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+            | Q(status=RunStatus.FAILED, finished_at__gte=failed_since)
+        )
+        .values_list("kind", flat=True)
     )
     for model_kind in due:
-        if model_kind not in open_kinds:
+        if model_kind not in covered:
             training_request(kind=model_kind, trigger=RunTrigger.FEEDBACK)

@@ -1,6 +1,7 @@
 """Trainings that never hang: a run whose worker died is failed with a reason and no longer
 blocks its kind; the broker being down fails the run at once; staff can fail a stuck run."""
 
+import contextlib
 from datetime import timedelta
 from unittest import mock
 
@@ -100,3 +101,27 @@ def test_staff_can_fail_a_stuck_run(admin_client):
     admin_client.post(url, {"action": "fail_runs", "_selected_action": [stuck.pk]})
     stuck.refresh_from_db()
     assert stuck.status == RunStatus.FAILED and "staff" in stuck.error
+
+
+@pytest.mark.django_db
+def test_with_the_broker_down_feedback_does_not_pile_up_failed_runs(settings, monkeypatch):
+    from recommender.signals_hub import Feedback
+    from tests.factories import TrackFactory, UserFactory
+
+    settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 1
+    settings.RECOMMENDER_MF_KIND, settings.RECOMMENDER_SEQUENCE_KIND = "als", "sasrec"
+    monkeypatch.setattr(  # both counters over the threshold, and they stay so (never taken)
+        services.signals_hub, "feedback_counts", lambda kinds: dict.fromkeys(kinds, 5)
+    )
+
+    def unreachable(run_id):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr("recommender.tasks.train_model.delay", unreachable)
+    signal = Feedback(user_id=UserFactory().pk, track_id=TrackFactory().pk, kind="rating", value=5)
+    with mock.patch("django.db.transaction.on_commit", lambda f: f()):
+        for _ in range(5):  # five ratings while the broker is down
+            with contextlib.suppress(services.TrainingError):
+                services.training_trigger_on_feedback([signal])
+    failed = TrainingRun.objects.filter(status=RunStatus.FAILED)
+    assert sorted(failed.values_list("kind", flat=True)) == ["als", "sasrec"]

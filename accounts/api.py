@@ -30,7 +30,9 @@ class DeviceOutputSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="As the client named it at sign-in")
     created = serializers.DateTimeField(help_text="When the device signed in")
     last_used = serializers.DateTimeField(
-        source="last_used_at", allow_null=True, help_text="To the hour; null before the first use"
+        source="last_used_at",
+        allow_null=True,
+        help_text="Recorded at most every API_TOKEN_REFRESH_SECONDS; null before first use",
     )
     expires = serializers.DateTimeField(
         source="expiry", help_text="Moves on with each use (API_TOKEN_IDLE_DAYS), up to a cap"

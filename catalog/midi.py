@@ -28,6 +28,10 @@ MIDI_MAGIC = b"MThd"
 # pretty_midi allocates one float per tick up to the last event: cap it before parsing
 # (16M ticks is 30 minutes at 960 ticks per beat and 500 bpm; a hostile file can claim 2^28).
 MAX_TICKS = 16_000_000
+# Header and meta values a real piece never has; a hostile file uses them to divide by zero or
+# to make a piece of no length. MIDI's slowest tempo (2^24 - 1 µs a beat) is 3.6 bpm.
+MAX_TEMPO_BPM = 1_000.0
+MAX_METER_DENOMINATOR = 64
 
 
 class MidiError(ValueError):
@@ -95,18 +99,47 @@ def _instrument_name(instrument: pretty_midi.Instrument) -> str:
     return pretty_midi.program_to_instrument_name(instrument.program)
 
 
+def _check_header(raw: mido.MidiFile) -> None:
+    """Refuse a time division, tempo or meter no real piece has (each once divides by zero)."""
+    if raw.ticks_per_beat <= 0:  # zero, or SMPTE frames (negative in mido), unsupported
+        raise MidiError(f"the MIDI header's time division is unusable ({raw.ticks_per_beat})")
+    for track in raw.tracks:
+        for msg in track:
+            if msg.type == "set_tempo" and (
+                msg.tempo <= 0 or 60_000_000 / msg.tempo > MAX_TEMPO_BPM
+            ):
+                bpm = "infinite" if msg.tempo <= 0 else f"{60_000_000 / msg.tempo:,.0f} bpm"
+                raise MidiError(f"the file sets an absurd tempo ({bpm})")
+            if msg.type == "time_signature" and not (
+                msg.numerator > 0 and 0 < msg.denominator <= MAX_METER_DENOMINATOR
+            ):
+                raise MidiError("the file sets an absurd time signature")
+
+
 def parse_midi(data: bytes) -> pretty_midi.PrettyMIDI:
     """Parse MIDI bytes, turning every parser failure into a ``MidiError`` with a reason."""
     if len(data) < 14 or not data.startswith(MIDI_MAGIC):
         raise MidiError("not a MIDI file (it does not start with a MIDI header)")
     try:
         raw = mido.MidiFile(file=io.BytesIO(data))
+        _check_header(raw)
         last_tick = max((sum(msg.time for msg in track) for track in raw.tracks), default=0)
         if last_tick <= MAX_TICKS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pretty_midi warns about odd but valid files
                 return pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except MidiError:
+        raise
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ArithmeticError,  # a division by zero or an overflow the checks above did not foresee
+        mido.KeySignatureError,
+    ) as exc:
         # An exception is always truthy: test its text, which is often empty (EOFError()).
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, EOFError) and not str(exc):

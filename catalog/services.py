@@ -276,6 +276,10 @@ def _ingest_item(
     except IngestError as exc:
         outcome = DUPLICATE if isinstance(exc, DuplicateError) else REJECTED
         return IngestResult(item.name, outcome, exc.reason)
+    except Exception:  # a failure no check foresaw: this file alone fails (track_ingest cleans up)
+        logger.exception("importing %s failed", item.name)
+        reason = "could not be imported (an unexpected error, logged for the site's staff)"
+        return IngestResult(item.name, REJECTED, reason)
     return IngestResult(item.name, CREATED, track=track)
 
 

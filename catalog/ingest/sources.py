@@ -21,6 +21,7 @@ from typing import IO, Any
 MIDI_SUFFIXES = (".mid", ".midi")
 ARCHIVE_SUFFIXES = (".zip",)
 _CHUNK = 64 * 1024
+_RATIO_FLOOR = 1024 * 1024  # archives and members smaller than this unpack whatever their ratio
 
 
 class IngestError(Exception):
@@ -111,11 +112,24 @@ def read_zip(handle: IO[bytes] | str | Path, archive_name: str, limits: IngestLi
             )
         for info in infos:
             ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > limits.max_compression_ratio:
+            if info.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
                 raise IngestError(
                     archive_name,
                     f"{info.filename} expands {ratio:.0f}x when unpacked (possible zip bomb)",
                 )
+        # The same ratio over all members together: many small ones add up (190 x 1 MiB of
+        # zeros is 214 KB zipped). Checked on the declared sizes, then on the bytes produced.
+        compressed = sum(info.compress_size for info in infos)
+        if total > _RATIO_FLOOR and total / max(compressed, 1) > limits.max_compression_ratio:
+            raise IngestError(
+                archive_name,
+                f"the archive expands {total / max(compressed, 1):.0f}x when unpacked "
+                "(possible zip bomb)",
+            )
+        budget = min(
+            limits.max_archive_total_bytes,
+            max(_RATIO_FLOOR, int(compressed * limits.max_compression_ratio)),
+        )
         items: list[Any] = []
         produced = 0
         for info in infos:
@@ -134,14 +148,20 @@ def read_zip(handle: IO[bytes] | str | Path, archive_name: str, limits: IngestLi
                     IngestError(display, f"larger than the {_mib(limits.max_file_bytes)} limit")
                 )
                 continue
+            remaining = budget - produced
             try:
-                with archive.open(info) as member:
-                    data = _read_capped(member, display, limits.max_file_bytes)
+                with archive.open(info) as member:  # streamed: stops at the archive's budget
+                    data = _read_capped(member, display, min(limits.max_file_bytes, remaining))
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
                 raise IngestError(archive_name, f"damaged archive member {info.filename}") from exc
+            except IngestError:
+                if remaining >= limits.max_file_bytes:
+                    raise  # that member alone is too large
+                raise IngestError(
+                    archive_name,
+                    f"the archive unpacks to more than {_mib(budget)} (possible zip bomb)",
+                ) from None
             produced += len(data)
-            if produced > limits.max_archive_total_bytes:
-                raise IngestError(archive_name, "the archive unpacks to more than it declares")
             items.append(SourceFile(display, data))
         return items
 

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator browser clean
+.PHONY: run setup test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator browser clean fuzz-api
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
@@ -70,6 +70,11 @@ bench-feed: $(STAMP)
 
 bench-generator: $(STAMP)
 	$(PY) bench/generator.py
+
+# schemathesis against the API's schema on gunicorn, all checks, with a token and anonymously:
+# prints cases, checks and failures by kind; fails on any 5xx (FUZZ_MAX_EXAMPLES, FUZZ_SEED).
+fuzz-api: $(STAMP)
+	$(PY) bench/fuzz_api.py
 
 clean:
 	rm -rf var

@@ -107,7 +107,7 @@ def _schemathesis(url: str, report: Path, extra: list[str]) -> None:
         "--report-ndjson-path", str(report.with_suffix(".ndjson")),
         *extra,
     ]  # fmt: skip
-    subprocess.run(command, cwd=ROOT, check=False)
+    subprocess.run(command, cwd=report.parent, check=False)  # its cache stays in the folder
 
 
 def _check_results(value: object, found: Counter) -> None:

@@ -45,7 +45,7 @@ def test_no_generated_request_answers_5xx(live_server, settings, tmp_path):
         "--warnings", "off", "--report", "json", "--report-json-path", str(report),
         "--header", f"Authorization: Token {api_token(user)}", *SIGN_OUT,
     ]  # fmt: skip
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     data = json.loads(report.read_text())
     assert data["operations"]["tested"] >= 20, "the schema lost its operations"
     assert data["test_cases"]["generated"] >= 200

@@ -11,9 +11,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import ApiToken
-
 from accounts.demo_mode import demo_mode_require
+from accounts.models import ApiToken
 
 logger = logging.getLogger(__name__)
 

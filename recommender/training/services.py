@@ -201,6 +201,7 @@ def _execute(run: TrainingRun) -> None:
     folder: Path | None = None
     try:
         run.feedback_taken = signals_hub.feedback_take(feedback_kind(run.kind))
+        TrainingRun.objects.filter(pk=run.pk).update(feedback_taken=run.feedback_taken)
         data = event_log_interactions()
         _progress(
             run, 0.1, "splitting", n_users=data.n_users, n_items=data.n_items, n_events=len(data)

@@ -150,3 +150,16 @@ def test_feedback_past_the_threshold_with_a_run_queued_adds_no_run(
     with django_assert_max_num_queries(2):
         training_trigger_on_feedback([signal])
     assert TrainingRun.objects.count() == 2
+
+
+def test_a_run_records_the_feedback_it_claimed(event_log, django_capture_on_commit_callbacks):
+    from recommender import signals_hub
+    from recommender.services import rating_set
+
+    for user, track in zip(event_log["users"][:3], event_log["tracks"][:3], strict=True):
+        rating_set(user=user, track=track, stars=5)
+    waiting = signals_hub.feedback_count("mf")
+    assert waiting == 3
+    run = _train("als", django_capture_on_commit_callbacks)
+    assert TrainingRun.objects.get(pk=run.pk).feedback_taken == waiting
+    assert signals_hub.feedback_count("mf") == 0

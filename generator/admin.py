@@ -4,7 +4,7 @@ with actions to fail or retry a stuck one)."""
 from django.contrib import admin, messages
 
 from generator.models import GenerationJob, GeneratorVersion
-from generator.services import generator_version_activate
+from generator.services import GenerationError, generator_version_activate
 from generator.services_recovery import generation_jobs_fail, generation_jobs_retry
 
 
@@ -24,7 +24,11 @@ class GeneratorVersionAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version.", messages.ERROR)
             return
-        generator_version_activate(version=queryset.get())
+        try:
+            generator_version_activate(version=queryset.get())
+        except GenerationError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, "Version activated.")
 
 

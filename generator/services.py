@@ -102,7 +102,13 @@ def generator_version_register(
 
 
 def generator_version_activate(*, version: GeneratorVersion) -> GeneratorVersion:
-    """Make ``version`` the one new pieces are sampled from."""
+    """Make ``version`` the one new pieces are sampled from (its checkpoint must be there)."""
+    try:
+        read_meta(resolve_artifact(version.artifact_path))
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise GenerationError(
+            f"The checkpoint of “{version.name}” cannot be read ({exc}); it may have been pruned."
+        ) from exc
     with transaction.atomic():
         GeneratorVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(
             is_active=False

@@ -182,3 +182,15 @@ def test_cancel_while_rendering_keeps_no_track_or_file(active_version, monkeypat
     assert job.status == GenerationJob.Status.CANCELLED
     assert job.track is None and not Track.objects.exists()
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_a_version_whose_checkpoint_is_gone_cannot_be_activated(active_version, tmp_path):
+    """A pruned (or moved) version is refused with a reason; the active one stays active."""
+    gone = services.GeneratorVersion.objects.create(
+        name="pruned", artifact_path=str(tmp_path / "gone"), config={}
+    )
+    with pytest.raises(services.GenerationError, match="checkpoint"):
+        services.generator_version_activate(version=gone)
+    active_version.refresh_from_db()
+    gone.refresh_from_db()
+    assert active_version.is_active and not gone.is_active

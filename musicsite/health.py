@@ -41,7 +41,18 @@ class Broker(HealthCheck):
             raise ServiceUnavailable("The broker does not answer") from exc
 
 
-health = HealthCheckView.as_view(checks=[Database, Cache, Broker])
+class HealthView(HealthCheckView):
+    """django-health-check's page, answering 503 (not 500) while a service is down: the site is
+    unavailable, not broken, and load balancers and monitors read it so."""
+
+    async def get(self, request, *args, **kwargs):
+        response = await super().get(request, *args, **kwargs)
+        if response.status_code == 500:
+            response.status_code = 503
+        return response
+
+
+health = HealthView.as_view(checks=[Database, Cache, Broker])
 
 
 def _from_loopback(request: HttpRequest) -> bool:

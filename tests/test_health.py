@@ -40,7 +40,7 @@ def broker_down():
 
 def test_an_unreachable_broker_fails_the_health_check(client, broker_down):
     response = client.get("/health/?format=json")
-    assert response.status_code == 500
+    assert response.status_code == 503
     failing = {name: state for name, state in json.loads(response.content).items() if state != "OK"}
     assert list(failing) == ["Broker()"]
     assert "127.0.0.1:1" not in response.content.decode()  # no address or credential shown

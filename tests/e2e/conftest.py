@@ -6,6 +6,7 @@ must be relaxed for the live server's database access.
 """
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,30 @@ def page(browser) -> Iterator:
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    page.goto("about:blank")  # the player's leave-the-page report goes now, not mid-flush
     context.close()
+    _wait_for_requests_in_flight()
+
+
+def _wait_for_requests_in_flight(seconds: float = 10.0) -> None:
+    """Wait until no other connection to the test database is running a statement or holds a
+    transaction open: a request the closed page left on the live server would otherwise
+    deadlock with the TRUNCATE that ends a transactional test (seen on PostgreSQL in CI)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return  # SQLite's in-memory test database is shared by the live server's threads
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+                " AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def log_in(context, live_server, user) -> None:

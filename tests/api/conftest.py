@@ -43,3 +43,25 @@ def as_alice(alice):
 @pytest.fixture
 def as_bob(bob):
     return token_client(bob)
+
+
+@pytest.fixture
+def fuzz_listener(settings):
+    """A listener with a rating and a playlist over a few pieces, and no throttle in the way:
+    what the schema fuzzers sign in as (returns the listener and their API token)."""
+    from accounts.models import Playlist
+    from recommender.feed.content import reset_catalog_index
+    from tests.factories import RatingFactory, TrackFactory, UserFactory, api_token
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            k: "100000/min" for k in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        },
+    }
+    reset_catalog_index()
+    user = UserFactory(username="fuzzer")
+    tracks = [TrackFactory() for _ in range(5)]
+    RatingFactory(user=user, track=tracks[0], stars=4, liked=True)
+    Playlist.objects.create(owner=user, name="Fuzz")
+    return user, api_token(user)

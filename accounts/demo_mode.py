@@ -23,7 +23,9 @@ def demo_mode_require(*, what: str) -> None:
 def published_logins() -> list[tuple[str, str]]:
     """Every (username, password) pair the README or `make run` publishes."""
     from accounts.services import DEMO_PASSWORD, DEMO_USERNAME
-    from recommender.feed.demo import TASTES  # the demo listeners (recommender builds on accounts)
+    from recommender.listening.demo_listeners import (
+        TASTES,  # the demo listeners (recommender builds on accounts)
+    )
 
     return [(DEMO_USERNAME, DEMO_PASSWORD)] + [(t.username, t.password) for t in TASTES]
 

@@ -10,9 +10,9 @@ from accounts.models import ApiToken
 
 # Pages other apps add for a listener's own data; shown on the profile once they exist.
 PROFILE_DATA_LINKS = (
-    ("recommender:history", "Listening history"),
-    ("recommender:export", "Export my data"),
-    ("recommender:account_delete", "Delete my account"),
+    ("listening:history", "Listening history"),
+    ("listening:export", "Export my data"),
+    ("listening:account_delete", "Delete my account"),
 )
 
 

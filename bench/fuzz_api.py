@@ -72,7 +72,7 @@ def seed() -> None:
     from accounts.models import Playlist
     from accounts.services import api_token_create
     from catalog.services import track_ingest
-    from recommender.services import rating_set
+    from recommender.listening.services import rating_set
 
     user = get_user_model().objects.create_user("fuzzer", password="fuzz-fuzz-fuzz-1")
     tracks = []

@@ -100,10 +100,10 @@ def stored_count() -> int:
 def wsgi_without_hooks():
     """gunicorn app factory (``bench.ingest:wsgi_without_hooks()``): the site minus its hooks."""
     from musicsite.wsgi import application
-    from recommender import signals_hub
+    from recommender.listening import hub
 
-    for hook in signals_hub.feedback_hooks():
-        signals_hub.unregister_feedback_hook(hook)
+    for hook in hub.feedback_hooks():
+        hub.unregister_feedback_hook(hook)
     return application
 
 
@@ -114,7 +114,7 @@ def start_gunicorn(port: int, workers: int, threads: int, *, hooks: bool) -> sub
         **production_environ(),
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "LOG_LEVEL": "WARNING",
-        # Bulk writes queue their per-signal feedback hooks for a worker (signals_hub); no
+        # Bulk writes queue their per-signal feedback hooks for a worker (recommender.listening.hub); no
         # worker runs here, so the queue is in memory and those hook calls are not executed.
         "CELERY_BROKER_URL": "memory://",
     }
@@ -141,9 +141,9 @@ def main() -> None:
     tokens, track_ids = prepare_database(pg_url, users=args.users, tracks=args.tracks)
     port = free_port()
     server = start_gunicorn(port, args.workers, args.threads, hooks=not args.without_hooks)
-    from recommender import signals_hub
+    from recommender.listening import hub
 
-    hooks = [getattr(h, "__qualname__", str(h)) for h in signals_hub.feedback_hooks()]
+    hooks = [getattr(h, "__qualname__", str(h)) for h in hub.feedback_hooks()]
     hooks = [] if args.without_hooks else hooks
     try:
         logger.info(

@@ -7,8 +7,8 @@ from musicsite.api import api_not_found
 
 urlpatterns = [
     # The busiest first (the feed, then listens): resolving a path tries patterns in order.
-    path("", include("recommender.feed_api_urls")),
-    path("", include("recommender.api_urls")),
+    path("", include("recommender.feed.api_urls")),
+    path("", include("recommender.listening.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("catalog.api_urls")),
     path("", include("generator.api_urls")),

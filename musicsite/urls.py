@@ -14,9 +14,9 @@ urlpatterns = [
     path("api/v1/", include("musicsite.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("catalog.urls")),
-    path("", include("recommender.urls")),
+    path("", include("recommender.listening.urls")),
     path("", include("generator.urls")),
-    path("", include("recommender.feed_urls")),
+    path("", include("recommender.feed.urls")),
     path("library/", include("accounts.library_urls")),
     path("admin/", admin.site.urls),
 ]

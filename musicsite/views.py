@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalog import selectors as catalog_selectors
-from recommender import feed_views
+from recommender.feed import views as feed_views
 
 
 @require_GET

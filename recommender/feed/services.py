@@ -157,12 +157,12 @@ def feed_page_serve(
 
 
 def on_feedback(signals: list) -> None:
-    """Feedback batch hook (``recommender.signals_hub``): any signal makes the feed stale."""
+    """Feedback batch hook (``recommender.listening.hub``): any signal makes the feed stale."""
     feeds_invalidate(user_ids={signal.user_id for signal in signals})
 
 
 def register_feed_hooks() -> None:
     """Called from ``RecommenderConfig.ready``."""
-    from recommender import signals_hub
+    from recommender.listening import hub
 
-    signals_hub.register_feedback_hook(on_feedback, batch=True)
+    hub.register_feedback_hook(on_feedback, batch=True)

@@ -173,7 +173,7 @@ class ListeningSettings(models.Model):
 
 
 class FeedbackCounter(models.Model):
-    """New feedback since the last training of one model kind (see ``recommender.signals_hub``).
+    """New feedback since the last training of one model kind (see ``recommender.listening.hub``).
 
     The count for a kind is the sum over its ``slot`` rows: writers add to one random slot so
     that concurrent requests don't queue on a single hot row.

@@ -2,7 +2,7 @@
 
 from django import template
 
-from recommender import selectors
+from recommender.listening import selectors
 
 register = template.Library()
 

@@ -26,7 +26,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from musicsite import jobs
-from recommender import signals_hub
+from recommender.listening import hub
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.evaluate import SEQUENCE_KINDS, evaluate_split, reference_vectors
@@ -68,7 +68,7 @@ class TrainingStopped(Exception):
 
 
 def feedback_kind(kind: str) -> str:
-    """The ``signals_hub`` counter a model kind learns from."""
+    """The listening hub counter a model kind learns from."""
     return "sequence" if kind in SEQUENCE_KINDS else "mf"
 
 
@@ -200,7 +200,7 @@ def training_execute(*, run_id: int) -> TrainingRun | None:
 def _execute(run: TrainingRun) -> None:
     folder: Path | None = None
     try:
-        run.feedback_taken = signals_hub.feedback_take(feedback_kind(run.kind))
+        run.feedback_taken = hub.feedback_take(feedback_kind(run.kind))
         TrainingRun.objects.filter(pk=run.pk).update(feedback_taken=run.feedback_taken)
         data = event_log_interactions()
         _progress(
@@ -353,7 +353,7 @@ def training_trigger_on_feedback(signals: list) -> None:
         getattr(settings, "RECOMMENDER_MF_KIND", "als"),
         getattr(settings, "RECOMMENDER_SEQUENCE_KIND", "sasrec"),
     )
-    counts = signals_hub.feedback_counts([feedback_kind(kind) for kind in model_kinds])
+    counts = hub.feedback_counts([feedback_kind(kind) for kind in model_kinds])
     due = [kind for kind in model_kinds if counts[feedback_kind(kind)] >= threshold]
     if not due:
         return

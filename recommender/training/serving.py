@@ -238,11 +238,11 @@ class RemappedModel:
 
 def register() -> None:
     """Plug the online update into the signals hub and the models into the feed (app ready)."""
-    from recommender import signals_hub
     from recommender.feed import sources
+    from recommender.listening import hub
     from recommender.training.services import training_trigger_on_feedback
 
-    signals_hub.register_feedback_hook(online_feedback_update, batch=True)
-    signals_hub.register_feedback_hook(training_trigger_on_feedback, batch=True)
+    hub.register_feedback_hook(online_feedback_update, batch=True)
+    hub.register_feedback_hook(training_trigger_on_feedback, batch=True)
     sources.register_provider("next", _provider(SEQUENCE_KINDS))
     sources.register_provider("taste", _provider(MF_KINDS))

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.services import DEMO_PASSWORD, DEMO_USERNAME
-from recommender.feed.demo import TASTES
+from recommender.listening.demo_listeners import TASTES
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db

@@ -38,7 +38,7 @@ def listener_with_data(db):
 def test_export_is_a_zip_of_everything_and_only_theirs(client, listener_with_data):
     user, _ = listener_with_data
     client.force_login(user)
-    response = client.get(reverse("recommender:export"))
+    response = client.get(reverse("listening:export"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
@@ -76,13 +76,13 @@ def test_export_is_a_zip_of_everything_and_only_theirs(client, listener_with_dat
 
 
 def test_export_needs_a_login(client):
-    assert client.get(reverse("recommender:export")).status_code == 302
+    assert client.get(reverse("listening:export")).status_code == 302
 
 
 def test_account_deletion_needs_the_password(client, listener_with_data):
     user, _ = listener_with_data
     client.force_login(user)
-    response = client.post(reverse("recommender:account_delete"), {"password": "wrong"})
+    response = client.post(reverse("listening:account_delete"), {"password": "wrong"})
     assert response.status_code == 200
     assert "not your password" in response.content.decode()
     assert ListenEvent.objects.filter(user=user).exists()
@@ -95,10 +95,10 @@ def test_account_deletion_removes_all_their_data_and_files(
     files = [piece.midi_file.name, piece.audio_file.name]
     assert all(default_storage.exists(name) for name in files)
     client.force_login(user)
-    assert "2 listens" in client.get(reverse("recommender:account_delete")).content.decode()
+    assert "2 listens" in client.get(reverse("listening:account_delete")).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("recommender:account_delete"), {"password": "correct-horse-battery"}
+            reverse("listening:account_delete"), {"password": "correct-horse-battery"}
         )
     assert response.status_code == 302
     assert not type(user).objects.filter(pk=user.pk).exists()
@@ -108,7 +108,7 @@ def test_account_deletion_removes_all_their_data_and_files(
     assert not any(default_storage.exists(name) for name in files)
     assert ListenEvent.objects.count() == 1  # Bob's listen stays
     assert Track.objects.filter(title="Aria").exists()  # public pieces stay
-    assert client.get(reverse("recommender:history")).status_code == 302  # logged out
+    assert client.get(reverse("listening:history")).status_code == 302  # logged out
 
 
 def test_export_lists_signed_in_devices_but_no_token_and_deletion_revokes_them(
@@ -121,7 +121,7 @@ def test_export_lists_signed_in_devices_but_no_token_and_deletion_revokes_them(
     token = api_token(user, "Ada's phone")
     api_token(UserFactory(username="cy"), "not Ada's")
     client.force_login(user)
-    response = client.get(reverse("recommender:export"))
+    response = client.get(reverse("listening:export"))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     devices = json.loads(archive.read("devices.json"))
     assert [d["name"] for d in devices] == ["Ada's phone"] and devices[0]["expiry"]
@@ -129,6 +129,6 @@ def test_export_lists_signed_in_devices_but_no_token_and_deletion_revokes_them(
     for name in archive.namelist():
         content = archive.read(name).decode(errors="replace")
         assert token not in content and row.digest not in content, name
-    client.post(reverse("recommender:account_delete"), {"password": "correct-horse-battery"})
+    client.post(reverse("listening:account_delete"), {"password": "correct-horse-battery"})
     assert not ApiToken.objects.filter(user_id=user.pk).exists()
     assert ApiToken.objects.count() == 1  # cy's device stays

@@ -6,10 +6,11 @@ from accounts.models import Profile
 from accounts.onboarding import needs_onboarding
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
+from tests.recommender import conftest as recommender_fixtures
 from tests.recommender.feed import conftest as feed_fixtures
 
 pytestmark = pytest.mark.django_db
-catalog = feed_fixtures.catalog
+catalog = recommender_fixtures.catalog
 _fresh_feed_caches = feed_fixtures._fresh_feed_caches
 
 

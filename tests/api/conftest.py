@@ -3,11 +3,11 @@
 import pytest
 from rest_framework.test import APIClient
 
+from recommender.feed.api import reset_payload_cache
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
-from recommender.feed_api import reset_payload_cache
 from tests.factories import UserFactory, api_token
-from tests.recommender.feed.conftest import catalog  # noqa: F401  (shared fixture)
+from tests.recommender.conftest import catalog  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Fixtures for the listening-log tests."""
+"""Fixtures shared by the recommender tests: a listener, a small catalog, listen reports."""
 
 import uuid
 from datetime import timedelta
@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import TrackFactory, UserFactory
+from tests.factories import ArtistFactory, CollectionFactory, TagFactory, TrackFactory, UserFactory
 
 
 @pytest.fixture
@@ -45,3 +45,45 @@ def _report(piece, /, **overrides) -> dict:
 def make_report():
     """``make_report(track, **overrides)``: a valid listen report for ``track``."""
     return _report
+
+
+@pytest.fixture
+def catalog(db):
+    """Two clear tastes: slow minor-key chorales by Bach, fast major-key Irish reels."""
+    bach = ArtistFactory(name="J. S. Bach", slug="bach")
+    trad = ArtistFactory(name="Traditional", slug="trad")
+    oneill = ArtistFactory(name="O'Neill", slug="oneill")
+    chorales = CollectionFactory(name="Bach chorales", slug="bach-chorales")
+    irish = CollectionFactory(name="Irish folk", slug="irish-folk")
+    calm = TagFactory(name="calm", slug="calm")
+    lively = TagFactory(name="lively", slug="lively")
+    out = {"chorales": [], "irish": [], "collections": (chorales, irish), "tags": (calm, lively)}
+    for i in range(12):
+        t = TrackFactory(
+            title=f"Chorale {i}",
+            artist=bach,
+            collection=chorales,
+            key="D minor",
+            tempo_bpm=66 + i,
+            instruments=["Church Organ"],
+            pitch_min=40,
+            pitch_max=72,
+            note_count=300,
+        )
+        t.tags.add(calm)
+        out["chorales"].append(t)
+    for i in range(12):
+        t = TrackFactory(
+            title=f"Reel {i}",
+            artist=trad if i % 2 else oneill,
+            collection=irish,
+            key="G major",
+            tempo_bpm=140 + i,
+            instruments=["Fiddle"],
+            pitch_min=55,
+            pitch_max=88,
+            note_count=900,
+        )
+        t.tags.add(lively)
+        out["irish"].append(t)
+    return out

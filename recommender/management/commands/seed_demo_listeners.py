@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo_mode import DemoModeOff
-from recommender.feed.demo import demo_listeners_seed
+from recommender.listening.demo_listeners import demo_listeners_seed
 
 
 class Command(BaseCommand):

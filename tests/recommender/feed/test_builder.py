@@ -6,8 +6,8 @@ from django.db import connection
 from accounts.onboarding import onboarding_complete
 from recommender.feed.cursor import FeedCursor
 from recommender.feed.services import feed_page_serve, feed_snapshot_current
+from recommender.listening.services import rating_set
 from recommender.models import FeedImpression, FeedSnapshot
-from recommender.services import rating_set
 from tests.factories import ListenEventFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

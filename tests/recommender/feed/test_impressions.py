@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from recommender.feed import impressions
 from recommender.feed.services import feed_page_serve
+from recommender.listening.services import rating_set
 from recommender.models import FeedImpression
-from recommender.services import rating_set
 from tests.factories import UserFactory
 
 

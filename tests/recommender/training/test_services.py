@@ -116,7 +116,7 @@ def test_activate_and_roll_back(event_log, django_capture_on_commit_callbacks):
 def test_feedback_trigger_queues_a_training_after_n_signals(
     event_log, settings, django_capture_on_commit_callbacks
 ):
-    from recommender.services import rating_set
+    from recommender.listening.services import rating_set
 
     settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 3
     user, tracks = event_log["users"][0], event_log["tracks"]
@@ -133,7 +133,7 @@ def test_feedback_trigger_queues_a_training_after_n_signals(
 def test_feedback_past_the_threshold_with_a_run_queued_adds_no_run(
     event_log, settings, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    from recommender.signals_hub import Feedback
+    from recommender.listening.hub import Feedback
     from recommender.training.services import training_trigger_on_feedback
 
     settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 1
@@ -143,7 +143,7 @@ def test_feedback_past_the_threshold_with_a_run_queued_adds_no_run(
         services.training_request(kind="sasrec")
     signal = Feedback(user_id=user.pk, track_id=tracks[1].pk, kind="rating", value=5.0)
     with django_capture_on_commit_callbacks(execute=True):
-        from recommender.services import rating_set
+        from recommender.listening.services import rating_set
 
         rating_set(user=user, track=tracks[1], stars=5)
     # The counters are over the threshold, the runs already queued cover them: two reads.
@@ -153,13 +153,13 @@ def test_feedback_past_the_threshold_with_a_run_queued_adds_no_run(
 
 
 def test_a_run_records_the_feedback_it_claimed(event_log, django_capture_on_commit_callbacks):
-    from recommender import signals_hub
-    from recommender.services import rating_set
+    from recommender.listening import hub
+    from recommender.listening.services import rating_set
 
     for user, track in zip(event_log["users"][:3], event_log["tracks"][:3], strict=True):
         rating_set(user=user, track=track, stars=5)
-    waiting = signals_hub.feedback_count("mf")
+    waiting = hub.feedback_count("mf")
     assert waiting == 3
     run = _train("als", django_capture_on_commit_callbacks)
     assert TrainingRun.objects.get(pk=run.pk).feedback_taken == waiting
-    assert signals_hub.feedback_count("mf") == 0
+    assert hub.feedback_count("mf") == 0

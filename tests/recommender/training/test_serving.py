@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from catalog.models import Track
 from recommender.feed import sources
+from recommender.listening.services import rating_set
 from recommender.models import ListenEvent
-from recommender.services import rating_set
 from recommender.training import services, serving
 from tests.factories import UserFactory
 from tests.recommender.training.conftest import listen

@@ -105,13 +105,13 @@ def test_staff_can_fail_a_stuck_run(admin_client):
 
 @pytest.mark.django_db
 def test_with_the_broker_down_feedback_does_not_pile_up_failed_runs(settings, monkeypatch):
-    from recommender.signals_hub import Feedback
+    from recommender.listening.hub import Feedback
     from tests.factories import TrackFactory, UserFactory
 
     settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 1
     settings.RECOMMENDER_MF_KIND, settings.RECOMMENDER_SEQUENCE_KIND = "als", "sasrec"
     monkeypatch.setattr(  # both counters over the threshold, and they stay so (never taken)
-        services.signals_hub, "feedback_counts", lambda kinds: dict.fromkeys(kinds, 5)
+        services.hub, "feedback_counts", lambda kinds: dict.fromkeys(kinds, 5)
     )
 
     def unreachable(run_id):

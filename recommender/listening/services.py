@@ -1,7 +1,7 @@
 """Writes of the recommender app's listening log: listens, ratings, history settings.
 
 Training services live in ``recommender/training_services.py``. Every write that is feedback
-reports it through ``recommender.signals_hub``.
+reports it through ``recommender.listening.hub``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Track
-from recommender import signals_hub
-from recommender.listening_input import POSITION_SLACK_MS, BatchRejected, ListenReport, ReportError
-from recommender.listening_sql import (
+from recommender.listening import hub
+from recommender.listening.hub import Feedback, Signal
+from recommender.listening.reports import (
+    POSITION_SLACK_MS,
+    BatchRejected,
+    ListenReport,
+    ReportError,
+)
+from recommender.listening.upsert import (
     PAUSED,
     ListenRow,
     listen_tracks_or_paused,
@@ -26,7 +32,6 @@ from recommender.listening_sql import (
     listens_upsert,
 )
 from recommender.models import ListenEvent, ListeningSettings, Rating, play_threshold_ms
-from recommender.signals_hub import Feedback, Signal
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +117,7 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
     track. Returns one :class:`ListenResult` per report, in request order.
 
     The reads come first, outside any transaction; the write is one upsert that merges in the
-    database (see ``listening_sql``), so a concurrent request for the same listen can't be lost.
+    database (see ``recommender.listening.upsert``), so a concurrent request for the same listen can't be lost.
     The upsert writes a listen only if it is still as read, so each report's status and the
     feedback it adds (counted, hooks) follow what this request's own write changed. A listen
     another request wrote in between is read again, under a lock, and written in a second
@@ -255,7 +260,7 @@ def _write(plan: _Plan) -> set:
     counts = {key: len(found) for key, found in plan.signals.items()}
     written = listens_upsert(plan.changed, read=plan.read, signals=counts)
     lost = {row.client_event_id for row in plan.changed} - written
-    signals_hub.feedback_hooks_schedule(
+    hub.feedback_hooks_schedule(
         [s for key, found in plan.signals.items() if key not in lost for s in found]
     )
     return lost
@@ -327,7 +332,7 @@ def rating_set(
         if old != new:
             value = None if new is None else float(new)
             signals.append(Feedback(user.pk, track.pk, kind, value))
-    signals_hub.feedbacks_received(signals)
+    hub.feedbacks_received(signals)
     return rating
 
 

@@ -1,7 +1,7 @@
 """REST API of the listening log, for the player and mobile clients (mounted under /api/v1/).
 
 ``POST /api/v1/listens/`` takes one listen report, a list, or ``{"events": [...]}`` (at most
-500 per request, see ``recommender.listening_input``). It is **all or nothing**: if any report
+500 per request, see ``recommender.listening.reports``). It is **all or nothing**: if any report
 is malformed or names a track the listener can't see, the answer is 400 in the API's error
 format, ``{"error": {"code": "invalid_events", "message": ..., "events": [...]}}``, with one entry
 per problem (the report's ``index``, the ``field``, a ``code`` and a ``message``), and nothing is
@@ -30,8 +30,8 @@ from rest_framework.views import APIView
 from catalog.models import Track
 from musicsite.api import error_payload
 from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
-from recommender import selectors, services
-from recommender.listening_input import BatchRejected, parse_listen_payload
+from recommender.listening import selectors, services
+from recommender.listening.reports import BatchRejected, parse_listen_payload
 from recommender.models import ListenContext, ListenEvent
 
 
@@ -78,7 +78,7 @@ class ListensApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]  # the browser's beacon posts a form to listens/beacon/
 
-    # Documentation only: the body is checked by recommender.listening_input (faster per event).
+    # Documentation only: the body is checked by recommender.listening.reports (faster per event).
     class ReportSerializer(serializers.Serializer):
         client_event_id = serializers.UUIDField(help_text="Your id for this listen (one per play)")
         track = serializers.IntegerField(min_value=1)

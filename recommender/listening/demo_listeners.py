@@ -23,9 +23,9 @@ from django.utils import timezone
 from accounts.demo_mode import demo_mode_require
 from accounts.models import Profile
 from catalog.models import Collection, Track
-from recommender.listening_input import ListenReport
+from recommender.listening.reports import ListenReport
+from recommender.listening.services import listens_record, rating_set
 from recommender.models import ListenEvent
-from recommender.services import listens_record, rating_set
 
 logger = logging.getLogger(__name__)
 

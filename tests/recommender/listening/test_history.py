@@ -22,16 +22,16 @@ def test_history_page_shows_plays_skips_likes_and_ratings(client, listener):
     RatingFactory(user=listener, track=TrackFactory(title="Rated Fugue"), stars=5)
     ListenEventFactory(user=UserFactory(username="bob"), track=TrackFactory(title="Bob's Song"))
     client.force_login(listener)
-    html = client.get(reverse("recommender:history")).content.decode()
+    html = client.get(reverse("listening:history")).content.decode()
     for title in ("Goldberg Aria", "Skipped Gigue", "Loved Chorale", "Rated Fugue"):
         assert title in html
     assert "Bob&#x27;s Song" not in html and "Bob's Song" not in html
     assert 'data-outcome="played"' in html and 'data-outcome="skipped"' in html
-    assert reverse("recommender:listen_delete", args=[played.pk]) in html
+    assert reverse("listening:listen_delete", args=[played.pk]) in html
 
 
 def test_history_page_needs_a_login(client):
-    response = client.get(reverse("recommender:history"))
+    response = client.get(reverse("listening:history"))
     assert response.status_code == 302 and "login" in response.url
 
 
@@ -43,16 +43,16 @@ def test_history_page_query_count_does_not_grow_with_rows(
         RatingFactory(user=listener, track=TrackFactory(), liked=True)
     client.force_login(listener)
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("recommender:history")).status_code == 200
+        assert client.get(reverse("listening:history")).status_code == 200
 
 
 def test_delete_a_listen_plain_and_htmx(client, listener):
     first, second = ListenEventFactory(user=listener), ListenEventFactory(user=listener)
     client.force_login(listener)
-    response = client.post(reverse("recommender:listen_delete", args=[first.pk]))
+    response = client.post(reverse("listening:listen_delete", args=[first.pk]))
     assert response.status_code == 302
     response = client.post(
-        reverse("recommender:listen_delete", args=[second.pk]), HTTP_HX_REQUEST="true"
+        reverse("listening:listen_delete", args=[second.pk]), HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200 and response.content == b""
     assert not ListenEvent.objects.exists()
@@ -61,10 +61,10 @@ def test_delete_a_listen_plain_and_htmx(client, listener):
 def test_nobody_deletes_another_listeners_events(client, listener):
     theirs = ListenEventFactory(user=UserFactory(username="bob"))
     client.force_login(listener)
-    client.post(reverse("recommender:listen_delete", args=[theirs.pk]))
+    client.post(reverse("listening:listen_delete", args=[theirs.pk]))
     assert (
         client.post(
-            reverse("recommender:listen_delete", args=[theirs.pk]), HTTP_HX_REQUEST="true"
+            reverse("listening:listen_delete", args=[theirs.pk]), HTTP_HX_REQUEST="true"
         ).status_code
         == 404
     )
@@ -73,10 +73,10 @@ def test_nobody_deletes_another_listeners_events(client, listener):
 
 def test_pause_and_resume_from_the_page(client, listener):
     client.force_login(listener)
-    url = reverse("recommender:history_pause")
+    url = reverse("listening:history_pause")
     client.post(url, {"paused": "1"})
     assert ListeningSettings.objects.get(user=listener).history_paused
-    assert "History is paused" in client.get(reverse("recommender:history")).content.decode()
+    assert "History is paused" in client.get(reverse("listening:history")).content.decode()
     response = client.post(url, {"paused": "0"}, HTTP_HX_REQUEST="true")
     assert 'data-history-state="recording"' in response.content.decode()
     assert "<html" not in response.content.decode()

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from recommender import listening_sql, services, signals_hub
+from recommender.listening import hub, services, upsert
 from recommender.models import ListenEvent
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import TrackFactory, UserFactory
@@ -31,7 +31,7 @@ def _both_read_first(monkeypatch, parties: int) -> None:
     """Each thread's first read of the stored listens waits until every thread has read."""
     barrier = threading.Barrier(parties, timeout=20)
     first = threading.local()
-    read = listening_sql.listens_existing
+    read = upsert.listens_existing
 
     def listens_existing(**kwargs):
         found = read(**kwargs)
@@ -75,22 +75,22 @@ def test_a_retry_racing_its_original_is_created_once_and_counted_once(
 ):
     ada = UserFactory(username="ada")
     piece = TrackFactory(duration_seconds=120.0)
-    signals: list[signals_hub.Feedback] = []
+    signals: list[hub.Feedback] = []
     hook = signals.extend
-    signals_hub.register_feedback_hook(hook, batch=True)
-    before = signals_hub.feedback_count("mf")
+    hub.register_feedback_hook(hook, batch=True)
+    before = hub.feedback_count("mf")
     done = make_report(piece, type="complete", position_ms=120_000, played_ms=119_000)
     _both_read_first(monkeypatch, parties=2)
     try:
         answers = _post_together(ada, [done, dict(done)])
     finally:
-        signals_hub.unregister_feedback_hook(hook)
+        hub.unregister_feedback_hook(hook)
 
     statuses = sorted(answer["results"][0]["status"] for answer in answers)
     assert statuses == ["created", "duplicate"]
     assert all(answer["results"][0]["counted"] for answer in answers)
     assert sorted(s.kind for s in signals) == ["complete", "play"]
-    assert signals_hub.feedback_count("mf") - before == 2  # one play and one completion
+    assert hub.feedback_count("mf") - before == 2  # one play and one completion
     assert ListenEvent.objects.filter(user=ada).count() == 1
 
 
@@ -103,9 +103,9 @@ def test_racing_reports_of_one_listen_each_count_what_they_add(
     completion, whichever wins; the listen ends merged."""
     ada = UserFactory(username="ada")
     piece = TrackFactory(duration_seconds=120.0)
-    signals: list[signals_hub.Feedback] = []
+    signals: list[hub.Feedback] = []
     hook = signals.extend
-    signals_hub.register_feedback_hook(hook, batch=True)
+    hub.register_feedback_hook(hook, batch=True)
     start = make_report(piece)
     progress = {**start, "type": "progress", "position_ms": 70_000, "played_ms": 70_000}
     done = {**start, "type": "complete", "position_ms": 120_000, "played_ms": 119_000}
@@ -113,12 +113,12 @@ def test_racing_reports_of_one_listen_each_count_what_they_add(
     try:
         answers = _post_together(ada, [progress, done])
     finally:
-        signals_hub.unregister_feedback_hook(hook)
+        hub.unregister_feedback_hook(hook)
 
     statuses = sorted(answer["results"][0]["status"] for answer in answers)
     assert statuses[0] == "created" and statuses[1] in {"updated", "duplicate"}
     assert sorted(s.kind for s in signals) == ["complete", "play"]
-    assert signals_hub.feedback_count("mf") == 2
+    assert hub.feedback_count("mf") == 2
     listen = ListenEvent.objects.get(user=ada)
     assert (listen.played_ms, listen.counted, listen.completed) == (119_000, True, True)
 
@@ -134,12 +134,12 @@ def test_a_report_read_before_its_original_was_stored_is_a_duplicate(monkeypatch
     client.force_authenticate(ada)
     first = client.post(URL, done, format="json").json()
     assert first["results"][0]["status"] == "created"
-    counted = signals_hub.feedback_count("mf")
-    signals: list[signals_hub.Feedback] = []
+    counted = hub.feedback_count("mf")
+    signals: list[hub.Feedback] = []
     hook = signals.extend
-    signals_hub.register_feedback_hook(hook, batch=True)
+    hub.register_feedback_hook(hook, batch=True)
     reads: list[dict] = []
-    read = listening_sql.listens_existing
+    read = upsert.listens_existing
 
     def listens_existing(**kwargs):  # the first read sees no listen; later reads are real
         reads.append(kwargs)
@@ -149,9 +149,9 @@ def test_a_report_read_before_its_original_was_stored_is_a_duplicate(monkeypatch
     try:
         again = client.post(URL, done, format="json").json()
     finally:
-        signals_hub.unregister_feedback_hook(hook)
+        hub.unregister_feedback_hook(hook)
 
     assert again["results"][0]["status"] == "duplicate"
     assert (again["created"], again["duplicate"]) == (0, 1)
-    assert signals == [] and signals_hub.feedback_count("mf") == counted
+    assert signals == [] and hub.feedback_count("mf") == counted
     assert ListenEvent.objects.filter(user=ada).count() == 1

@@ -20,8 +20,8 @@ from typing import ClassVar
 from django.db import connection
 
 from catalog.models import Track
+from recommender.listening.hub import counter_statement, counter_statement_of
 from recommender.models import ListenEvent, ListeningSettings
-from recommender.signals_hub import counter_statement, counter_statement_of
 
 
 @dataclass(slots=True)
@@ -219,7 +219,7 @@ def listen_tracks_or_paused(*, user_id: int, track_ids: Iterable[int]) -> dict[i
     One round trip for both questions; it runs on every listen request, where building the same
     query with the ORM costs more CPU than the database spends answering it. The visibility
     rule is ``Track.objects.visible_to`` (published, public or the listener's own);
-    ``tests/recommender/test_listening_sql.py`` checks the two agree.
+    ``tests/recommender/listening/test_upsert.py`` checks the two agree.
     """
     ids = list(track_ids)
     track = connection.ops.quote_name(Track._meta.db_table)

@@ -3,8 +3,8 @@
 import pytest
 
 from catalog.models import Track
-from recommender.listening_sql import PAUSED, listen_tracks_or_paused
-from recommender.services import history_pause_set
+from recommender.listening.services import history_pause_set
+from recommender.listening.upsert import PAUSED, listen_tracks_or_paused
 from tests.factories import TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

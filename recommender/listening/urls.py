@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from recommender import views
+from recommender.listening import views
 
-app_name = "recommender"
+app_name = "listening"
 
 urlpatterns = [
     path("history/", views.history, name="history"),

@@ -14,8 +14,8 @@ inside its transaction. Two things happen here and nowhere else:
    lose an event). The online matrix-factorization update plugs in here::
 
        # recommender/apps.py, in RecommenderConfig.ready():
-       from recommender import signals_hub
-       signals_hub.register_feedback_hook(online_update_listener_factors)
+       from recommender.listening import hub
+       hub.register_feedback_hook(online_update_listener_factors)
 
    A hook takes ``(*, user_id: int, track_id: int, kind: str, value: float | None)``; it must be
    quick (enqueue a task for anything slow) and exceptions it raises are logged, not propagated.

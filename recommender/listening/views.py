@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import export as account_data
 from catalog.models import Track
 from musicsite.redirects import safe_next_url
-from recommender import selectors, services
-from recommender.forms import AccountDeleteForm, PauseForm, RatingForm
+from recommender.listening import selectors, services
+from recommender.listening.forms import AccountDeleteForm, PauseForm, RatingForm
 from recommender.models import ListenEvent
 
 HISTORY_PAGE_SIZE = 50
@@ -49,7 +49,7 @@ def history_pause(request: HttpRequest) -> HttpResponse:
     form = PauseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose pause or resume.")
-        return redirect("recommender:history")
+        return redirect("listening:history")
     paused = form.cleaned_data["paused"] == "1"
     services.history_pause_set(user=request.user, paused=paused)
     if request.htmx:
@@ -60,7 +60,7 @@ def history_pause(request: HttpRequest) -> HttpResponse:
         if paused
         else "History resumed.",
     )
-    return redirect("recommender:history")
+    return redirect("listening:history")
 
 
 @require_POST
@@ -72,11 +72,11 @@ def listen_delete(request: HttpRequest, listen_id: int) -> HttpResponse:
         if request.htmx:
             return HttpResponse(status=404)
         messages.error(request, "That listen is not in your history.")
-        return redirect("recommender:history")
+        return redirect("listening:history")
     if request.htmx:
         return HttpResponse("")  # the row swaps itself out
     messages.success(request, "Removed from your history.")
-    return redirect(safe_next_url(request, reverse("recommender:history")))
+    return redirect(safe_next_url(request, reverse("listening:history")))
 
 
 @require_POST

@@ -10,13 +10,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Track
-from recommender.listening_input import MAX_BATCH
+from recommender.listening.reports import MAX_BATCH
+from recommender.listening.services import history_pause_set
 from recommender.models import ListenContext, ListenEvent
-from recommender.services import history_pause_set
 from tests.factories import ListenEventFactory, TrackFactory, UserFactory
 
 URL = "/api/v1/listens/"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db
 
 

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from recommender import feed_views
+from recommender.feed import views
 
 app_name = "feed"
 
 urlpatterns = [
-    path("feed/", feed_views.feed, name="feed"),
-    path("radio/<int:track_id>/", feed_views.radio, name="radio"),
+    path("feed/", views.feed, name="feed"),
+    path("radio/<int:track_id>/", views.radio, name="radio"),
 ]

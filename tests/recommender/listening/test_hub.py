@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from recommender import signals_hub
-from recommender.listening_input import parse_listen_payload
-from recommender.services import listens_record, rating_set
+from recommender.listening import hub
+from recommender.listening.reports import parse_listen_payload
+from recommender.listening.services import listens_record, rating_set
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,9 @@ def received():
     def hook(**kwargs):
         calls.append(kwargs)
 
-    signals_hub.register_feedback_hook(hook)
+    hub.register_feedback_hook(hook)
     yield calls
-    signals_hub.unregister_feedback_hook(hook)
+    hub.unregister_feedback_hook(hook)
 
 
 def record(user, *bodies):
@@ -47,8 +47,8 @@ def test_each_listen_outcome_is_one_signal_counted_for_every_model_kind(
         "kind": "play",
         "value": None,
     }
-    for kind in signals_hub.FEEDBACK_KINDS:
-        assert signals_hub.feedback_count(kind) == 2
+    for kind in hub.FEEDBACK_KINDS:
+        assert hub.feedback_count(kind) == 2
 
 
 def test_ratings_report_what_changed(listener, track, received, django_capture_on_commit_callbacks):
@@ -61,16 +61,16 @@ def test_ratings_report_what_changed(listener, track, received, django_capture_o
         ("like", 1.0),
         ("not_interested", 1.0),
     ]
-    assert signals_hub.feedback_count("mf") == 3
+    assert hub.feedback_count("mf") == 3
 
 
 def test_take_claims_the_count_and_later_feedback_counts_again(listener, track):
     rating_set(user=listener, track=track, stars=2)
-    assert signals_hub.feedback_take("mf") == 1
-    assert signals_hub.feedback_count("mf") == 0
-    assert signals_hub.feedback_count("sequence") == 1  # each kind trains on its own schedule
+    assert hub.feedback_take("mf") == 1
+    assert hub.feedback_count("mf") == 0
+    assert hub.feedback_count("sequence") == 1  # each kind trains on its own schedule
     rating_set(user=listener, track=track, stars=3)
-    assert signals_hub.feedback_count("mf") == 1
+    assert hub.feedback_count("mf") == 1
 
 
 def test_a_failing_hook_never_loses_the_event(
@@ -79,12 +79,12 @@ def test_a_failing_hook_never_loses_the_event(
     def broken(**kwargs):
         raise RuntimeError("model not loaded")
 
-    signals_hub.register_feedback_hook(broken)
+    hub.register_feedback_hook(broken)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             record(listener, make_report(track, type="skip", played_ms=2_000))
     finally:
-        signals_hub.unregister_feedback_hook(broken)
+        hub.unregister_feedback_hook(broken)
     assert listener.listen_events.get().skipped
 
 
@@ -94,13 +94,13 @@ def test_batch_hooks_get_one_call_per_write(
     from tests.factories import TrackFactory
 
     calls: list[list] = []
-    signals_hub.register_feedback_hook(calls.append, batch=True)
+    hub.register_feedback_hook(calls.append, batch=True)
     pieces = [TrackFactory() for _ in range(3)]
     try:
         with django_capture_on_commit_callbacks(execute=True):
             record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
     finally:
-        signals_hub.unregister_feedback_hook(calls.append)
+        hub.unregister_feedback_hook(calls.append)
     assert len(calls) == 1
     assert sorted(s.track_id for s in calls[0]) == sorted(p.pk for p in pieces)
     assert {s.kind for s in calls[0]} == {"skip"}
@@ -112,13 +112,13 @@ def test_bulk_writes_run_per_signal_hooks_in_a_worker(
     from tests.factories import TrackFactory
 
     queued: list = []
-    monkeypatch.setattr(signals_hub.feedback_hooks_run, "delay", queued.append)
-    pieces = [TrackFactory() for _ in range(signals_hub.INLINE_SIGNALS_MAX + 2)]
+    monkeypatch.setattr(hub.feedback_hooks_run, "delay", queued.append)
+    pieces = [TrackFactory() for _ in range(hub.INLINE_SIGNALS_MAX + 2)]
     with django_capture_on_commit_callbacks(execute=True):
         record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
     assert received == []  # the request did not wait for them
     assert len(queued) == 1 and len(queued[0]) == len(pieces)
-    signals_hub.feedback_hooks_run.apply(args=[queued[0]])  # what the worker does
+    hub.feedback_hooks_run.apply(args=[queued[0]])  # what the worker does
     assert sorted(c["track_id"] for c in received) == sorted(p.pk for p in pieces)
     assert {c["kind"] for c in received} == {"skip"}
 
@@ -131,8 +131,8 @@ def test_bulk_hooks_run_inline_when_the_broker_is_down(
     def down(*args):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(signals_hub.feedback_hooks_run, "delay", down)
-    pieces = [TrackFactory() for _ in range(signals_hub.INLINE_SIGNALS_MAX + 1)]
+    monkeypatch.setattr(hub.feedback_hooks_run, "delay", down)
+    pieces = [TrackFactory() for _ in range(hub.INLINE_SIGNALS_MAX + 1)]
     with django_capture_on_commit_callbacks(execute=True):
         record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
     assert len(received) == len(pieces)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recommender import api
+from recommender.listening import api
 
 urlpatterns = [
     path("listens/", api.ListensApi.as_view(), name="api-listens"),

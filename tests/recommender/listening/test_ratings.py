@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from recommender.listening.selectors import hidden_track_ids_for
+from recommender.listening.services import rating_set
 from recommender.models import Rating
-from recommender.selectors import hidden_track_ids_for
-from recommender.services import rating_set
 from tests.factories import RatingFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,9 +89,7 @@ def test_anonymous_clients_cannot_rate(track):
 def test_plain_post_rates_and_redirects_back(client, listener, track):
     client.force_login(listener)
     back = reverse("catalog:track_detail", args=[track.pk])
-    response = client.post(
-        reverse("recommender:rate", args=[track.pk]), {"stars": "4", "next": back}
-    )
+    response = client.post(reverse("listening:rate", args=[track.pk]), {"stars": "4", "next": back})
     assert response.status_code == 302
     assert response.url == back
     assert Rating.objects.get(user=listener, track=track).stars == 4
@@ -100,14 +98,14 @@ def test_plain_post_rates_and_redirects_back(client, listener, track):
 def test_plain_post_refuses_a_redirect_to_another_site(client, listener, track):
     client.force_login(listener)
     response = client.post(
-        reverse("recommender:rate", args=[track.pk]), {"liked": "1", "next": "https://evil.test/"}
+        reverse("listening:rate", args=[track.pk]), {"liked": "1", "next": "https://evil.test/"}
     )
     assert response.url == track.get_absolute_url()
 
 
 def test_htmx_post_answers_with_the_updated_controls(client, listener, track):
     client.force_login(listener)
-    url = reverse("recommender:rate", args=[track.pk])
+    url = reverse("listening:rate", args=[track.pk])
     response = client.post(url, {"liked": "1"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
@@ -123,7 +121,7 @@ def test_htmx_post_answers_with_the_updated_controls(client, listener, track):
 def test_htmx_post_with_bad_stars_shows_the_reason(client, listener, track):
     client.force_login(listener)
     response = client.post(
-        reverse("recommender:rate", args=[track.pk]), {"stars": "9"}, HTTP_HX_REQUEST="true"
+        reverse("listening:rate", args=[track.pk]), {"stars": "9"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 400
     assert "form-error" in response.content.decode()
@@ -132,7 +130,7 @@ def test_htmx_post_with_bad_stars_shows_the_reason(client, listener, track):
 
 def test_not_interested_toggle_from_the_page(client, listener, track):
     client.force_login(listener)
-    url = reverse("recommender:rate", args=[track.pk])
+    url = reverse("listening:rate", args=[track.pk])
     client.post(url, {"not_interested": "1"})
     assert hidden_track_ids_for(listener) == {track.pk}
     client.post(url, {"not_interested": "0"})

@@ -11,8 +11,9 @@
    ``bench/results/ingest.json``.
 
 Usage: ``python bench/ingest.py [--seconds 15] [--clients 8] [--batch 250] [--workers 3]``.
-``--without-hooks`` serves the same code with the signals hub's hooks (feed invalidation, online
-model update, retraining trigger) unregistered, to see what the ingest path itself costs.
+``--without-hooks`` serves the same code with the listening hub's subscribers (feed
+invalidation, online model update, retraining trigger) unregistered,
+to see what the ingest path itself costs.
 Environment: ``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``).
 """
 
@@ -98,12 +99,13 @@ def stored_count() -> int:
 
 
 def wsgi_without_hooks():
-    """gunicorn app factory (``bench.ingest:wsgi_without_hooks()``): the site minus its hooks."""
+    """gunicorn app factory (``bench.ingest:wsgi_without_hooks()``): the site minus the
+    listening hub's subscribers."""
     from musicsite.wsgi import application
     from recommender.listening import hub
 
-    for hook in hub.feedback_hooks():
-        hub.unregister_feedback_hook(hook)
+    for subscriber in hub.subscribers():
+        hub.unsubscribe(subscriber)
     return application
 
 
@@ -114,8 +116,7 @@ def start_gunicorn(port: int, workers: int, threads: int, *, hooks: bool) -> sub
         **production_environ(),
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "LOG_LEVEL": "WARNING",
-        # Bulk writes queue their per-signal feedback hooks for a worker (recommender.listening.hub); no
-        # worker runs here, so the queue is in memory and those hook calls are not executed.
+        # No worker runs here: a retraining the trigger queues stays in memory.
         "CELERY_BROKER_URL": "memory://",
     }
     app = "musicsite.wsgi:application" if hooks else "bench.ingest:wsgi_without_hooks()"
@@ -143,7 +144,7 @@ def main() -> None:
     server = start_gunicorn(port, args.workers, args.threads, hooks=not args.without_hooks)
     from recommender.listening import hub
 
-    hooks = [getattr(h, "__qualname__", str(h)) for h in hub.feedback_hooks()]
+    hooks = [getattr(h, "__qualname__", str(h)) for h in hub.subscribers()]
     hooks = [] if args.without_hooks else hooks
     try:
         logger.info(

@@ -157,12 +157,10 @@ def feed_page_serve(
 
 
 def on_feedback(signals: list) -> None:
-    """Feedback batch hook (``recommender.listening.hub``): any signal makes the feed stale."""
+    """Listening hub subscriber: any feedback makes its listeners' feeds stale."""
     feeds_invalidate(user_ids={signal.user_id for signal in signals})
 
 
-def register_feed_hooks() -> None:
-    """Called from ``RecommenderConfig.ready``."""
-    from recommender.listening import hub
-
-    hub.register_feedback_hook(on_feedback, batch=True)
+def on_tastes_changed(user_id: int) -> None:
+    """Listening hub subscriber: new onboarding picks make the listener's feed stale."""
+    feed_invalidate(user_id=user_id)

@@ -1,35 +1,23 @@
-"""The one place where a new listening signal tells the recommender that something happened.
+"""The listening hub: where a new listening signal tells the recommender what happened.
 
-Every service that records feedback (a play that counted, a completion, a skip, a rating, a like,
-"not interested") calls :func:`feedback_received` (or :func:`feedbacks_received` for a batch)
-inside its transaction. Two things happen here and nowhere else:
+Every write that is feedback (a play that counted, a completion, a skip, a rating, a like,
+"not interested") reports its signals here, in the writer's transaction:
 
-1. **The counter.** Each model kind in :data:`FEEDBACK_KINDS` has a counter of feedback received
-   since its last training. The retraining trigger reads it with :func:`feedback_count`; a
-   training run claims the feedback it is about to learn from with :func:`feedback_take`, which
-   reads and zeroes the counter atomically (feedback arriving during training counts towards the
-   next run).
-2. **The hooks.** Functions registered with :func:`register_feedback_hook` are called once per
-   signal *after the transaction commits* (so they see the stored row, and a failing hook can never
-   lose an event). The online matrix-factorization update plugs in here::
+1. **The counters.** Each feedback family in :data:`FEEDBACK_KINDS` (``mf``, ``sequence``) has a
+   counter of signals received since its last training. The retraining trigger reads them with
+   :func:`feedback_counts`; a training run claims the feedback it learns from with
+   :func:`feedback_take`, which reads and zeroes the counter atomically (feedback arriving
+   during training counts towards the next run). Ratings add to them with
+   :func:`feedbacks_received`; the listen upsert folds :func:`counter_statement` (or
+   :func:`counter_statement_of`) into its own write and calls :func:`subscribers_notify`.
+2. **The subscribers.** After the transaction commits, each function subscribed with
+   :func:`subscribe` is called once with the list of :class:`Feedback` signals of that write
+   (a 500-event upload is one call), in the request, so the listener's next page already
+   reflects them. A subscriber must be quick; what it raises is logged, never propagated, so
+   it can never lose an event. :func:`tastes_changed` tells the subscribers of
+   :func:`subscribe_tastes` that a listener's stated tastes (their onboarding picks) changed.
 
-       # recommender/apps.py, in RecommenderConfig.ready():
-       from recommender.listening import hub
-       hub.register_feedback_hook(online_update_listener_factors)
-
-   A hook takes ``(*, user_id: int, track_id: int, kind: str, value: float | None)``; it must be
-   quick (enqueue a task for anything slow) and exceptions it raises are logged, not propagated.
-
-   A hook that queries the database should register with ``batch=True``: it is then called
-   once per committed write with the list of :class:`Feedback` signals, so a 500-event upload
-   costs one call, not 500.
-
-   Where hooks run: batch hooks, and per-signal hooks of small writes (at most
-   :data:`INLINE_SIGNALS_MAX` signals: a player's report, a rating), run in the request right
-   after the commit, so the listener's next page already reflects them. For bulk writes (a
-   mobile client's offline sync) the per-signal hooks run in a worker: the hub queues the
-   ``recommender.feedback_hooks`` task (default queue) instead of making the client wait for
-   hundreds of hook calls. If the broker can't take it, they run inline after all.
+Subscribers are wired in one place, ``RecommenderConfig.ready`` (``recommender/apps.py``).
 """
 
 from __future__ import annotations
@@ -37,10 +25,9 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from functools import partial
 
-from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Sum
 
@@ -48,16 +35,14 @@ from recommender.models import FeedbackCounter
 
 logger = logging.getLogger(__name__)
 
-# Model kinds that retrain on new feedback; keep in step with the training registry's kinds.
-FEEDBACK_KINDS: tuple[str, ...] = ("mf", "sequence", "generator")
+# Feedback counters: one per model family (a training of any kind of a family claims its count).
+FEEDBACK_KINDS: tuple[str, ...] = ("mf", "sequence")
 # Writers add to one of this many rows per kind, picked at random (no single hot row).
 COUNTER_SLOTS = 8
-# Per-signal hooks of writes with more signals than this run in a worker (see above).
-INLINE_SIGNALS_MAX = 8
 
 
 class Signal:
-    """Names of the feedback signals (the ``kind`` passed to hooks)."""
+    """Names of the feedback signals (``Feedback.kind``)."""
 
     PLAY = "play"  # a listen crossed the play threshold (30 s or half the piece)
     COMPLETE = "complete"  # a listen reached the end of the piece
@@ -77,66 +62,66 @@ class Feedback:
     value: float | None = None
 
 
-FeedbackHook = Callable[..., None]
-_hooks: list[FeedbackHook] = []
-_batch_hooks: list[Callable[[list[Feedback]], None]] = []
+FeedbackSubscriber = Callable[[list[Feedback]], None]
+TastesSubscriber = Callable[[int], None]
+_subscribers: list[FeedbackSubscriber] = []
+_tastes_subscribers: list[TastesSubscriber] = []
 
 
-def register_feedback_hook(hook: FeedbackHook, *, batch: bool = False) -> None:
-    """Call ``hook(user_id=, track_id=, kind=, value=)`` after each committed feedback signal,
-    or, with ``batch=True``, ``hook(signals)`` once per committed write."""
-    hooks = _batch_hooks if batch else _hooks
-    if hook not in hooks:
-        hooks.append(hook)
+def subscribe(subscriber: FeedbackSubscriber) -> None:
+    """Call ``subscriber(signals)`` once after each committed write that had feedback."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
 
 
-def feedback_hooks() -> list[FeedbackHook]:
-    """Every registered hook, per-signal ones first (diagnostics and the ingest benchmark)."""
-    return [*_hooks, *_batch_hooks]
+def subscribe_tastes(subscriber: TastesSubscriber) -> None:
+    """Call ``subscriber(user_id)`` after a committed change of a listener's stated tastes."""
+    if subscriber not in _tastes_subscribers:
+        _tastes_subscribers.append(subscriber)
 
 
-def unregister_feedback_hook(hook: FeedbackHook) -> None:
-    """Remove a hook registered with :func:`register_feedback_hook` (tests use this)."""
-    for hooks in (_hooks, _batch_hooks):
-        if hook in hooks:
-            hooks.remove(hook)
+def subscribers() -> list[Callable]:
+    """Every subscriber, feedback ones first (diagnostics and the ingest benchmark)."""
+    return [*_subscribers, *_tastes_subscribers]
 
 
-def feedback_received(*, user, track, kind: str, value: float | None = None) -> None:
-    """Record that ``user`` gave feedback of ``kind`` about ``track`` (a Track or its id)."""
-    track_id = track if isinstance(track, int) else track.pk
-    feedbacks_received([Feedback(user_id=user.pk, track_id=track_id, kind=kind, value=value)])
+def unsubscribe(subscriber: Callable) -> None:
+    """Remove a subscriber of either kind (tests and the ingest benchmark use this)."""
+    for registered in (_subscribers, _tastes_subscribers):
+        if subscriber in registered:
+            registered.remove(subscriber)
 
 
 def feedbacks_received(signals: Iterable[Feedback]) -> None:
-    """Count a batch of signals (one statement) and schedule the hooks after commit."""
+    """Count a batch of signals (one statement) and notify the subscribers after commit."""
     signals = list(signals)
     if not signals:
         return
     sql, params = counter_statement(len(signals))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-    feedback_hooks_schedule(signals)
+    subscribers_notify(signals)
 
 
-def feedback_hooks_schedule(signals: list[Feedback]) -> None:
-    """Run the hooks for ``signals`` once the current transaction commits.
+def subscribers_notify(signals: list[Feedback]) -> None:
+    """Call the subscribers with ``signals`` once the current transaction commits.
 
     For writers that count the signals themselves with :func:`counter_statement` (the listen
     upsert folds it into its own statement); everyone else calls :func:`feedbacks_received`.
     """
-    if signals and (_hooks or _batch_hooks):
-        transaction.on_commit(partial(_dispatch, list(signals)))
+    if signals and _subscribers:
+        transaction.on_commit(partial(_notify, list(_subscribers), list(signals)))
 
 
-def feedback_count(kind: str) -> int:
-    """Feedback received since ``kind`` last claimed it with :func:`feedback_take`."""
-    total = FeedbackCounter.objects.filter(kind=kind).aggregate(total=Sum("count"))["total"]
-    return int(total or 0)
+def tastes_changed(*, user_id: int) -> None:
+    """Tell the tastes subscribers that ``user_id``'s stated tastes changed (after commit)."""
+    for subscriber in list(_tastes_subscribers):
+        transaction.on_commit(partial(_notify, [subscriber], user_id))
 
 
 def feedback_counts(kinds: Iterable[str]) -> dict[str, int]:
-    """:func:`feedback_count` of several kinds in one query (0 for a kind never counted)."""
+    """Feedback received since each kind last claimed it with :func:`feedback_take`, in one
+    query (0 for a kind never counted)."""
     kinds = list(kinds)
     rows = (
         FeedbackCounter.objects.filter(kind__in=kinds)
@@ -191,46 +176,9 @@ def counter_statement_of(total_sql: str) -> tuple[str, list]:
     return sql, [random.randrange(COUNTER_SLOTS), list(FEEDBACK_KINDS)]
 
 
-def _dispatch(signals: list[Feedback]) -> None:
-    """After commit: batch hooks now; per-signal hooks now, or in a worker for bulk writes."""
-    for batch_hook in list(_batch_hooks):
+def _notify(targets: list[Callable], payload: object) -> None:
+    for subscriber in targets:
         try:
-            batch_hook(signals)
+            subscriber(payload)
         except Exception:
-            logger.exception("feedback hook %s failed for %d signals", batch_hook, len(signals))
-    if not _hooks:
-        return
-    if len(signals) > INLINE_SIGNALS_MAX:
-        try:
-            feedback_hooks_run.delay([list(astuple(signal)) for signal in signals])
-            return
-        except Exception:  # the broker is down: better late in this request than never
-            logger.exception(
-                "could not queue the hooks of %d signals; running them now", len(signals)
-            )
-    _run_signal_hooks(signals)
-
-
-@shared_task(name="recommender.feedback_hooks", soft_time_limit=300, time_limit=330)
-def feedback_hooks_run(signals: list[list]) -> None:
-    """Run the per-signal hooks of a bulk write (queued by :func:`_dispatch`)."""
-    _run_signal_hooks([Feedback(*signal) for signal in signals])
-
-
-def _run_signal_hooks(signals: list[Feedback]) -> None:
-    for hook in list(_hooks):
-        for signal in signals:
-            try:
-                hook(
-                    user_id=signal.user_id,
-                    track_id=signal.track_id,
-                    kind=signal.kind,
-                    value=signal.value,
-                )
-            except Exception:
-                logger.exception(
-                    "feedback hook %s failed for user %s track %s",
-                    getattr(hook, "__name__", hook),
-                    signal.user_id,
-                    signal.track_id,
-                )
+            logger.exception("listening hub subscriber %s failed", subscriber)

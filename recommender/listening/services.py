@@ -1,7 +1,6 @@
-"""Writes of the recommender app's listening log: listens, ratings, history settings.
+"""Writes of the listening log: listens, ratings, history settings.
 
-Training services live in ``recommender/training_services.py``. Every write that is feedback
-reports it through ``recommender.listening.hub``.
+Every write that is feedback reports it through ``recommender.listening.hub``.
 """
 
 from __future__ import annotations
@@ -117,9 +116,9 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
     track. Returns one :class:`ListenResult` per report, in request order.
 
     The reads come first, outside any transaction; the write is one upsert that merges in the
-    database (see ``recommender.listening.upsert``), so a concurrent request for the same listen can't be lost.
+    database (``recommender.listening.upsert``), so a concurrent request can't lose a listen.
     The upsert writes a listen only if it is still as read, so each report's status and the
-    feedback it adds (counted, hooks) follow what this request's own write changed. A listen
+    feedback it adds (counted, subscribers) follow what this request's own write changed. A listen
     another request wrote in between is read again, under a lock, and written in a second
     step: a retry racing its original is a ``duplicate``, counted once. (Only if that other
     request used the listen id for another piece can the batch be refused after the rest of
@@ -253,14 +252,14 @@ def _plan(
 
 
 def _write(plan: _Plan) -> set:
-    """Send the plan's changed listens; schedule the hooks of those written; the ids lost to
+    """Send the plan's changed listens; notify the hub of those written; the ids lost to
     another request (not written)."""
     if not plan.changed:
         return set()
     counts = {key: len(found) for key, found in plan.signals.items()}
     written = listens_upsert(plan.changed, read=plan.read, signals=counts)
     lost = {row.client_event_id for row in plan.changed} - written
-    hub.feedback_hooks_schedule(
+    hub.subscribers_notify(
         [s for key, found in plan.signals.items() if key not in lost for s in found]
     )
     return lost

@@ -34,6 +34,7 @@ from recommender.ml.registry import default_config, make_model
 from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
 from recommender.training.dataset import dedupe_latest, event_log_interactions
 from recommender.training.recovery import training_run_fail_if_dead
+from recommender.training.serving import RemappedModel, load_version
 
 __all__ = [
     "TrainingError",
@@ -169,8 +170,6 @@ def _evaluate_active(
     kind: str, data: Interactions, split: LeaveOneOut, vectors: np.ndarray
 ) -> tuple[ModelVersion | None, float | None]:
     """The active version of ``kind`` and its NDCG@10 on this run's held-out items."""
-    from recommender.training.serving import RemappedModel, load_version
-
     active = ModelVersion.objects.filter(kind=kind, is_active=True).first()
     if active is None:
         return None, None
@@ -315,8 +314,6 @@ def _activate(version: ModelVersion) -> None:
 @transaction.atomic
 def version_activate(*, version: ModelVersion, reason: str = "activated by staff") -> ModelVersion:
     """Make ``version`` the active one of its kind (the artifact must be loadable)."""
-    from recommender.training.serving import load_version
-
     load_version(version)  # raises ArtifactError for a missing or corrupt folder
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     _activate(version)
@@ -339,7 +336,7 @@ def version_rollback(*, kind: str) -> ModelVersion:
 
 
 def training_trigger_on_feedback(signals: list) -> None:
-    """Feedback batch hook: queue a retraining once enough new feedback has arrived for a model.
+    """Listening hub subscriber: queue a retraining once a model has enough new feedback.
 
     ``RECOMMENDER_RETRAIN_AFTER_FEEDBACK`` signals (default 500) since the last training of the
     MF kind (``RECOMMENDER_MF_KIND``) or the sequence kind (``RECOMMENDER_SEQUENCE_KIND``).

@@ -32,6 +32,7 @@ __all__ = [
     "RemappedModel",
     "load_version",
     "online_feedback_update",
+    "provider",
     "recommendations_for",
 ]
 
@@ -184,7 +185,7 @@ def recommendations_for(*, user, k: int = 20, kinds: tuple[str, ...] = SERVE_ORD
 
 
 def online_feedback_update(signals: list) -> None:
-    """Feedback batch hook: refresh the MF factors of each listener in ``signals`` (once each)
+    """Listening hub subscriber: refresh the MF factors of each listener in ``signals`` (once each)
     in every loaded active MF model, so their next page reflects what they just did."""
     versions = _active(MF_KINDS)
     if not versions:
@@ -200,7 +201,7 @@ def online_feedback_update(signals: list) -> None:
                 )
 
 
-def _provider(kinds: tuple[str, ...]):
+def provider(kinds: tuple[str, ...]):
     """A feed provider ``(user_id, recent_plays, k) -> [(track_id, score)]`` over ``kinds``."""
 
     def provide(user_id: int, recent_plays: list[int], k: int) -> list[tuple[int, float]]:
@@ -234,15 +235,3 @@ class RemappedModel:
         out = np.full((len(users), self.n_items), -np.inf, dtype=np.float32)
         out[:, self.known] = old[:, self.item_map[self.known]]
         return out
-
-
-def register() -> None:
-    """Plug the online update into the signals hub and the models into the feed (app ready)."""
-    from recommender.feed import sources
-    from recommender.listening import hub
-    from recommender.training.services import training_trigger_on_feedback
-
-    hub.register_feedback_hook(online_feedback_update, batch=True)
-    hub.register_feedback_hook(training_trigger_on_feedback, batch=True)
-    sources.register_provider("next", _provider(SEQUENCE_KINDS))
-    sources.register_provider("taste", _provider(MF_KINDS))

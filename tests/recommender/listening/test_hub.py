@@ -1,4 +1,6 @@
-"""The signals hub: every new signal bumps the feedback counters and reaches the hooks."""
+"""The listening hub: every new signal bumps the feedback counters and reaches the subscribers."""
+
+import dataclasses
 
 import pytest
 from django.utils import timezone
@@ -12,14 +14,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def received():
+    """Every signal the subscribers were told about, one dict each, in order."""
     calls: list[dict] = []
 
-    def hook(**kwargs):
-        calls.append(kwargs)
+    def subscriber(signals):
+        calls.extend(dataclasses.asdict(signal) for signal in signals)
 
-    hub.register_feedback_hook(hook)
+    hub.subscribe(subscriber)
     yield calls
-    hub.unregister_feedback_hook(hook)
+    hub.unsubscribe(subscriber)
 
 
 def record(user, *bodies):
@@ -48,7 +51,7 @@ def test_each_listen_outcome_is_one_signal_counted_for_every_model_kind(
         "value": None,
     }
     for kind in hub.FEEDBACK_KINDS:
-        assert hub.feedback_count(kind) == 2
+        assert hub.feedback_counts([kind])[kind] == 2
 
 
 def test_ratings_report_what_changed(listener, track, received, django_capture_on_commit_callbacks):
@@ -61,85 +64,77 @@ def test_ratings_report_what_changed(listener, track, received, django_capture_o
         ("like", 1.0),
         ("not_interested", 1.0),
     ]
-    assert hub.feedback_count("mf") == 3
+    assert hub.feedback_counts(["mf"])["mf"] == 3
 
 
 def test_take_claims_the_count_and_later_feedback_counts_again(listener, track):
     rating_set(user=listener, track=track, stars=2)
     assert hub.feedback_take("mf") == 1
-    assert hub.feedback_count("mf") == 0
-    assert hub.feedback_count("sequence") == 1  # each kind trains on its own schedule
+    assert hub.feedback_counts(["mf"])["mf"] == 0
+    assert hub.feedback_counts(["sequence"])["sequence"] == 1  # each kind on its own schedule
     rating_set(user=listener, track=track, stars=3)
-    assert hub.feedback_count("mf") == 1
+    assert hub.feedback_counts(["mf"])["mf"] == 1
 
 
 def test_a_failing_hook_never_loses_the_event(
     listener, track, make_report, django_capture_on_commit_callbacks
 ):
-    def broken(**kwargs):
+    def broken(signals):
         raise RuntimeError("model not loaded")
 
-    hub.register_feedback_hook(broken)
+    hub.subscribe(broken)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             record(listener, make_report(track, type="skip", played_ms=2_000))
     finally:
-        hub.unregister_feedback_hook(broken)
+        hub.unsubscribe(broken)
     assert listener.listen_events.get().skipped
 
 
-def test_batch_hooks_get_one_call_per_write(
+def test_subscribers_get_one_call_per_write(
     listener, make_report, django_capture_on_commit_callbacks
 ):
     from tests.factories import TrackFactory
 
     calls: list[list] = []
-    hub.register_feedback_hook(calls.append, batch=True)
+    hub.subscribe(calls.append)
     pieces = [TrackFactory() for _ in range(3)]
     try:
         with django_capture_on_commit_callbacks(execute=True):
             record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
     finally:
-        hub.unregister_feedback_hook(calls.append)
+        hub.unsubscribe(calls.append)
     assert len(calls) == 1
     assert sorted(s.track_id for s in calls[0]) == sorted(p.pk for p in pieces)
     assert {s.kind for s in calls[0]} == {"skip"}
 
 
-def test_bulk_writes_run_per_signal_hooks_in_a_worker(
-    listener, make_report, received, django_capture_on_commit_callbacks, monkeypatch
+def test_tastes_changed_reaches_its_subscribers_after_commit(
+    listener, django_capture_on_commit_callbacks
 ):
-    from tests.factories import TrackFactory
-
-    queued: list = []
-    monkeypatch.setattr(hub.feedback_hooks_run, "delay", queued.append)
-    pieces = [TrackFactory() for _ in range(hub.INLINE_SIGNALS_MAX + 2)]
-    with django_capture_on_commit_callbacks(execute=True):
-        record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
-    assert received == []  # the request did not wait for them
-    assert len(queued) == 1 and len(queued[0]) == len(pieces)
-    hub.feedback_hooks_run.apply(args=[queued[0]])  # what the worker does
-    assert sorted(c["track_id"] for c in received) == sorted(p.pk for p in pieces)
-    assert {c["kind"] for c in received} == {"skip"}
-
-
-def test_bulk_hooks_run_inline_when_the_broker_is_down(
-    listener, make_report, received, django_capture_on_commit_callbacks, monkeypatch
-):
-    from tests.factories import TrackFactory
-
-    def down(*args):
-        raise ConnectionError("broker unreachable")
-
-    monkeypatch.setattr(hub.feedback_hooks_run, "delay", down)
-    pieces = [TrackFactory() for _ in range(hub.INLINE_SIGNALS_MAX + 1)]
-    with django_capture_on_commit_callbacks(execute=True):
-        record(listener, *[make_report(p, type="skip", played_ms=1_000) for p in pieces])
-    assert len(received) == len(pieces)
+    told: list[int] = []
+    hub.subscribe_tastes(told.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as pending:
+            hub.tastes_changed(user_id=listener.pk)
+        assert told == []  # nothing before the commit
+        for callback in pending:
+            callback()
+    finally:
+        hub.unsubscribe(told.append)
+    assert told == [listener.pk]
 
 
-def test_the_hook_task_is_known_to_the_worker():
-    from musicsite.celery import app
+def test_the_app_wires_the_feed_and_the_models_to_the_hub():
+    from recommender.feed import services as feed
+    from recommender.training import services as training
+    from recommender.training import serving
 
-    app.loader.import_default_modules()
-    assert "recommender.feedback_hooks" in app.tasks
+    wired = hub.subscribers()
+    for subscriber in (
+        feed.on_feedback,
+        serving.online_feedback_update,
+        training.training_trigger_on_feedback,
+        feed.on_tastes_changed,
+    ):
+        assert subscriber in wired

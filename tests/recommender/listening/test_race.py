@@ -77,20 +77,20 @@ def test_a_retry_racing_its_original_is_created_once_and_counted_once(
     piece = TrackFactory(duration_seconds=120.0)
     signals: list[hub.Feedback] = []
     hook = signals.extend
-    hub.register_feedback_hook(hook, batch=True)
-    before = hub.feedback_count("mf")
+    hub.subscribe(hook)
+    before = hub.feedback_counts(["mf"])["mf"]
     done = make_report(piece, type="complete", position_ms=120_000, played_ms=119_000)
     _both_read_first(monkeypatch, parties=2)
     try:
         answers = _post_together(ada, [done, dict(done)])
     finally:
-        hub.unregister_feedback_hook(hook)
+        hub.unsubscribe(hook)
 
     statuses = sorted(answer["results"][0]["status"] for answer in answers)
     assert statuses == ["created", "duplicate"]
     assert all(answer["results"][0]["counted"] for answer in answers)
     assert sorted(s.kind for s in signals) == ["complete", "play"]
-    assert hub.feedback_count("mf") - before == 2  # one play and one completion
+    assert hub.feedback_counts(["mf"])["mf"] - before == 2  # one play and one completion
     assert ListenEvent.objects.filter(user=ada).count() == 1
 
 
@@ -105,7 +105,7 @@ def test_racing_reports_of_one_listen_each_count_what_they_add(
     piece = TrackFactory(duration_seconds=120.0)
     signals: list[hub.Feedback] = []
     hook = signals.extend
-    hub.register_feedback_hook(hook, batch=True)
+    hub.subscribe(hook)
     start = make_report(piece)
     progress = {**start, "type": "progress", "position_ms": 70_000, "played_ms": 70_000}
     done = {**start, "type": "complete", "position_ms": 120_000, "played_ms": 119_000}
@@ -113,12 +113,12 @@ def test_racing_reports_of_one_listen_each_count_what_they_add(
     try:
         answers = _post_together(ada, [progress, done])
     finally:
-        hub.unregister_feedback_hook(hook)
+        hub.unsubscribe(hook)
 
     statuses = sorted(answer["results"][0]["status"] for answer in answers)
     assert statuses[0] == "created" and statuses[1] in {"updated", "duplicate"}
     assert sorted(s.kind for s in signals) == ["complete", "play"]
-    assert hub.feedback_count("mf") == 2
+    assert hub.feedback_counts(["mf"])["mf"] == 2
     listen = ListenEvent.objects.get(user=ada)
     assert (listen.played_ms, listen.counted, listen.completed) == (119_000, True, True)
 
@@ -134,10 +134,10 @@ def test_a_report_read_before_its_original_was_stored_is_a_duplicate(monkeypatch
     client.force_authenticate(ada)
     first = client.post(URL, done, format="json").json()
     assert first["results"][0]["status"] == "created"
-    counted = hub.feedback_count("mf")
+    counted = hub.feedback_counts(["mf"])["mf"]
     signals: list[hub.Feedback] = []
     hook = signals.extend
-    hub.register_feedback_hook(hook, batch=True)
+    hub.subscribe(hook)
     reads: list[dict] = []
     read = upsert.listens_existing
 
@@ -149,9 +149,9 @@ def test_a_report_read_before_its_original_was_stored_is_a_duplicate(monkeypatch
     try:
         again = client.post(URL, done, format="json").json()
     finally:
-        hub.unregister_feedback_hook(hook)
+        hub.unsubscribe(hook)
 
     assert again["results"][0]["status"] == "duplicate"
     assert (again["created"], again["duplicate"]) == (0, 1)
-    assert signals == [] and hub.feedback_count("mf") == counted
+    assert signals == [] and hub.feedback_counts(["mf"])["mf"] == counted
     assert ListenEvent.objects.filter(user=ada).count() == 1

@@ -158,8 +158,8 @@ def test_a_run_records_the_feedback_it_claimed(event_log, django_capture_on_comm
 
     for user, track in zip(event_log["users"][:3], event_log["tracks"][:3], strict=True):
         rating_set(user=user, track=track, stars=5)
-    waiting = hub.feedback_count("mf")
+    waiting = hub.feedback_counts(["mf"])["mf"]
     assert waiting == 3
     run = _train("als", django_capture_on_commit_callbacks)
     assert TrainingRun.objects.get(pk=run.pk).feedback_taken == waiting
-    assert hub.feedback_count("mf") == 0
+    assert hub.feedback_counts(["mf"])["mf"] == 0

@@ -12,7 +12,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("catalog.api_urls")),
     path("", include("generator.api_urls")),
-    path("", include("accounts.library_api_urls")),
+    path("", include("accounts.library.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -17,6 +17,6 @@ urlpatterns = [
     path("", include("recommender.listening.urls")),
     path("", include("generator.urls")),
     path("", include("recommender.feed.urls")),
-    path("library/", include("accounts.library_urls")),
+    path("library/", include("accounts.library.urls")),
     path("admin/", admin.site.urls),
 ]

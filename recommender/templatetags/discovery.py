@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.playlists import playlists_for
+from accounts.library.playlists import playlists_for
 from recommender.feed.selectors import similar_tracks
 
 register = template.Library()

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from accounts.onboarding import onboarding_complete
+from accounts.library.onboarding import onboarding_complete
 from recommender.feed.cursor import FeedCursor
 from recommender.feed.services import feed_page_serve, feed_snapshot_current
 from recommender.listening.services import rating_set

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.onboarding import onboarding_complete
+from accounts.library.onboarding import onboarding_complete
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

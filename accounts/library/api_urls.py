@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import library_api as api
+from accounts.library import api
 
 urlpatterns = [
     path("onboarding/", api.OnboardingApi.as_view(), name="api-onboarding"),

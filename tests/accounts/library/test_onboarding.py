@@ -2,8 +2,8 @@
 
 import pytest
 
+from accounts.library.onboarding import needs_onboarding
 from accounts.models import Profile
-from accounts.onboarding import needs_onboarding
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 from tests.recommender import conftest as recommender_fixtures

@@ -15,14 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import onboarding
-from accounts import playlists as service
+from accounts.library import onboarding, playlists
 from accounts.models import Playlist, TempoRange
 from catalog.api import TrackListOutputSerializer
 from musicsite.api import absolute_uri
 
 
-def _playlist_error(exc: service.PlaylistError) -> Exception:
+def _playlist_error(exc: playlists.PlaylistError) -> Exception:
     if exc.code == "not_found" and exc.field == "track":
         return ValidationError({exc.field: [str(exc)]}, code="not_found")
     return ValidationError({exc.field: [str(exc)]}, code=exc.code)
@@ -195,13 +194,13 @@ class PlaylistItemInputSerializer(serializers.Serializer):
 class PlaylistOrderSerializer(serializers.Serializer):
     tracks = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
-        max_length=service.MAX_ITEMS,
+        max_length=playlists.MAX_ITEMS,
         help_text="Every piece of the playlist exactly once, in the new order",
     )
 
 
 def _detail(request: Request, playlist: Playlist) -> dict:
-    tracks = service.playlist_tracks(user=request.user, playlist=playlist)
+    tracks = playlists.playlist_tracks(user=request.user, playlist=playlist)
     playlist.track_count = len(tracks)
     playlist.tracks = tracks
     return PlaylistDetailSerializer(playlist, context={"request": request}).data
@@ -214,17 +213,17 @@ class PlaylistListApi(APIView):
 
     @extend_schema(responses=PlaylistListSerializer, operation_id="playlists_list")
     def get(self, request: Request) -> Response:
-        playlists = service.playlists_for(request.user)
-        data = PlaylistOutputSerializer(playlists, many=True, context={"request": request}).data
-        return Response({"liked_count": service.liked_count(user=request.user), "results": data})
+        rows = playlists.playlists_for(request.user)
+        data = PlaylistOutputSerializer(rows, many=True, context={"request": request}).data
+        return Response({"liked_count": playlists.liked_count(user=request.user), "results": data})
 
     @extend_schema(request=PlaylistInputSerializer, responses={201: PlaylistDetailSerializer})
     def post(self, request: Request) -> Response:
         data = PlaylistInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            playlist = service.playlist_create(user=request.user, **data.validated_data)
-        except service.PlaylistError as exc:
+            playlist = playlists.playlist_create(user=request.user, **data.validated_data)
+        except playlists.PlaylistError as exc:
             raise _playlist_error(exc) from exc
         return Response(_detail(request, playlist), status=status.HTTP_201_CREATED)
 
@@ -236,7 +235,7 @@ class LikedPlaylistApi(APIView):
 
     @extend_schema(responses=LikedPlaylistSerializer)
     def get(self, request: Request) -> Response:
-        tracks = service.liked_tracks(user=request.user)
+        tracks = playlists.liked_tracks(user=request.user)
         data = TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
         return Response({"name": "Liked", "track_count": len(tracks), "tracks": data})
 
@@ -248,22 +247,22 @@ class PlaylistDetailApi(APIView):
 
     @extend_schema(responses=PlaylistDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_detail(request, service.playlist_get(user=request.user, pk=pk)))
+        return Response(_detail(request, playlists.playlist_get(user=request.user, pk=pk)))
 
     @extend_schema(request=PlaylistPatchSerializer, responses=PlaylistDetailSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        playlist = service.playlist_get(user=request.user, pk=pk)
+        playlist = playlists.playlist_get(user=request.user, pk=pk)
         data = PlaylistPatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            service.playlist_update(playlist=playlist, **data.validated_data)
-        except service.PlaylistError as exc:
+            playlists.playlist_update(playlist=playlist, **data.validated_data)
+        except playlists.PlaylistError as exc:
             raise _playlist_error(exc) from exc
         return Response(_detail(request, playlist))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        service.playlist_delete(playlist=service.playlist_get(user=request.user, pk=pk))
+        playlists.playlist_delete(playlist=playlists.playlist_get(user=request.user, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -274,17 +273,17 @@ class PlaylistItemsApi(APIView):
 
     @extend_schema(request=PlaylistItemInputSerializer, responses={201: PlaylistDetailSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        playlist = service.playlist_get(user=request.user, pk=pk)
+        playlist = playlists.playlist_get(user=request.user, pk=pk)
         data = PlaylistItemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            service.playlist_add(
+            playlists.playlist_add(
                 user=request.user,
                 playlist=playlist,
                 track_id=data.validated_data["track"],
                 position=data.validated_data.get("position"),
             )
-        except service.PlaylistError as exc:
+        except playlists.PlaylistError as exc:
             raise _playlist_error(exc) from exc
         return Response(_detail(request, playlist), status=status.HTTP_201_CREATED)
 
@@ -296,10 +295,10 @@ class PlaylistItemApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int, track_id: int) -> Response:
-        playlist = service.playlist_get(user=request.user, pk=pk)
+        playlist = playlists.playlist_get(user=request.user, pk=pk)
         try:
-            service.playlist_remove(playlist=playlist, track_id=track_id)
-        except service.PlaylistError as exc:
+            playlists.playlist_remove(playlist=playlist, track_id=track_id)
+        except playlists.PlaylistError as exc:
             raise NotFound(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -311,11 +310,11 @@ class PlaylistOrderApi(APIView):
 
     @extend_schema(request=PlaylistOrderSerializer, responses=PlaylistDetailSerializer)
     def put(self, request: Request, pk: int) -> Response:
-        playlist = service.playlist_get(user=request.user, pk=pk)
+        playlist = playlists.playlist_get(user=request.user, pk=pk)
         data = PlaylistOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            service.playlist_reorder(playlist=playlist, track_ids=data.validated_data["tracks"])
-        except service.PlaylistError as exc:
+            playlists.playlist_reorder(playlist=playlist, track_ids=data.validated_data["tracks"])
+        except playlists.PlaylistError as exc:
             raise _playlist_error(exc) from exc
         return Response(_detail(request, playlist))

@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from accounts import library_views as views
+from accounts.library import views
 
 app_name = "library"
 
 urlpatterns = [
     path("onboarding/", views.onboarding_page, name="onboarding"),
     path("onboarding/skip/", views.onboarding_skip, name="onboarding_skip"),
-    path("playlists/", views.playlists, name="playlists"),
+    path("playlists/", views.playlist_list, name="playlists"),
     path("playlists/liked/", views.liked, name="liked"),
     path("playlists/add/", views.playlist_add, name="playlist_add"),
     path("playlists/<int:pk>/", views.playlist_detail, name="playlist"),

@@ -11,8 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import onboarding
-from accounts import playlists as service
+from accounts.library import onboarding, playlists
 from accounts.models import TempoRange
 from musicsite.redirects import safe_next_url
 
@@ -100,21 +99,21 @@ def onboarding_skip(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def playlists(request: HttpRequest) -> HttpResponse:
+def playlist_list(request: HttpRequest) -> HttpResponse:
     """Your playlists and "Liked"; create a new one."""
     form = PlaylistForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            playlist = service.playlist_create(user=request.user, **form.cleaned_data)
-        except service.PlaylistError as exc:
+            playlist = playlists.playlist_create(user=request.user, **form.cleaned_data)
+        except playlists.PlaylistError as exc:
             form.add_error(exc.field, str(exc))
         else:
             messages.success(request, f'Created "{playlist.name}".')
             return redirect("library:playlist", pk=playlist.pk)
     context = {
         "form": form,
-        "playlists": service.playlists_for(request.user),
-        "liked_count": service.liked_count(user=request.user),
+        "playlists": playlists.playlists_for(request.user),
+        "liked_count": playlists.liked_count(user=request.user),
     }
     return render(request, "playlists/list.html", context, status=400 if form.errors else 200)
 
@@ -126,8 +125,8 @@ def _play_query(tracks) -> str:
 @require_GET
 @login_required
 def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    playlist = service.playlist_get(user=request.user, pk=pk)
-    tracks = service.playlist_tracks(user=request.user, playlist=playlist)
+    playlist = playlists.playlist_get(user=request.user, pk=pk)
+    tracks = playlists.playlist_tracks(user=request.user, playlist=playlist)
     context = {"playlist": playlist, "tracks": tracks, "queue_query": _play_query(tracks)}
     return render(request, "playlists/detail.html", context)
 
@@ -135,7 +134,7 @@ def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def liked(request: HttpRequest) -> HttpResponse:
-    tracks = service.liked_tracks(user=request.user)
+    tracks = playlists.liked_tracks(user=request.user)
     context = {"tracks": tracks, "queue_query": _play_query(tracks)}
     return render(request, "playlists/liked.html", context)
 
@@ -154,15 +153,15 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data.get("new_name"):
-                playlist = service.playlist_add_to_new(
+                playlist = playlists.playlist_add_to_new(
                     user=request.user, name=data["new_name"], track_id=data["track"]
                 )
             elif data.get("playlist"):
-                playlist = service.playlist_get(user=request.user, pk=data["playlist"])
-                service.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
+                playlist = playlists.playlist_get(user=request.user, pk=data["playlist"])
+                playlists.playlist_add(user=request.user, playlist=playlist, track_id=data["track"])
             else:
-                raise service.PlaylistError("playlist", "Choose a playlist or name a new one.")
-        except service.PlaylistError as exc:
+                raise playlists.PlaylistError("playlist", "Choose a playlist or name a new one.")
+        except playlists.PlaylistError as exc:
             playlist, error = None, str(exc)
         except Http404:  # deleted meanwhile (another tab)
             playlist, error = None, "That playlist no longer exists."
@@ -170,7 +169,7 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         context = {
             "track_id": request.POST.get("track", ""),
-            "playlists": service.playlists_for(request.user),
+            "playlists": playlists.playlists_for(request.user),
             "selected": playlist.pk if playlist else form.cleaned_data.get("playlist"),
             "new_name": request.POST.get("new_name", "") if error else "",
             "next_url": back,
@@ -191,10 +190,10 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def playlist_remove(request: HttpRequest, pk: int, track_id: int) -> HttpResponse:
-    playlist = service.playlist_get(user=request.user, pk=pk)
+    playlist = playlists.playlist_get(user=request.user, pk=pk)
     try:
-        service.playlist_remove(playlist=playlist, track_id=track_id)
-    except service.PlaylistError as exc:
+        playlists.playlist_remove(playlist=playlist, track_id=track_id)
+    except playlists.PlaylistError as exc:
         messages.error(request, str(exc))
     return redirect("library:playlist", pk=pk)
 
@@ -202,16 +201,16 @@ def playlist_remove(request: HttpRequest, pk: int, track_id: int) -> HttpRespons
 @require_POST
 @login_required
 def playlist_move(request: HttpRequest, pk: int) -> HttpResponse:
-    playlist = service.playlist_get(user=request.user, pk=pk)
+    playlist = playlists.playlist_get(user=request.user, pk=pk)
     form = MoveForm(request.POST)
     if form.is_valid():
         try:
-            service.playlist_move(
+            playlists.playlist_move(
                 playlist=playlist,
                 track_id=form.cleaned_data["track"],
                 position=form.cleaned_data["position"],
             )
-        except service.PlaylistError as exc:
+        except playlists.PlaylistError as exc:
             messages.error(request, str(exc))
     else:
         messages.error(request, "Choose a piece and a position.")
@@ -221,7 +220,7 @@ def playlist_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def playlist_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    playlist = service.playlist_get(user=request.user, pk=pk)
-    service.playlist_delete(playlist=playlist)
+    playlist = playlists.playlist_get(user=request.user, pk=pk)
+    playlists.playlist_delete(playlist=playlist)
     messages.success(request, f'Deleted "{playlist.name}".')
     return redirect("library:playlists")

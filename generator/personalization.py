@@ -1,7 +1,7 @@
 """Conditioning from a listener's taste: which primer, key, tempo, density and temperature.
 
-Reads the listener's ratings (the signals app's ``Rating`` rows). The temperature is chosen by
-Thompson sampling (Thompson 1933; Chapelle & Li 2011, "An Empirical Evaluation of Thompson
+Reads the listener's ratings through ``recommender.listening.selectors``. The temperature is
+chosen by Thompson sampling (Thompson 1933; Chapelle & Li 2011, "An Empirical Evaluation of Thompson
 Sampling") over a few arms, each a Beta posterior over "the listener liked a piece generated at
 this temperature", fed by their ratings of earlier generated pieces.
 """
@@ -13,11 +13,9 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from django.db.models import Q
-
 from catalog.models import Track
 from generator.models import GenerationJob
-from recommender.models import Rating
+from recommender.listening import selectors as listening_selectors
 
 TEMPERATURE_ARMS = (0.8, 0.95, 1.1)
 DEFAULT_TEMPO = 100.0
@@ -42,14 +40,7 @@ class Conditioning:
 
 def _liked_tracks(user) -> list[tuple[Track, int]]:
     """Public catalog pieces the listener loved, with a weight (stars, or 4 for a like)."""
-    ratings = (
-        Rating.objects.filter(user=user, track__owner__isnull=True, not_interested=False)
-        .filter(Q(liked=True) | Q(stars__gte=4))
-        .filter(track__status=Track.Status.PUBLISHED)
-        .select_related("track")
-        .order_by("-updated_at")[:50]
-    )
-    return [(r.track, r.stars or 4) for r in ratings]
+    return [(r.track, r.stars or 4) for r in listening_selectors.loved_catalog_ratings_for(user)]
 
 
 def temperature_posteriors(user) -> dict[float, tuple[int, int]]:
@@ -61,12 +52,10 @@ def temperature_posteriors(user) -> dict[float, tuple[int, int]]:
     by_track = {j["track_id"]: j["settings"].get("temperature") for j in jobs}
     if not by_track:
         return counts
-    for r in Rating.objects.filter(user=user, track_id__in=list(by_track)):
-        arm = by_track[r.track_id]
+    for track_id, (good, bad) in listening_selectors.verdicts_for(user, by_track).items():
+        arm = by_track[track_id]
         if arm not in counts:
             continue
-        good = r.liked or (r.stars or 0) >= 4
-        bad = r.not_interested or (r.stars is not None and r.stars <= 2)
         s, f = counts[arm]
         counts[arm] = (s + int(good), f + int(bad and not good))
     return counts

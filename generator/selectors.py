@@ -45,19 +45,12 @@ def generator_version_list() -> QuerySet[GeneratorVersion]:
     return GeneratorVersion.objects.order_by("-created_at")
 
 
-def loved_generated_midi_paths(*, min_stars: int = 4) -> list[Path]:
-    """MIDI of generated pieces their listener liked or rated ``min_stars`` or more."""
-    from django.db.models import Q
+def loved_generated_midi_paths() -> list[Path]:
+    """MIDI of generated pieces their listener loved (liked, or 4 stars or more)."""
+    from recommender.listening.selectors import loved_generated_track_ids
 
-    from recommender.models import Rating
-
-    track_ids = (
-        Rating.objects.filter(track__origin=Track.Origin.GENERATED)
-        .filter(Q(liked=True) | Q(stars__gte=min_stars))
-        .values_list("track_id", flat=True)
-    )
     paths = []
-    for track in Track.objects.filter(pk__in=list(track_ids)).only("midi_file"):
+    for track in Track.objects.filter(pk__in=loved_generated_track_ids()).only("midi_file"):
         path = Path(track.midi_file.path)
         if path.is_file():
             paths.append(path)

@@ -168,11 +168,13 @@ def build_context(user) -> FeedContext:
     ratings: dict[int, tuple[int | None, bool]] = {}
     hidden: set[int] = set()
     disliked: list[int] = []
-    for tid, stars, liked, not_interested in Rating.objects.filter(user=user).values_list(
-        "track_id", "stars", "liked", "not_interested"
+    for tid, stars, liked, is_disliked in (
+        Rating.objects.filter(user=user)
+        .with_verdict()
+        .values_list("track_id", "stars", "liked", "is_disliked")
     ):
         ratings[tid] = (stars, liked)
-        if not_interested or (stars is not None and stars <= 2):
+        if is_disliked:
             hidden.add(tid)
             disliked.append(tid)
     shown = {

@@ -44,8 +44,7 @@ def parse_after(raw: str) -> list[int]:
 def _disliked(user) -> set[int]:
     if user is None or not user.is_authenticated:
         return set()
-    rows = Rating.objects.filter(user=user).values_list("track_id", "stars", "not_interested")
-    return {t for t, stars, hidden in rows if hidden or (stars is not None and stars <= 2)}
+    return set(Rating.objects.filter(user=user).disliked().values_list("track_id", flat=True))
 
 
 def radio_next(*, user, seed: Track, after: list[int], k: int = 20) -> list[Track]:

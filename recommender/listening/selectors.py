@@ -1,4 +1,4 @@
-"""Reads of the recommender app's listening log (history, ratings, what to hide from the feed)."""
+"""Reads of the listening log: history, ratings, and the verdicts other apps learn from."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ from django.db.models import QuerySet
 
 from catalog.models import Track
 from recommender.models import ListenEvent, ListeningSettings, Rating
-
-
-def hidden_track_ids_for(user) -> set[int]:
-    """Ids of pieces ``user`` marked "not interested": the feed leaves them out."""
-    if user is None or not user.is_authenticated:
-        return set()
-    return set(
-        Rating.objects.filter(user=user, not_interested=True).values_list("track_id", flat=True)
-    )
 
 
 def history_paused_for(user) -> bool:
@@ -37,7 +28,8 @@ def ratings_for(user) -> QuerySet[Rating]:
 
 
 def liked_for(user) -> QuerySet[Rating]:
-    return ratings_for(user).filter(liked=True)
+    """``user``'s likes of pieces they may still see, most recently changed first."""
+    return ratings_for(user).filter(liked=True, track__in=Track.objects.visible_to(user))
 
 
 def rated_for(user) -> QuerySet[Rating]:
@@ -58,11 +50,36 @@ def ratings_by_track_for(user, track_ids: Iterable[int]) -> dict[int, Rating]:
     return {r.track_id: r for r in Rating.objects.filter(user=user, track_id__in=list(track_ids))}
 
 
-def track_for_listener(user, track_id: int) -> Track:
-    """A piece ``user`` may see and rate (raises ``Track.DoesNotExist`` otherwise)."""
-    return Track.objects.visible_to(user).get(pk=track_id)
-
-
 def private_pieces_for(user) -> QuerySet[Track]:
     """The pieces generated for ``user`` (private to them), oldest first."""
     return Track.objects.filter(owner=user).order_by("created_at", "id")
+
+
+def loved_catalog_ratings_for(user, *, limit: int = 50) -> list[Rating]:
+    """``user``'s loved public catalog pieces (not hidden), newest first, with their tracks."""
+    return list(
+        Rating.objects.filter(user=user, track__owner__isnull=True, not_interested=False)
+        .loved()
+        .filter(track__status=Track.Status.PUBLISHED)
+        .select_related("track")
+        .order_by("-updated_at")[:limit]
+    )
+
+
+def verdicts_for(user, track_ids: Iterable[int]) -> dict[int, tuple[bool, bool]]:
+    """``(loved, disliked)`` of each of these pieces ``user`` rated, by track id."""
+    rows = (
+        Rating.objects.filter(user=user, track_id__in=list(track_ids))
+        .with_verdict()
+        .values_list("track_id", "is_loved", "is_disliked")
+    )
+    return {track_id: (loved, disliked) for track_id, loved, disliked in rows}
+
+
+def loved_generated_track_ids() -> list[int]:
+    """Generated pieces that their listener loved (examples for the generator's fine-tuning)."""
+    return list(
+        Rating.objects.filter(track__origin=Track.Origin.GENERATED)
+        .loved()
+        .values_list("track_id", flat=True)
+    )

@@ -20,12 +20,15 @@ from django.db import models
 from django.db.models import Q
 
 __all__ = [
+    "DISLIKED",
+    "LOVED",
     "PLAY_THRESHOLD_MS",
     "FeedbackCounter",
     "ListenContext",
     "ListenEvent",
     "ListeningSettings",
     "Rating",
+    "RatingQuerySet",
     "play_threshold_ms",
 ]
 
@@ -114,6 +117,28 @@ class ListenEvent(models.Model):
         return "started"
 
 
+# What "loved" and "disliked" mean, once; every query and annotation of a verdict uses these.
+LOVED = Q(liked=True) | Q(stars__gte=4)
+DISLIKED = Q(not_interested=True) | Q(stars__lte=2)
+
+
+class RatingQuerySet(models.QuerySet):
+    def loved(self) -> "RatingQuerySet":
+        """Pieces liked or rated 4 stars or more."""
+        return self.filter(LOVED)
+
+    def disliked(self) -> "RatingQuerySet":
+        """Pieces marked "not interested" or rated 2 stars or less."""
+        return self.filter(DISLIKED)
+
+    def with_verdict(self) -> "RatingQuerySet":
+        """Annotate each row with booleans ``is_loved`` and ``is_disliked``."""
+        return self.annotate(
+            is_loved=models.ExpressionWrapper(LOVED, output_field=models.BooleanField()),
+            is_disliked=models.ExpressionWrapper(DISLIKED, output_field=models.BooleanField()),
+        )
+
+
 class Rating(models.Model):
     """A listener's explicit opinion of a piece: 1-5 stars, a like, "not interested".
 
@@ -131,6 +156,8 @@ class Rating(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RatingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -4,12 +4,18 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recommender.listening.selectors import hidden_track_ids_for
 from recommender.listening.services import rating_set
 from recommender.models import Rating
 from tests.factories import RatingFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def hidden_track_ids_for(user) -> set[int]:
+    """The pieces ``user`` marked "not interested" (the feed and radio leave them out)."""
+    return set(
+        Rating.objects.filter(user=user, not_interested=True).values_list("track_id", flat=True)
+    )
 
 
 def api_url(track) -> str:

@@ -5,18 +5,45 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator browser clean fuzz-api
 
-$(STAMP): pyproject.toml
+# Every install takes its versions from the lock files (`make lock` writes them from
+# pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
+# image. torch itself is not in them: its build depends on the machine (the CPU build here).
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+TORCH := torch==2.13.0
+
+$(STAMP): $(DEV_LOCK) pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
 	@echo "==> Creating the virtual environment in $(VENV) (first run only)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install --progress-bar on -q --upgrade pip
-	@# The CPU build of torch first: a plain resolve would pull several GB of CUDA packages.
-	@echo "==> Installing PyTorch (CPU build) and the pinned dependencies (a few minutes, once)"
-	@$(VENV)/bin/pip install --progress-bar on torch==2.13.0
-	@$(VENV)/bin/pip install --progress-bar on -e ".[dev]"
+	@echo "==> Installing the locked dependencies and PyTorch (a few minutes, once)"
+	@$(VENV)/bin/pip install --progress-bar on -r $(DEV_LOCK)
+	@# torch after the lock: its dependencies are installed already, so this adds torch alone
+	@# (the CPU build on these machines; a plain PyPI resolve elsewhere adds its CUDA packages).
+	@$(VENV)/bin/pip install --progress-bar on $(TORCH)
+	@$(VENV)/bin/pip install -q --no-deps -e .
+	@$(VENV)/bin/pip check
 	@touch $@
+
+# `make lock` resolves pyproject.toml for Python 3.11 on x86-64 Linux with uv (installed in
+# var/lock-tools, apart from the project) against the CPU build of torch, so no CUDA package
+# enters the lock. TORCH_CPU_WHEELS: a folder or page with that wheel. The runtime lock is
+# resolved within the dev lock, so both pin the same versions.
+UV_VERSION := 0.13.9
+UV := var/lock-tools/bin/uv
+TORCH_CPU_WHEELS ?= $(if $(wildcard /opt/wheels/torch-*),/opt/wheels,https://download.pytorch.org/whl/cpu/torch/)
+LOCK_FLAGS := --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	--find-links $(TORCH_CPU_WHEELS) --no-emit-package torch
+
+lock:
+	@test -x $(UV) || { $(PYTHON) -m venv var/lock-tools && var/lock-tools/bin/pip install -q uv==$(UV_VERSION); }
+	UV_CUSTOM_COMPILE_COMMAND="make lock" $(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(DEV_LOCK)
+	UV_CUSTOM_COMPILE_COMMAND="make lock" $(UV) pip compile pyproject.toml -c $(DEV_LOCK) $(LOCK_FLAGS) -o $(LOCK)
+	@! grep -iE '^(nvidia-|triton)' $(DEV_LOCK) $(LOCK) || { echo "CUDA packages in the lock: resolve against the CPU build of torch (TORCH_CPU_WHEELS)"; exit 1; }
+	@echo "==> $$(grep -c '^[a-z]' $(DEV_LOCK)) packages in $(DEV_LOCK), $$(grep -c '^[a-z]' $(LOCK)) in $(LOCK) (torch apart)"
 
 # `make setup` and `make run` are development: DEBUG and demo mode (the published demo logins)
 # on unless the environment says otherwise. Settings read .env themselves (the environment

@@ -277,7 +277,6 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),  # "…Z" for UTC, as DRF's own renderer
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "musicsite.negotiation.ContentNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from generator.ml.config import ModelConfig
+from recommender.ml.device import resolve_device  # noqa: F401  (generator.services and the commands import it here)
 
 State = Any  # per-architecture generation state (KV cache / LSTM hidden state)
 
@@ -198,14 +199,3 @@ def build_model(config: ModelConfig) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when available, else CPU; asking for CUDA without one is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
-    if name not in {"cpu", "cuda"}:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)

@@ -24,8 +24,9 @@ from generator.ml.data import (
     split_by_piece,
     tokenize_files,
 )
-from generator.ml.model import build_model, count_parameters, resolve_device
+from generator.ml.model import build_model, count_parameters
 from generator.ml.tokenizer import build_tokenizer
+from recommender.ml.device import resolve_device
 
 logger = logging.getLogger(__name__)
 

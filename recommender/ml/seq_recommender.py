@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from recommender.ml.base import FitData, Recommender
+from recommender.ml.device import resolve_device
 from recommender.ml.mf import ALSRecommender, MFConfig
 from recommender.ml.seq_model import (
     ITEM_INIT_STD,
@@ -27,7 +28,6 @@ from recommender.ml.seq_train import (
     TrainReport,
     first_phase,
     refit_phase,
-    resolve_device,
     score_histories,
     train_sequence_model,
 )

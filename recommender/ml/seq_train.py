@@ -40,7 +40,6 @@ __all__ = [
     "first_phase",
     "pad_histories",
     "refit_phase",
-    "resolve_device",
     "score_histories",
     "train_sequence_model",
 ]
@@ -60,17 +59,6 @@ class TrainReport:
     stopped_by: str = "epochs"  # epochs | early_stopping | time_budget
     refit_epochs: int = 0  # epochs of the last phase (histories with their validation items)
     curve: list[tuple[int, float, float]] = field(default_factory=list)  # epoch, loss, ndcg
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; 'cuda' without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but no CUDA device is available")
-    if device not in {"cpu", "cuda"}:
-        raise ValueError(f"unknown device {device!r}; expected auto, cpu or cuda")
-    return torch.device(device)
 
 
 def pad_histories(histories: list[np.ndarray], maxlen: int) -> torch.Tensor:

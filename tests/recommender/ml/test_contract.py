@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.ml.base import ArtifactError, FitData, Recommender
-from recommender.ml.registry import KINDS, make_model, tiny_config
+from recommender.ml.registry import KINDS, load_model, make_model, tiny_config
 
 N_USERS, N_ITEMS = 40, 30
 
@@ -118,8 +118,8 @@ def test_scores_shape(fitted):
 
 def test_save_load_roundtrip_gives_identical_recommendations(fitted, tmp_path):
     fitted.save(tmp_path / "m")
-    for loader in (type(fitted), Recommender):
-        loaded = loader.load(tmp_path / "m")
+    for load in (type(fitted).load, load_model):
+        loaded = load(tmp_path / "m")
         assert loaded.kind == fitted.kind
         a, sa = fitted.recommend(3, np.array([1, 3, 5]), k=7)
         b, sb = loaded.recommend(3, np.array([1, 3, 5]), k=7)
@@ -130,6 +130,8 @@ def test_save_load_roundtrip_gives_identical_recommendations(fitted, tmp_path):
 def test_load_of_missing_or_corrupt_artifact_is_a_clear_error(fitted, tmp_path):
     with pytest.raises(ArtifactError):
         type(fitted).load(tmp_path / "nothing-here")
+    with pytest.raises(ArtifactError):
+        load_model(tmp_path / "nothing-here")
     fitted.save(tmp_path / "m")
     (tmp_path / "m" / "weights.npz").write_bytes(b"not a zip")
     with pytest.raises(ArtifactError):
@@ -145,3 +147,13 @@ def test_update_user_takes_new_feedback_into_account(personalised):
     assert items[0] % 2 == 1
     if fitted.kind in {"als", "bpr"}:
         assert (items % 2 == 1).mean() >= 0.6
+
+
+def test_the_interface_loads_no_kind_itself(fitted, tmp_path):
+    """``base`` knows no model class (no import loop): the registry loads a folder of any kind."""
+    fitted.save(tmp_path / "m")
+    with pytest.raises(TypeError, match="load_model"):
+        Recommender.load(tmp_path / "m")
+    other = "pop" if fitted.kind != "pop" else "als"
+    with pytest.raises(ArtifactError, match=f"holds a {fitted.kind!r} model"):
+        KINDS[other].load(tmp_path / "m")

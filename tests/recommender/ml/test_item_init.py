@@ -7,7 +7,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from recommender.ml.base import FitData, Recommender
+from recommender.ml.base import FitData
+from recommender.ml.registry import load_model
 from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
 from recommender.ml.seq_recommender import SASRecRecommender, init_items_from_als
 from tests.recommender.ml.test_contract import N_ITEMS, _toy
@@ -51,7 +52,7 @@ def test_items_nobody_played_keep_their_random_start():
 def test_the_start_is_kept_with_a_saved_model(tmp_path):
     config = dataclasses.replace(SeqConfig.tiny(), item_init="als", epochs=1)
     SASRecRecommender(config).fit(_toy()).save(tmp_path / "m")
-    assert Recommender.load(tmp_path / "m").config.item_init == "als"
+    assert load_model(tmp_path / "m").config.item_init == "als"
 
 
 def test_an_unknown_start_is_named():

@@ -19,3 +19,12 @@ def test_ml_package_imports_without_django_loaded():
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), 'django'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ML_DIR.parents[1])
+
+
+def test_the_interface_imports_no_model_or_registry():
+    code = (
+        "import sys, recommender.ml.base; "
+        "assert not {'recommender.ml.registry', 'recommender.ml.mf', "
+        "'recommender.ml.seq_recommender'} & set(sys.modules), 'loop'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ML_DIR.parents[1])

@@ -1,4 +1,4 @@
-"""A listener's own data: export it all as a zip, or delete the account and everything in it.
+"""A listener's own data, exported as a zip (deleting the account is ``accounts.deletion``).
 
 The zip holds JSON and CSV side by side (JSON for programs, CSV for spreadsheets):
 
@@ -22,12 +22,10 @@ import json
 import logging
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from typing import IO
 
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -212,31 +210,3 @@ def export_build(*, user) -> IO[bytes]:
 
 def export_filename(*, user) -> str:
     return f"musicsite-{slugify(user.username) or user.pk}-{timezone.now():%Y%m%d}.zip"
-
-
-def _delete_files(names: Iterable[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("could not delete a file of a deleted account: %s", name)
-
-
-@transaction.atomic
-def account_delete(*, user) -> None:
-    """Delete ``user`` and all their data: listens, ratings, settings, their private pieces,
-    their API tokens (every device is signed out).
-
-    The private pieces' files (MIDI, audio, piano roll) are removed once the deletion commits,
-    so a failed deletion never leaves rows pointing at missing files.
-    """
-    files = [
-        name
-        for track in Track.objects.filter(owner=user)
-        for name in (track.midi_file.name, track.audio_file.name, track.pianoroll_image.name)
-        if name
-    ]
-    user_id = user.pk
-    user.delete()
-    transaction.on_commit(lambda: _delete_files(files))
-    logger.info("deleted user %s and %d private files", user_id, len(files))

@@ -1,4 +1,5 @@
-"""Forms of the accounts pages; the writes happen in ``accounts.services``."""
+"""Forms of the accounts pages; the writes happen in ``accounts.services`` and
+``accounts.deletion``."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ class SignUpForm(forms.Form):
             target = "password1" if field == "password" else field
             for message in messages:
                 self.add_error(target if target in self.fields else None, message)
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account needs the account's password."""
+
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        label="Your password",
+    )
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password; nothing was deleted.")
+        return password

@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 
-# Pages other apps add for a listener's own data; shown on the profile once they exist.
+# The pages of a listener's own data (the history is the listening app's); the profile links
+# to those whose URL name resolves.
 PROFILE_DATA_LINKS = (
     ("listening:history", "Listening history"),
-    ("listening:export", "Export my data"),
-    ("listening:account_delete", "Delete my account"),
+    ("accounts:export", "Export my data"),
+    ("accounts:account_delete", "Delete my account"),
 )
 
 

@@ -1,4 +1,5 @@
-"""Writes for accounts: sign-up, the demo login, tokens, deletion."""
+"""Writes for accounts: sign-up, the demo login, API tokens. Deleting an account is
+``accounts.deletion``; the library's writes are in ``accounts.library``."""
 
 import logging
 

@@ -1,14 +1,16 @@
-"""HTML pages of the accounts app: Django's auth views with this site's templates."""
+"""HTML pages of the accounts app (mounted at the root): sign-up, profile and Django's auth
+views with this site's templates under /accounts/; the data export and the account's deletion
+under /account/."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 
 from accounts import views
 from accounts.limits import password_reset_limited
 
 app_name = "accounts"
 
-urlpatterns = [
+_account_pages = [
     path("signup/", views.signup, name="signup"),
     path(
         "login/",
@@ -60,4 +62,10 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+]
+
+urlpatterns = [
+    path("accounts/", include(_account_pages)),
+    path("account/export/", views.export, name="export"),
+    path("account/delete/", views.account_delete, name="account_delete"),
 ]

@@ -1,21 +1,24 @@
-"""Account pages: sign-up, the profile with its signed-in devices (API tokens). Login, logout
-and passwords use Django's own views (see ``accounts/urls.py``) with this site's templates."""
+"""Account pages: sign-up, the profile with its signed-in devices (API tokens), the data export
+and the account's deletion. Login, logout and passwords use Django's own views (see
+``accounts/urls.py``) with this site's templates."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import selectors, services
-from accounts.forms import SignUpForm
+from accounts import deletion, selectors, services
+from accounts.export import export_build, export_filename
+from accounts.forms import AccountDeleteForm, SignUpForm
 from accounts.limits import signup_limited
 from musicsite.redirects import safe_next_url
+from recommender.listening import selectors as listening_selectors
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -95,3 +98,31 @@ def tokens_revoke_all(request: HttpRequest) -> HttpResponse:
     if services.api_tokens_revoke_all(user=request.user):
         messages.success(request, "Every device was signed out.")
     return redirect("accounts:profile")
+
+
+@require_GET
+@login_required
+def export(request: HttpRequest) -> FileResponse:
+    """Download everything the site holds about the listener as a zip."""
+    archive = export_build(user=request.user)
+    name = export_filename(user=request.user)
+    return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Confirm with the password, then delete the account and all its data."""
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        deletion.account_delete(user=user)
+        messages.success(request, "Your account and all your data were deleted.")
+        return redirect("home")
+    counts = {
+        "listens": listening_selectors.listens_for(request.user).count(),
+        "ratings": listening_selectors.ratings_for(request.user).count(),
+        "pieces": listening_selectors.private_pieces_for(request.user).count(),
+    }
+    return render(request, "accounts/account_delete.html", {"form": form, "counts": counts})

@@ -12,7 +12,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),  # Prometheus; token or staff only
     # The API first: its requests (the busiest) then skip matching every page pattern.
     path("api/v1/", include("musicsite.api_urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("recommender.listening.urls")),
     path("", include("generator.urls")),

@@ -1,4 +1,4 @@
-"""Forms of the listening pages: the rating controls, pausing history, deleting an account."""
+"""Forms of the listening pages: the rating controls and pausing history."""
 
 from django import forms
 
@@ -38,22 +38,3 @@ class RatingForm(forms.Form):
 
 class PauseForm(forms.Form):
     paused = forms.ChoiceField(choices=_FLAG)
-
-
-class AccountDeleteForm(forms.Form):
-    """Deleting an account needs the account's password."""
-
-    password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        label="Your password",
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password; nothing was deleted.")
-        return password

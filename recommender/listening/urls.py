@@ -1,4 +1,4 @@
-"""HTML pages of the recommender app's listening log: history, rating controls, export."""
+"""HTML pages of the recommender app's listening log: history and the rating controls."""
 
 from django.urls import path
 
@@ -11,6 +11,4 @@ urlpatterns = [
     path("history/pause/", views.history_pause, name="history_pause"),
     path("history/<int:listen_id>/delete/", views.listen_delete, name="listen_delete"),
     path("tracks/<int:track_id>/rating/", views.rate, name="rate"),
-    path("account/export/", views.export, name="export"),
-    path("account/delete/", views.account_delete, name="account_delete"),
 ]

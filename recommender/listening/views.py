@@ -1,4 +1,4 @@
-"""HTML pages of the listening log: history, the rating controls, export and account deletion.
+"""HTML pages of the listening log: history and the rating controls.
 
 Each form works as a plain POST (redirecting back) and as an htmx request (answering with the
 partial it changed).
@@ -7,20 +7,18 @@ partial it changed).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts import export as account_data
 from catalog.models import Track
 from musicsite.redirects import safe_next_url
 from recommender.listening import selectors, services
-from recommender.listening.forms import AccountDeleteForm, PauseForm, RatingForm
+from recommender.listening.forms import PauseForm, RatingForm
 from recommender.models import ListenEvent
 
 HISTORY_PAGE_SIZE = 50
@@ -101,31 +99,3 @@ def rate(request: HttpRequest, track_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Saved your opinion of {track.title}.")
     return redirect(next_url)
-
-
-@require_GET
-@login_required
-def export(request: HttpRequest) -> FileResponse:
-    """Download everything the site holds about the listener as a zip."""
-    archive = account_data.export_build(user=request.user)
-    name = account_data.export_filename(user=request.user)
-    return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def account_delete(request: HttpRequest) -> HttpResponse:
-    """Confirm with the password, then delete the account and all its data."""
-    form = AccountDeleteForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        user = request.user
-        logout(request)
-        account_data.account_delete(user=user)
-        messages.success(request, "Your account and all your data were deleted.")
-        return redirect("home")
-    counts = {
-        "listens": selectors.listens_for(request.user).count(),
-        "ratings": selectors.ratings_for(request.user).count(),
-        "pieces": selectors.private_pieces_for(request.user).count(),
-    }
-    return render(request, "recommender/account_delete.html", {"form": form, "counts": counts})

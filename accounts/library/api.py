@@ -84,22 +84,14 @@ class OnboardingInputSerializer(serializers.Serializer):
 def _onboarding_state(user) -> dict:
     profile = onboarding.profile_for(user)
     choices = onboarding.onboarding_choices()
-    picks = {"collections": [], "composers": [], "tags": [], "tempo_ranges": []}
-    if profile is not None:
-        picks = {
-            "collections": [c.slug for c in profile.collections.all()],
-            "composers": [a.slug for a in profile.artists.all()],
-            "tags": [t.slug for t in profile.tags.all()],
-            "tempo_ranges": list(profile.tempo_ranges),
-        }
     return {
         "onboarded": bool(profile and profile.is_onboarded),
-        "picks": picks,
+        "picks": onboarding.onboarding_picks(profile),
         "choices": {
             "collections": [
                 {"id": c.pk, "slug": c.slug, "name": c.name} for c in choices.collections
             ],
-            "composers": [{"id": a.pk, "slug": a.slug, "name": a.name} for a in choices.artists],
+            "composers": [{"id": a.pk, "slug": a.slug, "name": a.name} for a in choices.composers],
             "tags": [{"id": t.pk, "slug": t.slug, "name": t.name} for t in choices.tags],
             "tempo_ranges": [{"value": v, "label": label} for v, label in choices.tempo_ranges],
         },
@@ -119,18 +111,10 @@ class OnboardingApi(APIView):
     def put(self, request: Request) -> Response:
         data = OnboardingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        picks = data.validated_data
         try:
-            onboarding.onboarding_complete(
-                user=request.user,
-                collections=picks["collections"],
-                artists=picks["composers"],
-                tags=picks["tags"],
-                tempo_ranges=picks["tempo_ranges"],
-            )
+            onboarding.onboarding_complete(user=request.user, **data.validated_data)
         except onboarding.OnboardingError as exc:
-            fields = {("composers" if k == "artists" else k): v for k, v in exc.fields.items()}
-            raise ValidationError(fields) from exc
+            raise ValidationError(exc.fields) from exc
         return Response(_onboarding_state(request.user))
 
 

@@ -2,6 +2,10 @@
 
 Selectors read the choices offered and a listener's profile; services store the picks (or the
 decision to skip) and mark the feed stale so the next page is built from them.
+
+The picks are named as the API and the page name them (``collections``, ``composers``, ``tags``,
+``tempo_ranges``); this module alone maps ``composers`` to the ``Artist`` rows and
+``Profile.artists``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ class OnboardingError(ValueError):
 @dataclass(frozen=True)
 class OnboardingChoices:
     collections: list[Collection]
-    artists: list[Artist]
+    composers: list[Artist]
     tags: list[Tag]
     tempo_ranges: list[tuple[str, str]]
 
@@ -40,13 +44,13 @@ def onboarding_choices() -> OnboardingChoices:
     """Collections, composers (most pieces first) and tags that have public pieces."""
     collections = list(selectors.collections_visible_to(None).order_by("name"))
     public = Q(tracks__in=Track.objects.visible_to(None))
-    artists = list(
+    composers = list(
         selectors.composers_visible_to(None)
         .annotate(n=Count("tracks", filter=public))
         .order_by("-n", "name")[:TOP_COMPOSERS]
     )
     tags = list(selectors.tags_visible_to(None).order_by("name"))
-    return OnboardingChoices(collections, artists, tags, list(TempoRange.choices))
+    return OnboardingChoices(collections, composers, tags, list(TempoRange.choices))
 
 
 def profile_for(user) -> Profile | None:
@@ -58,6 +62,18 @@ def profile_for(user) -> Profile | None:
     )
 
 
+def onboarding_picks(profile: Profile | None) -> dict[str, list[str]]:
+    """The slugs (and tempo ranges) ``profile`` picked, keyed as the API and the page name them."""
+    if profile is None:
+        return {"collections": [], "composers": [], "tags": [], "tempo_ranges": []}
+    return {
+        "collections": [c.slug for c in profile.collections.all()],
+        "composers": [a.slug for a in profile.artists.all()],
+        "tags": [t.slug for t in profile.tags.all()],
+        "tempo_ranges": list(profile.tempo_ranges),
+    }
+
+
 def needs_onboarding(user) -> bool:
     """Signed in and has neither completed nor skipped onboarding."""
     if user is None or not user.is_authenticated:
@@ -65,8 +81,11 @@ def needs_onboarding(user) -> bool:
     return not Profile.objects.filter(user=user, onboarded_at__isnull=False).exists()
 
 
-def _resolve(choices: QuerySet, values: list, field: str, errors: dict[str, list[str]]) -> QuerySet:
-    """The picks among ``choices`` (by id or slug); an error names those that are not."""
+def _resolve(
+    choices: QuerySet, values: list, field: str, errors: dict[str, list[str]], noun: str = ""
+) -> QuerySet:
+    """The picks among ``choices`` (by id or slug); an error under ``field`` names those that are
+    not (as unknown ``noun``, by default the field's name)."""
     keys = [str(v) for v in values]
     if len(keys) > MAX_PICKS:
         errors[field] = [f"Pick at most {MAX_PICKS}."]
@@ -77,7 +96,7 @@ def _resolve(choices: QuerySet, values: list, field: str, errors: dict[str, list
     known = {str(o.pk) for o in found} | {o.slug for o in found}
     unknown = [k for k in keys if k not in known]
     if unknown:
-        errors[field] = [f"Unknown {field}: {', '.join(k[:40] for k in unknown[:5])}."]
+        errors[field] = [f"Unknown {noun or field}: {', '.join(k[:40] for k in unknown[:5])}."]
     return found
 
 
@@ -86,17 +105,20 @@ def onboarding_complete(
     *,
     user,
     collections: list[int | str],
-    artists: list[int | str],
+    composers: list[int | str],
     tags: list[int | str],
     tempo_ranges: list[str],
 ) -> Profile:
     """Store the listener's picks (ids or slugs); at least one pick is required.
 
-    Raises ``OnboardingError`` naming each bad field; nothing is stored then.
+    Raises ``OnboardingError`` naming each bad field (``non_field_errors`` for no pick at all);
+    nothing is stored then.
     """
     errors: dict[str, list[str]] = {}
     found_c = _resolve(selectors.collections_visible_to(None), collections, "collections", errors)
-    found_a = _resolve(selectors.composers_visible_to(None), artists, "artists", errors)
+    found_a = _resolve(
+        selectors.composers_visible_to(None), composers, "composers", errors, noun="artists"
+    )
     found_t = _resolve(selectors.tags_visible_to(None), tags, "tags", errors)
     bad_tempo = [t for t in tempo_ranges if t not in TempoRange.values]
     if bad_tempo:
@@ -104,7 +126,7 @@ def onboarding_complete(
             f"Unknown tempo range: {', '.join(str(t)[:20] for t in bad_tempo[:5])}; "
             f"choose from {', '.join(TempoRange.values)}."
         ]
-    if not errors and not (collections or artists or tags or tempo_ranges):
+    if not errors and not (collections or composers or tags or tempo_ranges):
         errors["non_field_errors"] = ["Pick at least one collection, composer, mood or tempo."]
     if errors:
         raise OnboardingError(errors)

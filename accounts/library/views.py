@@ -31,7 +31,7 @@ class OnboardingForm(forms.Form):
     def __init__(self, *args, choices: onboarding.OnboardingChoices, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["collections"].choices = [(c.slug, c.name) for c in choices.collections]
-        self.fields["composers"].choices = [(a.slug, a.name) for a in choices.artists]
+        self.fields["composers"].choices = [(a.slug, a.name) for a in choices.composers]
         self.fields["tags"].choices = [(t.slug, t.name) for t in choices.tags]
 
 
@@ -57,31 +57,15 @@ def onboarding_page(request: HttpRequest) -> HttpResponse:
     """Pick collections, composers, moods and tempos; the first feed is built from them."""
     choices = onboarding.onboarding_choices()
     profile = onboarding.profile_for(request.user)
-    initial = {}
-    if profile is not None:
-        initial = {
-            "collections": [c.slug for c in profile.collections.all()],
-            "composers": [a.slug for a in profile.artists.all()],
-            "tags": [t.slug for t in profile.tags.all()],
-            "tempo_ranges": profile.tempo_ranges,
-        }
     data = request.POST if request.method == "POST" else None
-    form = OnboardingForm(data, initial=initial, choices=choices)
+    form = OnboardingForm(data, initial=onboarding.onboarding_picks(profile), choices=choices)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            onboarding.onboarding_complete(
-                user=request.user,
-                collections=data["collections"],
-                artists=data["composers"],
-                tags=data["tags"],
-                tempo_ranges=data["tempo_ranges"],
-            )
+            onboarding.onboarding_complete(user=request.user, **form.cleaned_data)
         except onboarding.OnboardingError as exc:
             for field, errors in exc.fields.items():
-                name = {"artists": "composers", "non_field_errors": None}.get(field, field)
                 for error in errors:
-                    form.add_error(name, error)
+                    form.add_error(None if field == "non_field_errors" else field, error)
         else:
             messages.success(request, "Thanks! Your feed is built from your picks.")
             return redirect("feed:feed")

@@ -21,7 +21,7 @@ def test_first_feed_follows_onboarding_picks(catalog):
     user = UserFactory()
     chorales, _ = catalog["collections"]
     onboarding_complete(
-        user=user, collections=[chorales.slug], artists=[], tags=[], tempo_ranges=[]
+        user=user, collections=[chorales.slug], composers=[], tags=[], tempo_ranges=[]
     )
     page = _page(user)
     titles = [i.track.title for i in page.items]
@@ -35,7 +35,7 @@ def test_no_long_runs_of_one_composer_or_collection(catalog):
     user = UserFactory()
     chorales, _ = catalog["collections"]
     onboarding_complete(
-        user=user, collections=[chorales.slug], artists=[], tags=[], tempo_ranges=[]
+        user=user, collections=[chorales.slug], composers=[], tags=[], tempo_ranges=[]
     )
     items = _page(user, size=14).items
     colls = [i.track.collection_id for i in items]
@@ -72,7 +72,7 @@ def test_not_interested_and_disliked_are_left_out_and_feed_refreshes(
     user = UserFactory()
     chorales, _ = catalog["collections"]
     onboarding_complete(
-        user=user, collections=[chorales.slug], artists=[], tags=[], tempo_ranges=[]
+        user=user, collections=[chorales.slug], composers=[], tags=[], tempo_ranges=[]
     )
     first = _page(user, size=30)
     victim, disliked = first.items[0].track, first.items[1].track
@@ -99,7 +99,7 @@ def test_generated_pieces_are_made_for_you_and_private(catalog):
 
 def test_pieces_shown_often_and_never_played_sink(catalog):
     user = UserFactory()
-    onboarding_complete(user=user, collections=[], artists=[], tags=[], tempo_ranges=["fast"])
+    onboarding_complete(user=user, collections=[], composers=[], tags=[], tempo_ranges=["fast"])
     top = _page(user, size=3).items[0].track
     FeedImpression.objects.filter(user=user, track=top).update(shown_count=6)
     FeedSnapshot.objects.filter(user=user).update(stale=True)

@@ -43,7 +43,7 @@ def test_onboarding_with_no_pick_says_so(listener_client, catalog):
 
 def test_next_page_link_works_without_javascript_and_htmx_gets_a_fragment(listener_client, catalog):
     onboarding_complete(
-        user=listener_client.user, collections=[], artists=[], tags=[], tempo_ranges=["slow"]
+        user=listener_client.user, collections=[], composers=[], tags=[], tempo_ranges=["slow"]
     )
     html = listener_client.get(reverse("feed:feed")).content.decode()
     next_url = re.search(r'href="(/feed/\?cursor=[^"]+)"', html).group(1).replace("&amp;", "&")
@@ -60,7 +60,7 @@ def test_feed_page_uses_few_queries(listener_client, catalog, django_assert_max_
     onboarding_complete(
         user=listener_client.user,
         collections=["bach-chorales"],
-        artists=[],
+        composers=[],
         tags=[],
         tempo_ranges=[],
     )

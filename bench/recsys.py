@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from recommender.ml.base import Recommender  # noqa: E402
 from recommender.ml.data import read_interactions  # noqa: E402
 from recommender.ml.evaluate import evaluate_models, format_table  # noqa: E402
+from recommender.ml.kinds import KINDS  # noqa: E402
 from recommender.ml.mf import ALSRecommender, MFConfig  # noqa: E402
 from recommender.ml.seq_model import SeqConfig, build_module  # noqa: E402
 from recommender.ml.seq_recommender import SASRecRecommender  # noqa: E402
@@ -53,7 +54,7 @@ SASREC_ML1M = {
 DATASETS = {
     "ml-1m": {
         "path": DATA / "ml-1m" / "ml-1m.txt",
-        "models": ["pop", "als", "bpr", "sasrec", "gru"],
+        "models": list(KINDS),
         "config": {
             # Training windows (the default: every item a target, not only each listener's
             # last 200) and a cosine schedule ending with the budget: 0.1777 NDCG@10 in
@@ -86,7 +87,7 @@ DATASETS = {
     },
     "lastfm": {
         "path": DATA / "lastfm-s3rec" / "LastFM.txt",
-        "models": ["pop", "als", "bpr", "sasrec", "gru"],
+        "models": list(KINDS),
         "config": {
             # Best validation NDCG@10 (0.046) of seven 300-s runs: wider, heavily regularised,
             # cosine schedule to the budget (the small data set overfits within ten epochs).

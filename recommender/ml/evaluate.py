@@ -22,6 +22,7 @@ from scipy.sparse.linalg import svds
 
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
+from recommender.ml.kinds import SEQUENCE_KINDS  # also imported from here by training.services
 from recommender.ml.metrics import rank_targets, summarize
 from recommender.ml.registry import default_config, make_model
 
@@ -46,7 +47,6 @@ ANCHORS: dict[str, dict[str, str]] = {
         "pop": "PopRec 0.0203",
     },
 }
-SEQUENCE_KINDS = {"sasrec", "gru"}
 
 
 def reference_vectors(matrix: sp.csr_matrix, dims: int = 64) -> np.ndarray:

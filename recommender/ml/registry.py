@@ -1,7 +1,8 @@
-"""Model kinds by name, with their config classes, and loading a saved model of any kind.
+"""The class and default config of each model kind, and loading a saved model of any kind.
 
-Popularity (floor), ALS (Hu et al. 2008), BPR (Rendle et al. 2009), SASRec (Kang & McAuley
-2018, CE loss of Klenitskiy & Vasilev 2023) and GRU4Rec (Hidasi et al. 2016).
+The kinds and their families are listed in ``recommender.ml.kinds``. Popularity (floor),
+ALS (Hu et al. 2008), BPR (Rendle et al. 2009), SASRec (Kang & McAuley 2018, CE loss of
+Klenitskiy & Vasilev 2023) and GRU4Rec (Hidasi et al. 2016).
 """
 
 from __future__ import annotations
@@ -10,42 +11,55 @@ from pathlib import Path
 from typing import Any
 
 from recommender.ml.base import Recommender, read_header
+from recommender.ml.kinds import KINDS, MF_KINDS, POPULARITY
 from recommender.ml.mf import ALSRecommender, BPRRecommender, MFConfig
 from recommender.ml.popularity import PopConfig, PopularityRecommender
 from recommender.ml.seq_model import SeqConfig
 from recommender.ml.seq_recommender import GRURecommender, SASRecRecommender
 
-__all__ = ["KINDS", "default_config", "load_model", "make_model", "model_class", "tiny_config"]
+__all__ = [
+    "KINDS",
+    "MODEL_CLASSES",
+    "default_config",
+    "load_model",
+    "make_model",
+    "model_class",
+    "tiny_config",
+]
 
-KINDS: dict[str, type[Recommender]] = {
-    "pop": PopularityRecommender,
-    "als": ALSRecommender,
-    "bpr": BPRRecommender,
-    "sasrec": SASRecRecommender,
-    "gru": GRURecommender,
+# Each class names its own kind; tests check these are exactly ``kinds.KINDS``.
+MODEL_CLASSES: dict[str, type[Recommender]] = {
+    klass.kind: klass
+    for klass in (
+        PopularityRecommender,
+        ALSRecommender,
+        BPRRecommender,
+        SASRecRecommender,
+        GRURecommender,
+    )
 }
 
 
 def model_class(kind: str) -> type[Recommender]:
-    if kind not in KINDS:
+    if kind not in MODEL_CLASSES:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return KINDS[kind]
+    return MODEL_CLASSES[kind]
 
 
 def default_config(kind: str) -> Any:
     model_class(kind)
-    if kind == "pop":
+    if kind == POPULARITY:
         return PopConfig()
-    if kind in {"als", "bpr"}:
+    if kind in MF_KINDS:
         return MFConfig()
     return SeqConfig(arch=kind)
 
 
 def tiny_config(kind: str) -> Any:
     model_class(kind)
-    if kind == "pop":
+    if kind == POPULARITY:
         return PopConfig.tiny()
-    if kind in {"als", "bpr"}:
+    if kind in MF_KINDS:
         return MFConfig.tiny()
     return SeqConfig.tiny(kind)
 

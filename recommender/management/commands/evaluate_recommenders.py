@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.data import DataFormatError, read_interactions
 from recommender.ml.evaluate import evaluate_models, format_table
-from recommender.ml.registry import KINDS
+from recommender.ml.kinds import KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--models",
-            default="pop,als,bpr,sasrec,gru",
+            default=",".join(KINDS),
             help=f"comma-separated kinds among {','.join(KINDS)}",
         )
         parser.add_argument("--out", help="write the results as JSON keyed by model name")

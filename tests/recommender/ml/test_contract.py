@@ -7,7 +7,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.ml.base import ArtifactError, FitData, Recommender
-from recommender.ml.registry import KINDS, load_model, make_model, tiny_config
+from recommender.ml.kinds import MF_KINDS, SEQUENCE_KINDS
+from recommender.ml.registry import KINDS, MODEL_CLASSES, load_model, make_model, tiny_config
 
 N_USERS, N_ITEMS = 40, 30
 
@@ -44,7 +45,7 @@ def _fit(name: str, toy: FitData) -> Recommender:
     if name not in _fitted:
         kind, _, members = name.partition("+")
         config = tiny_config(kind)
-        if kind in {"sasrec", "gru"}:
+        if kind in SEQUENCE_KINDS:
             config = dataclasses.replace(
                 config, epochs=60, patience=60, lr=1e-2, members=int(members or 1)
             )
@@ -99,7 +100,7 @@ def test_personalised_models_learn_the_taste_groups(personalised):
     even, _ = fitted.recommend(0, np.array([0, 2, 4, 6]), k=5)
     odd, _ = fitted.recommend(1, np.array([1, 3, 5, 7]), k=5)
     assert even[0] % 2 == 0 and odd[0] % 2 == 1
-    if fitted.kind in {"als", "bpr"}:  # long-term taste: the whole list follows the group
+    if fitted.kind in MF_KINDS:  # long-term taste: the whole list follows the group
         assert (even % 2 == 0).mean() >= 0.6 and (odd % 2 == 1).mean() >= 0.6
 
 
@@ -145,7 +146,7 @@ def test_update_user_takes_new_feedback_into_account(personalised):
     fitted.update_user(0, history)
     items, _ = fitted.recommend(0, history, k=5)
     assert items[0] % 2 == 1
-    if fitted.kind in {"als", "bpr"}:
+    if fitted.kind in MF_KINDS:
         assert (items % 2 == 1).mean() >= 0.6
 
 
@@ -156,4 +157,4 @@ def test_the_interface_loads_no_kind_itself(fitted, tmp_path):
         Recommender.load(tmp_path / "m")
     other = "pop" if fitted.kind != "pop" else "als"
     with pytest.raises(ArtifactError, match=f"holds a {fitted.kind!r} model"):
-        KINDS[other].load(tmp_path / "m")
+        MODEL_CLASSES[other].load(tmp_path / "m")

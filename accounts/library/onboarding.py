@@ -1,7 +1,8 @@
 """Onboarding: the tastes a new listener picks so their first feed is already theirs.
 
 Selectors read the choices offered and a listener's profile; services store the picks (or the
-decision to skip) and mark the feed stale so the next page is built from them.
+decision to skip). New picks are announced to the listening hub (``hub.tastes_changed``), whose
+subscriber, the feed, marks itself stale so the next page is built from them.
 
 The picks are named as the API and the page name them (``collections``, ``composers``, ``tags``,
 ``tempo_ranges``); this module alone maps ``composers`` to the ``Artist`` rows and
@@ -19,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Profile, TempoRange
 from catalog import selectors
 from catalog.models import Artist, Collection, Tag, Track
+from recommender.listening import hub
 
 MAX_PICKS = 30
 TOP_COMPOSERS = 24
@@ -137,7 +139,7 @@ def onboarding_complete(
     profile.tempo_ranges = sorted(set(tempo_ranges))
     profile.onboarded_at = timezone.now()
     profile.save(update_fields=["tempo_ranges", "onboarded_at", "updated_at"])
-    _feed_stale(user)
+    hub.tastes_changed(user_id=user.pk)
     return profile
 
 
@@ -149,9 +151,3 @@ def onboarding_skip(*, user) -> Profile:
         profile.onboarded_at = timezone.now()
         profile.save(update_fields=["onboarded_at", "updated_at"])
     return profile
-
-
-def _feed_stale(user) -> None:
-    from recommender.feed.services import feed_invalidate
-
-    feed_invalidate(user_id=user.pk)

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.library.onboarding import needs_onboarding
 from accounts.models import Profile
+from recommender.models import FeedSnapshot
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 from tests.recommender import conftest as recommender_fixtures
@@ -62,3 +63,18 @@ def test_skip_marks_onboarding_done(catalog):
     assert api.post("/api/v1/onboarding/skip/").json()["onboarded"] is True
     assert not needs_onboarding(user)
     assert len(api.get("/api/v1/feed/").json()["results"]) > 0
+
+
+def test_new_picks_make_the_feed_stale_through_the_hub_after_commit(
+    catalog, django_capture_on_commit_callbacks
+):
+    user = UserFactory()
+    api = token_client(user)
+    assert api.get("/api/v1/feed/").status_code == 200
+    assert FeedSnapshot.objects.get(user=user).stale is False
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        api.put("/api/v1/onboarding/", {"collections": ["irish-folk"]}, format="json")
+    assert FeedSnapshot.objects.get(user=user).stale is False  # not before the commit
+    for callback in pending:
+        callback()
+    assert FeedSnapshot.objects.get(user=user).stale is True

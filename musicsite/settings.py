@@ -266,9 +266,6 @@ if CACHES["default"]["BACKEND"].endswith(".RedisCache"):
     _redis_options = CACHES["default"].setdefault("OPTIONS", {})
     _redis_options.setdefault("socket_connect_timeout", 2)
     _redis_options.setdefault("socket_timeout", 2)
-# On Redis, each process adds its throttle counts every this many seconds while a client is far
-# from its limits (musicsite/throttle_counters.py).
-API_THROTTLE_SYNC_SECONDS = env.float("API_THROTTLE_SYNC_SECONDS", default=0.05)
 
 REST_FRAMEWORK = {
     # orjson renders JSON several times faster than the standard library (the feed's pages).

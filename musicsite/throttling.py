@@ -1,4 +1,4 @@
-"""API throttling: a budget per client and one per endpoint, counted together once per request.
+"""API throttling: a budget per client and one per endpoint, counted in Django's cache.
 
 Every request spends from its client's budget (scope ``anon``, by address, or ``user``, by
 account) and, where the view names a ``throttle_scope`` (``auth``, ``feed``, ...), from that
@@ -12,24 +12,23 @@ Two ways of counting:
 
 - Low rates (at most ``EXACT_UP_TO`` requests per period, which guard sign-in and sign-up) keep
   DRF's exact log of request times.
-- Higher rates count in fixed windows: one counter per window whatever the rate, at the price of
-  a client spending up to two windows' allowance around a window's end. DRF's log would be read
-  and rewritten whole on every request (3,000 timestamps for 3,000/min). All of a request's
-  window counters are counted at once; on Redis, in the background while a client is far from
-  its limits (``musicsite.throttle_counters``).
+- Higher rates count in fixed windows (``cache.incr``): one counter per window whatever the
+  rate, at the price of a client spending up to two windows' allowance around a window's end.
+  DRF's log would be read and rewritten whole on every request (3,000 timestamps for 3,000/min).
 
 Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
 An anonymous client is its address as ``musicsite.client_address`` decides it, never what it
-writes in ``X-Forwarded-For`` unless proxies are configured.
-While the cache's Redis cannot be reached, each process counts on its own and the API answers.
+writes in ``X-Forwarded-For`` unless proxies are configured. While the cache's Redis cannot be
+reached, each process counts in its own memory for ``_LOCAL_SECONDS`` at a time (saying so once
+a while) and the API answers.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
@@ -40,36 +39,35 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from musicsite.client_address import client_address
-from musicsite.throttle_counters import Counter, window_counts
 
 __all__ = ["ApiThrottle", "budgets_spend", "parse_rate"]
 
 logger = logging.getLogger(__name__)
 
-# Where the exact logs go for ``_LOGS_IN_PROCESS_SECONDS`` after the cache's Redis failed: this
-# process's memory. Their requests are not added to Redis when it is back.
-_PROCESS_LOGS = LocMemCache("throttle-logs", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
-_LOGS_IN_PROCESS_SECONDS = 10.0
-_logs_in_process_until = 0.0
+T = TypeVar("T")
+
+# Where the counts go for ``_LOCAL_SECONDS`` after the cache's Redis failed: this process's
+# memory. They are not added to Redis when it is back.
+_LOCAL = LocMemCache("throttles", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+_LOCAL_SECONDS = 10.0
+_local_until = 0.0
 
 
-def _log_cache(cache: BaseCache) -> BaseCache:
-    return _PROCESS_LOGS if time.monotonic() < _logs_in_process_until else cache
-
-
-def _log_cache_failed() -> None:
-    """Keep the logs in this process for a while (saying so once per while), not waiting on an
-    unreachable Redis on every sign-in."""
-    global _logs_in_process_until
-    if time.monotonic() >= _logs_in_process_until:
-        logger.warning("throttle logs not reachable; counting per process", exc_info=True)
-    _logs_in_process_until = time.monotonic() + _LOGS_IN_PROCESS_SECONDS
+def _counted(op: Callable[[BaseCache], T]) -> T:
+    """``op`` on the default cache, or on this process's memory while Redis is unreachable."""
+    global _local_until
+    if time.monotonic() >= _local_until:
+        try:
+            return op(caches[DEFAULT_CACHE_ALIAS])
+        except RedisError:
+            logger.warning("throttle counters not reachable; counting per process", exc_info=True)
+            _local_until = time.monotonic() + _LOCAL_SECONDS
+    return op(_LOCAL)
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-@lru_cache(maxsize=64)
 def parse_rate(scope: str, rate: str) -> tuple[int, int]:
     """``"600/min"`` as (600, 60): requests per period (``s``, ``min``, ``hour``, ``day``: DRF's
     periods); ImproperlyConfigured naming ``scope`` and ``rate`` when malformed."""
@@ -97,10 +95,6 @@ class ApiThrottle(throttling.BaseThrottle):
 
     def __init__(self) -> None:
         self.waits: list[float] = []
-
-    @property
-    def cache(self) -> BaseCache:
-        return caches[DEFAULT_CACHE_ALIAS]
 
     def get_ident(self, request) -> str:
         """The client's address (``musicsite.client_address``: ``X-Forwarded-For`` only behind
@@ -135,48 +129,47 @@ class ApiThrottle(throttling.BaseThrottle):
         """Count one request in each of ``budgets``; the seconds to wait of those that refuse."""
         now = self.timer()
         waits = []
-        windowed: list[tuple[Budget, int]] = []  # and the number of the window now
         for budget in budgets:
-            if budget.requests <= self.EXACT_UP_TO:
-                wait = self._spend_from_log(budget, now)
-                if wait is not None:
-                    waits.append(wait)
-            else:
-                windowed.append((budget, int(now // budget.seconds)))
-        if windowed:
-            counters = [Counter(f"{b.key}:{n}", b.seconds + 1, b.requests) for b, n in windowed]
-            counts = window_counts(self.cache, counters)
-            for (budget, n), count in zip(windowed, counts, strict=True):
-                if count > budget.requests:
-                    waits.append((n + 1) * budget.seconds - now)
+            wait = _counted(lambda cache, b=budget: self._spend(cache, b, now))
+            if wait is not None:
+                waits.append(wait)
         return waits
 
-    def _spend_from_log(self, budget: Budget, now: float) -> float | None:
-        """Record the request in ``budget``'s log of request times (DRF's); None, or the seconds
-        to wait when ``budget.requests`` requests already fall within the period."""
+    def _spend(self, cache: BaseCache, budget: Budget, now: float) -> float | None:
+        """Count the request in ``budget``; None, or the seconds to wait when it refuses."""
         if budget.requests <= 0:  # a scope switched off
             return float(budget.seconds)
-        cache = _log_cache(self.cache)
-        try:
-            history = cache.get(budget.key, [])
-        except RedisError:
-            _log_cache_failed()
-            cache = _PROCESS_LOGS
-            history = cache.get(budget.key, [])
+        if budget.requests > self.EXACT_UP_TO:
+            window = int(now // budget.seconds)
+            if _count(cache, f"{budget.key}:{window}", budget.seconds + 1) > budget.requests:
+                return (window + 1) * budget.seconds - now
+            return None
+        # DRF's log of request times, newest first.
+        history = cache.get(budget.key, [])
         while history and history[-1] <= now - budget.seconds:
             history.pop()
         if len(history) >= budget.requests:  # allowed again once the requests-th newest expires
             return history[budget.requests - 1] + budget.seconds - now
         history.insert(0, now)
-        try:
-            cache.set(budget.key, history, budget.seconds)
-        except RedisError:
-            _log_cache_failed()
-            _PROCESS_LOGS.set(budget.key, history, budget.seconds)
+        cache.set(budget.key, history, budget.seconds)
         return None
 
     def wait(self) -> float | None:
         return max(self.waits) if self.waits else None
+
+
+def _count(cache: BaseCache, key: str, ttl: int) -> int:
+    """One more request in a window's counter; its count, this request's included."""
+    try:  # the steady state; a window's first request adds the counter
+        return cache.incr(key)
+    except ValueError:
+        pass
+    if cache.add(key, 1, ttl):
+        return 1
+    try:  # another request added it in between
+        return cache.incr(key)
+    except ValueError:  # and it expired since: a new window
+        return 1
 
 
 def budgets_spend(spends: list[tuple[str, str]]) -> float | None:

@@ -1,4 +1,4 @@
-"""REST API of the feed and discovery (mounted under /api/v1/ from recommender/api_urls.py)."""
+"""REST API of the feed and discovery (mounted under /api/v1/ by musicsite/api_urls.py)."""
 
 from django.urls import path
 

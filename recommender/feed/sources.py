@@ -2,8 +2,9 @@
 
 A source is a function ``(ctx: FeedContext, k: int) -> list[Candidate]``. The model-backed
 sources (``next``: the sequence model; ``taste``: matrix factorisation) ask a *provider*
-registered with :func:`register_provider` (see ``recommender.feed.providers``) and fall back to
-content similarity when no trained model is active, so the feed works on a fresh machine.
+registered with :func:`register_provider` (by ``RecommenderConfig.ready``, from
+``recommender.training.serving``) and fall back to content similarity when no trained model is
+active, so the feed works on a fresh machine.
 """
 
 from __future__ import annotations

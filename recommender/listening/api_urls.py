@@ -1,4 +1,4 @@
-"""REST API endpoints of the recommender app (mounted under /api/v1/)."""
+"""REST API endpoints of the listening log (mounted under /api/v1/ by musicsite/api_urls.py)."""
 
 from django.urls import path
 

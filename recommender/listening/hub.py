@@ -8,8 +8,8 @@ Every write that is feedback (a play that counted, a completion, a skip, a ratin
    :func:`feedback_counts`; a training run claims the feedback it learns from with
    :func:`feedback_take`, which reads and zeroes the counter atomically (feedback arriving
    during training counts towards the next run). Ratings add to them with
-   :func:`feedbacks_received`; the listen upsert folds :func:`counter_statement` (or
-   :func:`counter_statement_of`) into its own write and calls :func:`subscribers_notify`.
+   :func:`feedbacks_received`; the listen upsert folds :func:`counter_statement_of` (on
+   PostgreSQL) or :func:`counter_statement` into its write and calls :func:`subscribers_notify`.
 2. **The subscribers.** After the transaction commits, each function subscribed with
    :func:`subscribe` is called once with the list of :class:`Feedback` signals of that write
    (a 500-event upload is one call), in the request, so the listener's next page already
@@ -107,7 +107,7 @@ def subscribers_notify(signals: list[Feedback]) -> None:
     """Call the subscribers with ``signals`` once the current transaction commits.
 
     For writers that count the signals themselves with :func:`counter_statement` (the listen
-    upsert folds it into its own statement); everyone else calls :func:`feedbacks_received`.
+    upsert, beside its write); everyone else calls :func:`feedbacks_received`.
     """
     if signals and _subscribers:
         transaction.on_commit(partial(_notify, list(_subscribers), list(signals)))
@@ -144,11 +144,8 @@ def feedback_take(kind: str) -> int:
 
 
 def counter_statement(amount: int) -> tuple[str, list]:
-    """The SQL (and parameters) adding ``amount`` to every kind's counter in one upsert.
-
-    Runs on PostgreSQL and SQLite alike; on PostgreSQL it can also be a ``WITH`` clause of
-    another statement, so a write and its count commit together without a transaction block.
-    """
+    """The SQL (and parameters) adding ``amount`` to every kind's counter in one upsert
+    (PostgreSQL and SQLite alike)."""
     table = connection.ops.quote_name(FeedbackCounter._meta.db_table)
     slot = random.randrange(COUNTER_SLOTS)
     values = ", ".join(["(%s, %s, %s)"] * len(FEEDBACK_KINDS))

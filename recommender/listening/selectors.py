@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import FloatField, IntegerField, QuerySet, Value
 
 from catalog.models import Track
+from recommender.listening.upsert import ListenRow
 from recommender.models import ListenEvent, ListeningSettings, Rating
+
+PAUSED = 0  # the track id that stands for "history paused" in listenable_or_paused()
 
 
 def history_paused_for(user) -> bool:
@@ -83,3 +87,30 @@ def loved_generated_track_ids() -> list[int]:
         .loved()
         .values_list("track_id", flat=True)
     )
+
+
+def listenable_or_paused(user, track_ids: Iterable[int]) -> dict[int, float]:
+    """Durations (s) of the pieces ``user`` may hear (``Track.objects.visible_to``), by id, and
+    ``PAUSED`` if their history is paused: both answers in one query (every listen asks)."""
+    durations = Track.objects.visible_to(user).filter(pk__in=list(track_ids)).order_by()
+    paused = (
+        ListeningSettings.objects.filter(user=user, history_paused=True)
+        .order_by()
+        .values_list(
+            Value(PAUSED, output_field=IntegerField()), Value(0.0, output_field=FloatField())
+        )
+    )
+    return dict(durations.values_list("pk", "duration_seconds").union(paused, all=True))
+
+
+def listens_existing(
+    *, user_id: int, client_event_ids: Iterable[uuid.UUID], lock: bool = False
+) -> dict[uuid.UUID, ListenRow]:
+    """The stored state of the listener's listens with these ids, by id.
+
+    ``lock``: inside a transaction, hold those rows until it ends (``SELECT ... FOR UPDATE``).
+    """
+    rows = ListenEvent.objects.filter(user_id=user_id, client_event_id__in=list(client_event_ids))
+    if lock:
+        rows = rows.select_for_update()
+    return {row["client_event_id"]: ListenRow(**row) for row in rows.values(*ListenRow.FIELDS)}

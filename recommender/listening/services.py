@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Track
@@ -23,13 +23,8 @@ from recommender.listening.reports import (
     ListenReport,
     ReportError,
 )
-from recommender.listening.upsert import (
-    PAUSED,
-    ListenRow,
-    listen_tracks_or_paused,
-    listens_existing,
-    listens_upsert,
-)
+from recommender.listening.selectors import PAUSED, listenable_or_paused, listens_existing
+from recommender.listening.upsert import ListenRow, listens_upsert
 from recommender.models import ListenEvent, ListeningSettings, Rating, play_threshold_ms
 
 logger = logging.getLogger(__name__)
@@ -52,7 +47,8 @@ class ListenResult:
 
 
 def _merge(old: ListenRow | None, new: ListenRow) -> ListenRow:
-    """Merge a report into a listen the way the SQL upsert does (monotonic, idempotent)."""
+    """Merge a report into a listen: monotonic, commutative, idempotent (the one merge rule;
+    the upsert writes its result only over the state it was computed from)."""
     if old is None:
         return new
     counted = old.counted or new.counted
@@ -115,9 +111,9 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
     cannot see, a playhead past the end of the piece, or a listen id already used for another
     track. Returns one :class:`ListenResult` per report, in request order.
 
-    The reads come first, outside any transaction; the write is one upsert that merges in the
-    database (``recommender.listening.upsert``), so a concurrent request can't lose a listen.
-    The upsert writes a listen only if it is still as read, so each report's status and the
+    The reads come first, outside any transaction; the write is one upsert
+    (``recommender.listening.upsert``) that writes a merged listen only if it is still stored
+    as read, so a concurrent request can't lose a listen, and each report's status and the
     feedback it adds (counted, subscribers) follow what this request's own write changed. A listen
     another request wrote in between is read again, under a lock, and written in a second
     step: a retry racing its original is a ``duplicate``, counted once. (Only if that other
@@ -125,16 +121,15 @@ def listens_record(*, user, reports: list[ListenReport], now: datetime | None = 
     it was stored.)
     """
     now = now or timezone.now()
-    durations = listen_tracks_or_paused(user_id=user.pk, track_ids={r.track_id for r in reports})
+    durations = listenable_or_paused(user, {r.track_id for r in reports})
     if durations.pop(PAUSED, None) is not None:
         raise HistoryPaused("listening history is paused; events are not recorded")
     ids = {r.client_event_id for r in reports}
     existing = listens_existing(user_id=user.pk, client_event_ids=ids)
     rows, errors = _checked_rows(reports, durations, user_id=user.pk, now=now)
     results: dict[int, ListenResult] = {}
-    one_statement = connection.vendor == "postgresql"  # atomic alone: see listens_upsert
     for attempt in range(WRITE_ATTEMPTS):
-        with nullcontext() if one_statement and not attempt else transaction.atomic():
+        with transaction.atomic() if attempt else nullcontext():  # a reread locks its rows
             if attempt:
                 existing = listens_existing(user_id=user.pk, client_event_ids=ids, lock=True)
             plan = _plan(rows, existing, errors=errors, total=len(reports))

@@ -1,4 +1,4 @@
-"""HTML pages of the recommender app's listening log: history and the rating controls."""
+"""HTML pages of the listening log: history and the rating controls."""
 
 from django.urls import path
 

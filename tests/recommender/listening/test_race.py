@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from recommender.listening import hub, services, upsert
+from recommender.listening import hub, selectors, services
 from recommender.models import ListenEvent
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import TrackFactory, UserFactory
@@ -31,7 +31,7 @@ def _both_read_first(monkeypatch, parties: int) -> None:
     """Each thread's first read of the stored listens waits until every thread has read."""
     barrier = threading.Barrier(parties, timeout=20)
     first = threading.local()
-    read = upsert.listens_existing
+    read = selectors.listens_existing
 
     def listens_existing(**kwargs):
         found = read(**kwargs)
@@ -139,7 +139,7 @@ def test_a_report_read_before_its_original_was_stored_is_a_duplicate(monkeypatch
     hook = signals.extend
     hub.subscribe(hook)
     reads: list[dict] = []
-    read = upsert.listens_existing
+    read = selectors.listens_existing
 
     def listens_existing(**kwargs):  # the first read sees no listen; later reads are real
         reads.append(kwargs)

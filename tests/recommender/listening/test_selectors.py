@@ -1,10 +1,10 @@
-"""The hand-written SQL of the listen ingest path agrees with the ORM it stands in for."""
+"""The reads of the listen ingest path: what a listener may hear, and whether they paused."""
 
 import pytest
 
 from catalog.models import Track
+from recommender.listening.selectors import PAUSED, listenable_or_paused
 from recommender.listening.services import history_pause_set
-from recommender.listening.upsert import PAUSED, listen_tracks_or_paused
 from tests.factories import TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +22,14 @@ def test_visible_tracks_match_the_catalogs_rule():
         expected = dict(
             Track.objects.visible_to(user).filter(pk__in=ids).values_list("pk", "duration_seconds")
         )
-        assert listen_tracks_or_paused(user_id=user.pk, track_ids=ids) == expected
+        assert listenable_or_paused(user, ids) == expected
         assert len(expected) == 2  # the public published piece and their own published one
 
 
 def test_paused_history_shows_up_in_the_same_answer():
     ada = UserFactory(username="ada")
     piece = TrackFactory()
-    assert PAUSED not in listen_tracks_or_paused(user_id=ada.pk, track_ids=[piece.pk])
+    assert PAUSED not in listenable_or_paused(ada, [piece.pk])
     history_pause_set(user=ada, paused=True)
-    assert PAUSED in listen_tracks_or_paused(user_id=ada.pk, track_ids=[piece.pk])
-    assert PAUSED in listen_tracks_or_paused(user_id=ada.pk, track_ids=[10**9])
+    assert PAUSED in listenable_or_paused(ada, [piece.pk])
+    assert PAUSED in listenable_or_paused(ada, [10**9])

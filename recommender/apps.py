@@ -17,6 +17,7 @@ class RecommenderConfig(AppConfig):
         from recommender.feed import services as feed
         from recommender.feed import sources
         from recommender.listening import hub
+        from recommender.ml import kinds
         from recommender.training import services as training
         from recommender.training import serving
 
@@ -24,5 +25,5 @@ class RecommenderConfig(AppConfig):
         hub.subscribe(serving.online_feedback_update)
         hub.subscribe(training.training_trigger_on_feedback)
         hub.subscribe_tastes(feed.on_tastes_changed)
-        sources.register_provider("next", serving.provider(serving.SEQUENCE_KINDS))
-        sources.register_provider("taste", serving.provider(serving.MF_KINDS))
+        sources.register_provider("next", serving.provider(kinds.SEQUENCE_KINDS))
+        sources.register_provider("taste", serving.provider(kinds.MF_KINDS))

@@ -31,12 +31,13 @@ from functools import partial
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from recommender.ml.kinds import FAMILIES
 from recommender.models import FeedbackCounter
 
 logger = logging.getLogger(__name__)
 
 # Feedback counters: one per model family (a training of any kind of a family claims its count).
-FEEDBACK_KINDS: tuple[str, ...] = ("mf", "sequence")
+FEEDBACK_KINDS: tuple[str, ...] = FAMILIES
 # Writers add to one of this many rows per kind, picked at random (no single hot row).
 COUNTER_SLOTS = 8
 

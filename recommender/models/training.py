@@ -13,6 +13,8 @@ __all__ = ["ModelKind", "ModelVersion", "RunStatus", "RunTrigger", "TrainingRun"
 
 
 class ModelKind(models.TextChoices):
+    """The kinds of ``recommender.ml.kinds.KINDS`` with their labels (a test keeps them equal)."""
+
     POP = "pop", "Popularity"
     ALS = "als", "ALS (matrix factorisation)"
     BPR = "bpr", "BPR (matrix factorisation)"

@@ -29,7 +29,8 @@ from musicsite import jobs
 from recommender.listening import hub
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
-from recommender.ml.evaluate import SEQUENCE_KINDS, evaluate_split, reference_vectors
+from recommender.ml.evaluate import evaluate_split, reference_vectors
+from recommender.ml.kinds import SEQUENCE_KINDS, family
 from recommender.ml.registry import default_config, make_model
 from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
 from recommender.training.dataset import dedupe_latest, event_log_interactions
@@ -38,7 +39,6 @@ from recommender.training.serving import RemappedModel, load_version
 
 __all__ = [
     "TrainingError",
-    "feedback_kind",
     "model_config",
     "training_execute",
     "training_request",
@@ -66,11 +66,6 @@ class TrainingError(RuntimeError):
 
 class TrainingStopped(Exception):
     """The run was failed from outside (staff, the reaper) while this worker ran it."""
-
-
-def feedback_kind(kind: str) -> str:
-    """The listening hub counter a model kind learns from."""
-    return "sequence" if kind in SEQUENCE_KINDS else "mf"
 
 
 def model_config(kind: str) -> Any:
@@ -199,7 +194,7 @@ def training_execute(*, run_id: int) -> TrainingRun | None:
 def _execute(run: TrainingRun) -> None:
     folder: Path | None = None
     try:
-        run.feedback_taken = hub.feedback_take(feedback_kind(run.kind))
+        run.feedback_taken = hub.feedback_take(family(run.kind))
         TrainingRun.objects.filter(pk=run.pk).update(feedback_taken=run.feedback_taken)
         data = event_log_interactions()
         _progress(
@@ -350,8 +345,8 @@ def training_trigger_on_feedback(signals: list) -> None:
         getattr(settings, "RECOMMENDER_MF_KIND", "als"),
         getattr(settings, "RECOMMENDER_SEQUENCE_KIND", "sasrec"),
     )
-    counts = hub.feedback_counts([feedback_kind(kind) for kind in model_kinds])
-    due = [kind for kind in model_kinds if counts[feedback_kind(kind)] >= threshold]
+    counts = hub.feedback_counts([family(kind) for kind in model_kinds])
+    due = [kind for kind in model_kinds if counts[family(kind)] >= threshold]
     if not due:
         return
     # A run open, or one failed within FEEDBACK_RETRY_AFTER_FAILURE_S (the broker down: each

@@ -22,6 +22,7 @@ from django.db.models import Count, Q
 
 from catalog.models import Track
 from recommender.ml.base import ArtifactError, Recommender
+from recommender.ml.kinds import MF_KINDS
 from recommender.ml.registry import model_class
 from recommender.models import ModelVersion
 from recommender.training.dataset import UserHistory, user_history
@@ -38,8 +39,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MF_KINDS = ("als", "bpr")
-SEQUENCE_KINDS = ("sasrec", "gru")
 SERVE_ORDER = ("sasrec", "als", "gru", "bpr")  # which active model answers first
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.db.models import QuerySet
 
 from catalog.models import Track
-from generator.models import GenerationJob, GeneratorVersion
+from generator.models import GenerationJob
 
 
 def catalog_midi_paths() -> list[Path]:
@@ -35,14 +35,6 @@ def job_list_for_user(*, user) -> QuerySet[GenerationJob]:
 def job_get_for_user(*, user, job_id: int) -> GenerationJob | None:
     """The listener's own job, or None (another listener's job is invisible)."""
     return job_list_for_user(user=user).filter(pk=job_id).first()
-
-
-def active_generator_version() -> GeneratorVersion | None:
-    return GeneratorVersion.objects.filter(is_active=True).order_by("-created_at").first()
-
-
-def generator_version_list() -> QuerySet[GeneratorVersion]:
-    return GeneratorVersion.objects.order_by("-created_at")
 
 
 def loved_generated_midi_paths() -> list[Path]:

@@ -76,13 +76,6 @@ def onboarding_picks(profile: Profile | None) -> dict[str, list[str]]:
     }
 
 
-def needs_onboarding(user) -> bool:
-    """Signed in and has neither completed nor skipped onboarding."""
-    if user is None or not user.is_authenticated:
-        return False
-    return not Profile.objects.filter(user=user, onboarded_at__isnull=False).exists()
-
-
 def _resolve(
     choices: QuerySet, values: list, field: str, errors: dict[str, list[str]], noun: str = ""
 ) -> QuerySet:

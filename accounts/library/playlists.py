@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Playlist, PlaylistItem
 from catalog.models import Track
-from recommender.models import Rating
+from recommender.listening.selectors import liked_for
 
 MAX_ITEMS = 1000
 MAX_PLAYLISTS = 200
@@ -58,17 +58,13 @@ def playlist_tracks(*, user, playlist: Playlist) -> list[Track]:
 
 def liked_tracks(*, user) -> list[Track]:
     """The automatic "Liked" playlist: pieces ``user`` liked, most recent first."""
-    ratings = (
-        Rating.objects.filter(user=user, liked=True, track__in=Track.objects.visible_to(user))
-        .select_related("track", "track__artist", "track__collection")
-        .prefetch_related("track__tags")
-        .order_by("-updated_at", "-id")
-    )
+    ratings = liked_for(user).select_related("track__collection").prefetch_related("track__tags")
     return [r.track for r in ratings]
 
 
 def liked_count(*, user) -> int:
-    return Rating.objects.filter(user=user, liked=True).count()
+    """How many pieces the "Liked" playlist holds."""
+    return liked_for(user).count()
 
 
 # --- writes ---

@@ -29,7 +29,8 @@ from recommender.ml.data import read_interactions  # noqa: E402
 from recommender.ml.evaluate import evaluate_models, format_table  # noqa: E402
 from recommender.ml.kinds import KINDS  # noqa: E402
 from recommender.ml.mf import ALSRecommender, MFConfig  # noqa: E402
-from recommender.ml.seq_model import SeqConfig, build_module  # noqa: E402
+from recommender.ml.seq_config import SeqConfig  # noqa: E402
+from recommender.ml.seq_model import build_module  # noqa: E402
 from recommender.ml.seq_recommender import SASRecRecommender  # noqa: E402
 from recommender.ml.softmax import full_softmax_cross_entropy  # noqa: E402
 

@@ -14,7 +14,7 @@ from recommender.ml.base import Recommender, read_header
 from recommender.ml.kinds import KINDS, MF_KINDS, POPULARITY
 from recommender.ml.mf import ALSRecommender, BPRRecommender, MFConfig
 from recommender.ml.popularity import PopConfig, PopularityRecommender
-from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_config import SeqConfig
 from recommender.ml.seq_recommender import GRURecommender, SASRecRecommender
 
 __all__ = [

@@ -9,80 +9,30 @@ Both share the output layer: the hidden state dotted with the (tied) item embedd
 
 ``forward`` returns hidden states for the loss; ``score_last`` returns catalog scores for the
 last position of each sequence, which is all inference needs. ``SeqEnsemble`` sums the scores of
-networks trained apart (``SeqConfig.members``).
+networks trained apart (``SeqModelConfig.members``). Modules read only the model part of
+a config (``recommender.ml.seq_config``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GRU4Rec", "SASRec", "SeqConfig", "SeqEnsemble", "build_module", "build_network"]
+from recommender.ml.seq_config import SeqModelConfig
+
+__all__ = ["GRU4Rec", "SASRec", "SeqEnsemble", "build_module", "build_network"]
 
 
 ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
-ITEM_INITS = ("random", "als")
-PRECISIONS = ("fp32", "bf16")
-
-
-@dataclass
-class SeqConfig:
-    arch: str = "sasrec"  # sasrec | gru
-    hidden: int = 64  # embedding / hidden size
-    layers: int = 2  # Transformer blocks or GRU layers
-    heads: int = 1  # attention heads (sasrec)
-    dropout: float = 0.2  # on embeddings and residual branches
-    attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)
-    maxlen: int = 200  # longest history the model reads (most recent items)
-    train_windows: bool = True  # also learn from the items before the last maxlen (windows)
-    item_init: str = "random"  # random | als (item embeddings start from ALS factors)
-    members: int = 1  # networks trained one after another, logits summed (each: seed + i, its
-    # share of time_budget, its own ALS start; without a budget, each runs all the epochs)
-    # training
-    epochs: int = 200  # first phase's bound; early stopping and the time budget end sooner
-    batch_size: int = 128
-    lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant | cosine (decays to 0 by the epoch or time limit)
-    warmup: float = 0.02  # cosine: share of the run spent warming up linearly
-    weight_decay: float = 0.0
-    precision: str = "fp32"  # fp32 | bf16 (training's matrix products in bfloat16, autocast)
-    loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
-    negatives: int = 256  # sampled softmax: shared negatives per batch
-    patience: int = 5  # validations without improvement before stopping
-    refit: float = 0.2  # share of the training spent last on each history with its validation item
-    eval_every: int = 1  # epochs between validations
-    valid_users: int = 0  # validate on at most this many users (0 = all)
-    time_budget: float | None = None  # seconds of training at most
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    threads: int = 0  # torch CPU threads (0 = leave torch's default)
-
-    def __post_init__(self) -> None:
-        if self.item_init not in ITEM_INITS:
-            raise ValueError(f"unknown item_init {self.item_init!r}; expected one of {ITEM_INITS}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
-        if self.members < 1:
-            raise ValueError(f"members must be 1 or more; got {self.members}")
-        if not 0.0 <= self.refit < 1.0:
-            raise ValueError(f"refit must be a share of the training in [0, 1); got {self.refit}")
-
-    @classmethod
-    def tiny(cls, arch: str = "sasrec") -> SeqConfig:
-        return cls(arch=arch, hidden=16, layers=1, maxlen=20, epochs=3, batch_size=32, patience=2)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class _Block(nn.Module):
     """Pre-norm causal self-attention + feed-forward block."""
 
-    def __init__(self, c: SeqConfig) -> None:
+    def __init__(self, c: SeqModelConfig) -> None:
         super().__init__()
         self.heads = c.heads
         self.ln1 = nn.LayerNorm(c.hidden)
@@ -107,7 +57,7 @@ class _Block(nn.Module):
 
 
 class _SeqBase(nn.Module):
-    def __init__(self, c: SeqConfig, n_items: int) -> None:
+    def __init__(self, c: SeqModelConfig, n_items: int) -> None:
         super().__init__()
         self.config = c
         self.n_items = n_items
@@ -136,7 +86,7 @@ class _SeqBase(nn.Module):
 
 
 class SASRec(_SeqBase):
-    def __init__(self, c: SeqConfig, n_items: int) -> None:
+    def __init__(self, c: SeqModelConfig, n_items: int) -> None:
         super().__init__(c, n_items)
         if c.hidden % c.heads:
             raise ValueError(f"hidden size {c.hidden} is not divisible by {c.heads} heads")
@@ -161,7 +111,7 @@ class SASRec(_SeqBase):
 
 
 class GRU4Rec(_SeqBase):
-    def __init__(self, c: SeqConfig, n_items: int) -> None:
+    def __init__(self, c: SeqModelConfig, n_items: int) -> None:
         super().__init__(c, n_items)
         self.gru = nn.GRU(
             c.hidden,
@@ -185,7 +135,7 @@ class SeqEnsemble(nn.Module):
     normalisers are constants. Each network is trained on its own, with its own loss.
     """
 
-    def __init__(self, config: SeqConfig, networks: list[_SeqBase]) -> None:
+    def __init__(self, config: SeqModelConfig, networks: list[_SeqBase]) -> None:
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(networks)
@@ -201,7 +151,7 @@ class SeqEnsemble(nn.Module):
         return torch.stack([m.score_last(seq) for m in self.members]).sum(dim=0)
 
 
-def build_network(c: SeqConfig, n_items: int) -> _SeqBase:
+def build_network(c: SeqModelConfig, n_items: int) -> _SeqBase:
     """One network for ``c.arch`` over a catalog of ``n_items``."""
     if c.arch == "sasrec":
         return SASRec(c, n_items)
@@ -210,7 +160,7 @@ def build_network(c: SeqConfig, n_items: int) -> _SeqBase:
     raise ValueError(f"unknown sequence architecture {c.arch!r}; expected 'sasrec' or 'gru'")
 
 
-def build_module(c: SeqConfig, n_items: int) -> _SeqBase | SeqEnsemble:
+def build_module(c: SeqModelConfig, n_items: int) -> _SeqBase | SeqEnsemble:
     """The model for ``c``: one network, or ``c.members`` of them as a :class:`SeqEnsemble`."""
     if c.members == 1:
         return build_network(c, n_items)

@@ -16,9 +16,9 @@ import torch
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.device import resolve_device
 from recommender.ml.mf import ALSRecommender, MFConfig
+from recommender.ml.seq_config import SeqConfig
 from recommender.ml.seq_model import (
     ITEM_INIT_STD,
-    SeqConfig,
     SeqEnsemble,
     _SeqBase,
     build_module,
@@ -113,7 +113,7 @@ class SequenceRecommender(Recommender):
                 network, report = self._fit_network(one, data)
                 networks.append(network)
                 reports.append(dataclasses.asdict(report))
-            self.module = SeqEnsemble(c, networks)
+            self.module = SeqEnsemble(c.model, networks)
             self.meta["train"] = {
                 "seconds": sum(r["seconds"] for r in reports),
                 "members": reports,
@@ -124,21 +124,22 @@ class SequenceRecommender(Recommender):
     def _fit_network(self, c: SeqConfig, data: FitData) -> tuple[_SeqBase, TrainReport]:
         """One network trained on ``data`` (validated phase, then refit phase), on the CPU after."""
         torch.manual_seed(c.seed)  # the initial weights too, so a fit is reproducible
-        module = build_network(c, data.n_items)
+        module = build_network(c.model, data.n_items)
         if c.item_init == "als":
             init_items_from_als(module, data, c)
-        known = with_valid_items(data) if c.refit else None
+        train = c.train
+        known = with_valid_items(data) if train.refit else None
         report = train_sequence_model(
             module,
             data.sequences,
             valid_history=data.valid_history,
             valid_target=data.valid_target,
             device=self.device,
-            config=c if known is None else first_phase(c),  # no refit: the whole budget
+            config=train if known is None else first_phase(train),  # no refit: the whole budget
         )
         if known is not None:
             refit = train_sequence_model(
-                module, known, device=self.device, config=refit_phase(c, report)
+                module, known, device=self.device, config=refit_phase(train, report)
             )
             report.refit_epochs, report.seconds = refit.epochs, report.seconds + refit.seconds
         return module.to(torch.device("cpu")), report
@@ -163,12 +164,13 @@ class SequenceRecommender(Recommender):
         return {k: v.detach().cpu().numpy() for k, v in self.module.state_dict().items()}
 
     def _config(self) -> dict[str, Any]:
-        return {"seq": self.config.to_dict(), "n_items": self.n_items}
+        c = self.config
+        return {"model": c.model.to_dict(), "train": c.train.to_dict(), "n_items": self.n_items}
 
     @classmethod
     def _from_saved(cls, config: dict[str, Any], state: dict[str, np.ndarray]) -> Recommender:
-        model = cls(SeqConfig(**config["seq"]))
-        model.module = build_module(model.config, int(config["n_items"]))
+        model = cls(SeqConfig.from_saved(config))
+        model.module = build_module(model.config.model, int(config["n_items"]))
         model.module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         model.module.eval()
         return model

@@ -3,16 +3,17 @@
 Klenitskiy & Vasilev (2023), "Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?":
 replacing SASRec's one-negative binary loss with cross-entropy over the whole catalog (one matmul of
 the hidden states against the item table) lifts NDCG@10 on ML-1M from 0.134 to 0.182. The full
-softmax is computed in cache-sized chunks (``recommender.ml.softmax``), and
-``SeqConfig.precision="bf16"`` runs the products in bfloat16. For large catalogs, ``loss="sampled"``
-uses a sampled softmax over negatives shared by the batch. Only real (non-padding) positions are
-scored, batches group sequences of similar length, and training stops early on validation NDCG@10 or
-when the time budget runs out. The best validated weights are kept, except at the end of a cosine
-schedule: annealed to a zero learning rate, its last weights are the run's (on Last.fm's 1,090
-validation users, a peak at epoch 9 of 60 was noise, and restoring it threw away the annealing).
+softmax is computed in cache-sized chunks (``recommender.ml.softmax``), and ``precision="bf16"``
+runs the products in bfloat16 (options of ``SeqTrainConfig``). For large catalogs,
+``loss="sampled"`` uses a sampled softmax over negatives shared by the batch. Only real
+(non-padding) positions are scored, batches group sequences of similar length, and training stops
+early on validation NDCG@10 or when the time budget runs out. The best validated weights are
+kept, except at the end of a cosine schedule: annealed to a zero learning rate, its last weights
+are the run's (on Last.fm's 1,090 validation users, a peak at epoch 9 of 60 was noise, and
+restoring it threw away the annealing).
 
-A last phase (``SeqConfig.refit``, a share of the run) then learns from each history followed by
-its validation item, so that the latest item of every sequence is a target too: the model that
+A last phase (``refit``, a share of the run) then learns from each history followed by its
+validation item, so that the latest item of every sequence is a target too: the model that
 ranks the test items has learned from everything before them, as ALS does. It runs at a lower
 peak learning rate, decaying to zero, and is not validated (its targets are the validation's).
 """
@@ -25,6 +26,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -32,7 +34,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from recommender.ml.metrics import ndcg, rank_targets
-from recommender.ml.seq_model import SeqConfig, _SeqBase
+from recommender.ml.seq_config import SeqTrainConfig
+from recommender.ml.seq_model import _SeqBase
 from recommender.ml.softmax import full_softmax_cross_entropy
 
 __all__ = [
@@ -47,6 +50,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 REFIT_LR = 0.3  # the refit phase's peak learning rate, as a share of ``lr``
+
+Train = TypeVar("Train", bound=SeqTrainConfig)  # a phase's config is of its run's config class
 
 
 @dataclass
@@ -121,7 +126,7 @@ def _batches(examples: list[np.ndarray], batch_size: int, rng: np.random.Generat
         yield torch.from_numpy(inp), torch.from_numpy(tgt)
 
 
-def _loss(model: _SeqBase, inp: torch.Tensor, tgt: torch.Tensor, c: SeqConfig) -> torch.Tensor:
+def _loss(model: _SeqBase, inp: torch.Tensor, tgt: torch.Tensor, c: SeqTrainConfig) -> torch.Tensor:
     hidden = model(inp)
     mask = tgt > 0
     h = hidden[mask]  # (M, d): only real positions are scored
@@ -141,7 +146,7 @@ def _loss(model: _SeqBase, inp: torch.Tensor, tgt: torch.Tensor, c: SeqConfig) -
     raise ValueError(f"unknown loss {c.loss!r}; expected 'ce' or 'sampled'")
 
 
-def _lr_factor(c: SeqConfig, progress: float) -> float:
+def _lr_factor(c: SeqTrainConfig, progress: float) -> float:
     """Learning-rate multiplier at ``progress`` (0..1) of the run.
 
     ``cosine`` warms up linearly, then decays to zero by the end of the run, whichever of the
@@ -160,14 +165,14 @@ def _lr_factor(c: SeqConfig, progress: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * (progress - c.warmup) / (1.0 - c.warmup)))
 
 
-def first_phase(c: SeqConfig) -> SeqConfig:
+def first_phase(c: Train) -> Train:
     """The validated phase: the whole run but the ``refit`` share of its time budget."""
     if not c.refit or c.time_budget is None:
         return c
     return dataclasses.replace(c, time_budget=c.time_budget * (1.0 - c.refit))
 
 
-def refit_phase(c: SeqConfig, first: TrainReport) -> SeqConfig:
+def refit_phase(c: Train, first: TrainReport) -> Train:
     """The last phase: ``refit`` of the run, from ``REFIT_LR`` of the peak rate down to zero.
 
     Its length is in proportion to the first phase's: ``refit / (1 - refit)`` of the epochs whose
@@ -201,20 +206,21 @@ def train_sequence_model(
     valid_history: list[np.ndarray] | None = None,
     valid_target: np.ndarray | None = None,
     device: torch.device,
-    config: SeqConfig | None = None,
+    config: SeqTrainConfig,
 ) -> TrainReport:
     """Train ``model`` in place on ``sequences`` (item indices in time order).
 
-    ``config`` (default: the model's) gives the training settings of this phase.
+    ``config`` gives the training settings of this phase; the model's own config its shape.
     """
-    c = config or model.config
+    c = config
+    arch = model.config.arch
     torch.manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     model.to(device)
     optim = torch.optim.AdamW(
         model.parameters(), lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.98)
     )
-    examples = _examples(sequences, c.maxlen, c.train_windows)
+    examples = _examples(sequences, model.config.maxlen, c.train_windows)
     report = TrainReport()
     if not examples:
         raise ValueError("no sequence has two or more items; nothing to learn from")
@@ -228,7 +234,7 @@ def train_sequence_model(
     best_state, best, bad = None, -1.0, 0
     start = time.perf_counter()
     progress = tqdm(
-        range(1, c.epochs + 1), desc=f"train {c.arch}", unit="epoch", leave=False, disable=None
+        range(1, c.epochs + 1), desc=f"train {arch}", unit="epoch", leave=False, disable=None
     )
     steps_per_epoch = math.ceil(len(examples) / c.batch_size)
     for epoch in progress:
@@ -264,7 +270,7 @@ def train_sequence_model(
         progress.set_postfix(loss=f"{total / max(count, 1):.3f}", ndcg10=valid)
         logger.info(
             "%s epoch %d loss %.4f valid NDCG@10 %s (%.0fs)",
-            c.arch,
+            arch,
             epoch,
             total / max(count, 1),
             valid,

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from recommender.ml import seq_recommender
-from recommender.ml.seq_model import SeqConfig, SeqEnsemble, build_module
+from recommender.ml.seq_config import SeqConfig
+from recommender.ml.seq_model import SeqEnsemble, build_module
 from recommender.ml.seq_recommender import SASRecRecommender
 from tests.recommender.ml.test_contract import _toy
 

@@ -9,7 +9,8 @@ import torch
 
 from recommender.ml.base import FitData
 from recommender.ml.registry import load_model
-from recommender.ml.seq_model import ITEM_INIT_STD, SeqConfig, build_module
+from recommender.ml.seq_config import SeqConfig
+from recommender.ml.seq_model import ITEM_INIT_STD, build_module
 from recommender.ml.seq_recommender import SASRecRecommender, init_items_from_als
 from tests.recommender.ml.test_contract import N_ITEMS, _toy
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from recommender.ml import seq_train
 from recommender.ml.base import FitData
-from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_config import SeqConfig
 from recommender.ml.seq_recommender import SASRecRecommender, with_valid_items
 from recommender.ml.seq_train import REFIT_LR, TrainReport, first_phase, refit_phase
 

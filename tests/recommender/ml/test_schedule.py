@@ -6,19 +6,19 @@ import itertools
 import pytest
 
 from recommender.ml import seq_train
-from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_config import SeqConfig, SeqTrainConfig
 from recommender.ml.seq_recommender import SASRecRecommender
 from recommender.ml.seq_train import _lr_factor
 from tests.recommender.ml.test_contract import _toy
 
 
 def test_cosine_warms_up_peaks_and_ends_at_zero():
-    c = SeqConfig(lr_schedule="cosine", warmup=0.1)
+    c = SeqTrainConfig(lr_schedule="cosine", warmup=0.1)  # the training part is all it reads
     factors = [_lr_factor(c, p / 100) for p in range(101)]
     assert factors[0] < factors[5] < factors[10] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(factors[10:]))
     assert factors[-1] == pytest.approx(0.0, abs=1e-9)
-    assert _lr_factor(SeqConfig(), 0.7) == 1.0  # constant
+    assert _lr_factor(SeqTrainConfig(), 0.7) == 1.0  # constant
 
 
 @pytest.mark.parametrize(

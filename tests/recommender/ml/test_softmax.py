@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from recommender.ml import softmax
-from recommender.ml.seq_model import SeqConfig
+from recommender.ml.seq_config import SeqConfig
 from recommender.ml.seq_recommender import SASRecRecommender
 from recommender.ml.softmax import chunk_rows, full_softmax_cross_entropy
 from tests.recommender.ml.test_refit import _walks_then_a_new_item

@@ -197,9 +197,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Recommender retraining: MF often, the sequence model less often, and after N new feedback.
 RECOMMENDER_MF_KIND = env("RECOMMENDER_MF_KIND", default="als")
 RECOMMENDER_SEQUENCE_KIND = env("RECOMMENDER_SEQUENCE_KIND", default="sasrec")
-# Feed impressions are buffered per process and written at most this many seconds later
-# (0 = at once); see recommender/feed/impressions.py.
-FEED_IMPRESSIONS_FLUSH_SECONDS = env.float("FEED_IMPRESSIONS_FLUSH_SECONDS", default=1.0)
 RECOMMENDER_RETRAIN_AFTER_FEEDBACK = env.int("RECOMMENDER_RETRAIN_AFTER_FEEDBACK", default=500)
 CELERY_BEAT_SCHEDULE: dict = {
     "recommender-train-mf": {

@@ -29,5 +29,3 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # Worker and live-server threads close their connections after each task/request, so the test
 # database can be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
-# Impressions are written with the page that shows them (tests of the buffer set their own).
-FEED_IMPRESSIONS_FLUSH_SECONDS = 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Track
@@ -18,11 +17,10 @@ from recommender.feed.builder import build_feed
 from recommender.feed.content import single_threaded_blas
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
-from recommender.feed.impressions import async_commit_from, impressions_add, impressions_flush
+from recommender.feed.fast_paths import async_commit_from
+from recommender.feed.impressions import impressions_add
 from recommender.feed.selectors import FeedPage, Resolver, feed_page
 from recommender.models import FeedSnapshot
-
-logger = logging.getLogger(__name__)
 
 SNAPSHOT_TTL = timedelta(minutes=20)
 
@@ -146,11 +144,6 @@ def feed_page_serve(
 ) -> FeedPage:
     """One page of ``user``'s feed (page and API alike), logged as impressions."""
     snapshot = feed_snapshot_current(user=user)
-    if cursor is not None and cursor.build != snapshot.build:
-        try:  # the page leaves out what this session was shown: write this process's share
-            impressions_flush()
-        except DatabaseError:
-            logger.warning("buffered impressions not written; the page may repeat a piece")
     page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size, resolve=resolve)
     impressions_add(user_id=user.pk, track_ids=[item.track_id for item in page.items])
     return page

@@ -22,7 +22,7 @@ from scipy.sparse.linalg import svds
 
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
-from recommender.ml.kinds import SEQUENCE_KINDS  # also imported from here by training.services
+from recommender.ml.kinds import SEQUENCE_KINDS
 from recommender.ml.metrics import rank_targets, summarize
 from recommender.ml.registry import default_config, make_model
 

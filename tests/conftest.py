@@ -70,3 +70,13 @@ def broker_down():
     finally:
         app.conf.broker_url, app.conf.broker_write_url = saved[0], saved[1]
         app._pool, app.amqp._producer_pool = saved[2], saved[3]
+
+
+@pytest.fixture
+def job_bounds(settings):
+    """Bounds of the stuck-work reapers, small and fixed: silent 60 s is dead, two runs at most,
+    queued an hour without a worker fails."""
+    settings.JOBS_STALE_SECONDS = 60
+    settings.JOBS_MAX_ATTEMPTS = 2
+    settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
+    return settings

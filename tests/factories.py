@@ -1,6 +1,7 @@
 """factory_boy factories shared by the whole suite. Add to this file; never rewrite it whole."""
 
 import hashlib
+from datetime import datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
@@ -134,3 +135,8 @@ def api_token(user, device: str = "tests") -> str:
     from accounts.services import api_token_create
 
     return api_token_create(user=user, device=device)[1]
+
+
+def seconds_ago(seconds: float) -> datetime:
+    """The moment ``seconds`` before now (a heartbeat that long silent, say)."""
+    return timezone.now() - timedelta(seconds=seconds)

@@ -1,7 +1,6 @@
 """Renders that never hang: a render whose worker died is queued again, then failed; a pending
 piece's page answers while the broker and the cache are down; staff can fail a stuck render."""
 
-from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -10,20 +9,14 @@ from django.utils import timezone
 
 from catalog import services, services_recovery
 from catalog.models import Track
-from tests.factories import TrackFactory
+from tests.factories import TrackFactory, seconds_ago
 
 Render = Track.RenderStatus
 
 
-def _ago(seconds: float):
-    return timezone.now() - timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def bounds(settings):
-    settings.JOBS_STALE_SECONDS = 60
-    settings.JOBS_MAX_ATTEMPTS = 2
-    return settings
+def bounds(job_bounds):
+    return job_bounds
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def sent(monkeypatch):
 @pytest.mark.django_db
 def test_a_render_whose_worker_died_is_queued_again_then_failed(bounds, sent):
     track = TrackFactory(render_status=Render.RENDERING, render_attempts=1)
-    Track.objects.filter(pk=track.pk).update(render_heartbeat_at=_ago(61))
+    Track.objects.filter(pk=track.pk).update(render_heartbeat_at=seconds_ago(61))
     alive = TrackFactory(render_status=Render.RENDERING, render_attempts=1)
     Track.objects.filter(pk=alive.pk).update(render_heartbeat_at=timezone.now())
     with mock.patch("django.db.transaction.on_commit", lambda f: f()):
@@ -44,7 +37,7 @@ def test_a_render_whose_worker_died_is_queued_again_then_failed(bounds, sent):
     track.refresh_from_db()
     assert track.render_status == Render.PENDING and sent == [track.pk]
     Track.objects.filter(pk=track.pk).update(
-        render_status=Render.RENDERING, render_attempts=2, render_heartbeat_at=_ago(61)
+        render_status=Render.RENDERING, render_attempts=2, render_heartbeat_at=seconds_ago(61)
     )
     services_recovery.track_renders_reap()
     track.refresh_from_db()
@@ -58,7 +51,7 @@ def test_a_render_whose_message_was_lost_is_queued_again(bounds, sent, settings)
     settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
     lost = TrackFactory(render_status=Render.PENDING)
     waiting = TrackFactory(render_status=Render.PENDING)
-    Track.objects.filter(pk=lost.pk).update(updated_at=_ago(3601))
+    Track.objects.filter(pk=lost.pk).update(updated_at=seconds_ago(3601))
     with mock.patch("django.db.transaction.on_commit", lambda f: f()):
         services_recovery.track_renders_reap()
         assert sent == [lost.pk]

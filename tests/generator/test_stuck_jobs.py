@@ -1,7 +1,6 @@
 """Jobs that never hang: a dead worker's job is retried or failed, the broker being down at
 submit fails the job at once with a clear message, and staff can fail or retry a stuck job."""
 
-from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -11,22 +10,15 @@ from django.utils import timezone
 
 from generator import services, services_recovery
 from generator.models import GenerationJob
-from tests.factories import GenerationJobFactory, TrackFactory, UserFactory
+from tests.factories import GenerationJobFactory, TrackFactory, UserFactory, seconds_ago
 
 Status = GenerationJob.Status
 
 
-def _silent_for(seconds: float):
-    return timezone.now() - timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def bounds(settings):
-    settings.JOBS_HEARTBEAT_SECONDS = 0.05
-    settings.JOBS_STALE_SECONDS = 60
-    settings.JOBS_MAX_ATTEMPTS = 2
-    settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
-    return settings
+def bounds(job_bounds):
+    job_bounds.JOBS_HEARTBEAT_SECONDS = 0.05
+    return job_bounds
 
 
 @pytest.fixture
@@ -41,8 +33,8 @@ def sent(monkeypatch):
 def test_a_job_whose_worker_died_is_run_again_when_redelivered(bounds, monkeypatch):
     job = GenerationJobFactory(
         status=Status.RUNNING,
-        started_at=_silent_for(600),
-        heartbeat_at=_silent_for(120),
+        started_at=seconds_ago(600),
+        heartbeat_at=seconds_ago(120),
         attempts=1,
     )
     monkeypatch.setattr(services, "_write_piece", lambda job: TrackFactory(owner=job.user))
@@ -66,8 +58,8 @@ def test_a_job_another_worker_is_running_is_left_to_it(bounds, monkeypatch):
 def test_a_job_whose_worker_died_on_every_try_fails_with_a_reason(bounds, monkeypatch):
     job = GenerationJobFactory(
         status=Status.RUNNING,
-        started_at=_silent_for(600),
-        heartbeat_at=_silent_for(120),
+        started_at=seconds_ago(600),
+        heartbeat_at=seconds_ago(120),
         attempts=2,
     )
     monkeypatch.setattr(services, "_write_piece", mock.Mock())
@@ -83,8 +75,8 @@ def test_the_reaper_requeues_a_dead_job_once_then_fails_it(bounds, sent, setting
     job = GenerationJobFactory(
         user=user,
         status=Status.RUNNING,
-        started_at=_silent_for(600),
-        heartbeat_at=_silent_for(61),
+        started_at=seconds_ago(600),
+        heartbeat_at=seconds_ago(61),
         attempts=1,
     )
     leftover = TrackFactory(owner=user, origin="generated", source=f"generation job {job.pk}")
@@ -100,7 +92,7 @@ def test_the_reaper_requeues_a_dead_job_once_then_fails_it(bounds, sent, setting
     assert alive.status == Status.RUNNING
 
     type(job).objects.filter(pk=job.pk).update(
-        status=Status.RUNNING, attempts=2, heartbeat_at=_silent_for(61)
+        status=Status.RUNNING, attempts=2, heartbeat_at=seconds_ago(61)
     )
     services_recovery.generation_jobs_reap()
     job.refresh_from_db()
@@ -114,7 +106,7 @@ def test_the_reaper_requeues_a_dead_job_once_then_fails_it(bounds, sent, setting
 @pytest.mark.django_db
 def test_the_reaper_fails_a_job_no_worker_started_in_time(bounds):
     old = GenerationJobFactory()
-    type(old).objects.filter(pk=old.pk).update(created_at=_silent_for(3601))
+    type(old).objects.filter(pk=old.pk).update(created_at=seconds_ago(3601))
     fresh = GenerationJobFactory()
     services_recovery.generation_jobs_reap()
     old.refresh_from_db()
@@ -158,8 +150,8 @@ def test_the_api_answers_503_with_retry_after_when_the_broker_is_down(settings, 
 def test_staff_can_fail_and_retry_stuck_jobs(admin_client, sent):
     stuck = GenerationJobFactory(
         status=Status.RUNNING,
-        started_at=_silent_for(600),
-        heartbeat_at=_silent_for(600),
+        started_at=seconds_ago(600),
+        heartbeat_at=seconds_ago(600),
         attempts=1,
     )
     url = reverse("admin:generator_generationjob_changelist")

@@ -2,7 +2,6 @@
 blocks its kind; the broker being down fails the run at once; staff can fail a stuck run."""
 
 import contextlib
-from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -11,17 +10,12 @@ from django.utils import timezone
 
 from recommender.models import RunStatus, TrainingRun
 from recommender.training import recovery, services
-
-
-def _ago(seconds: float):
-    return timezone.now() - timedelta(seconds=seconds)
+from tests.factories import seconds_ago
 
 
 @pytest.fixture
-def bounds(settings):
-    settings.JOBS_STALE_SECONDS = 60
-    settings.JOBS_QUEUED_TIMEOUT_SECONDS = 3600
-    return settings
+def bounds(job_bounds):
+    return job_bounds
 
 
 @pytest.mark.django_db
@@ -30,8 +24,8 @@ def test_a_run_whose_worker_died_is_failed_and_the_next_one_runs(bounds, monkeyp
         kind="als",
         status=RunStatus.RUNNING,
         stage="training",
-        started_at=_ago(900),
-        heartbeat_at=_ago(61),
+        started_at=seconds_ago(900),
+        heartbeat_at=seconds_ago(61),
     )
     recovery.training_runs_reap()
     dead.refresh_from_db()
@@ -47,7 +41,10 @@ def test_a_run_whose_worker_died_is_failed_and_the_next_one_runs(bounds, monkeyp
 @pytest.mark.django_db
 def test_a_request_replaces_a_dead_open_run_at_once(bounds, monkeypatch):
     dead = TrainingRun.objects.create(
-        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=_ago(61)
+        kind="als",
+        status=RunStatus.RUNNING,
+        started_at=seconds_ago(900),
+        heartbeat_at=seconds_ago(61),
     )
     monkeypatch.setattr("recommender.tasks.train_model.delay", lambda run_id: None)
     fresh = services.training_request(kind="als")
@@ -59,7 +56,10 @@ def test_a_request_replaces_a_dead_open_run_at_once(bounds, monkeypatch):
 @pytest.mark.django_db
 def test_a_live_run_is_left_alone(bounds):
     alive = TrainingRun.objects.create(
-        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=timezone.now()
+        kind="als",
+        status=RunStatus.RUNNING,
+        started_at=seconds_ago(900),
+        heartbeat_at=timezone.now(),
     )
     recovery.training_runs_reap()
     assert services.training_request(kind="als").pk == alive.pk
@@ -70,7 +70,10 @@ def test_a_live_run_is_left_alone(bounds):
 @pytest.mark.django_db
 def test_a_redelivered_run_whose_worker_died_is_failed_not_rerun(bounds):
     dead = TrainingRun.objects.create(
-        kind="als", status=RunStatus.RUNNING, started_at=_ago(900), heartbeat_at=_ago(61)
+        kind="als",
+        status=RunStatus.RUNNING,
+        started_at=seconds_ago(900),
+        heartbeat_at=seconds_ago(61),
     )
     assert services.training_execute(run_id=dead.pk) is None
     dead.refresh_from_db()
@@ -80,7 +83,7 @@ def test_a_redelivered_run_whose_worker_died_is_failed_not_rerun(bounds):
 @pytest.mark.django_db
 def test_a_run_no_worker_started_in_time_is_failed(bounds):
     run = TrainingRun.objects.create(kind="als")
-    TrainingRun.objects.filter(pk=run.pk).update(created_at=_ago(3601))
+    TrainingRun.objects.filter(pk=run.pk).update(created_at=seconds_ago(3601))
     recovery.training_runs_reap()
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "60 minutes" in run.error
@@ -96,7 +99,9 @@ def test_with_the_broker_down_a_training_fails_at_once_and_says_why(broker_down)
 
 @pytest.mark.django_db
 def test_staff_can_fail_a_stuck_run(admin_client):
-    stuck = TrainingRun.objects.create(kind="als", status=RunStatus.RUNNING, started_at=_ago(60))
+    stuck = TrainingRun.objects.create(
+        kind="als", status=RunStatus.RUNNING, started_at=seconds_ago(60)
+    )
     url = reverse("admin:recommender_trainingrun_changelist")
     admin_client.post(url, {"action": "fail_runs", "_selected_action": [stuck.pk]})
     stuck.refresh_from_db()

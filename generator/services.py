@@ -21,13 +21,13 @@ from django.utils import timezone
 from catalog.models import Track
 from generator.ml.checkpoint import load_checkpoint, read_meta
 from generator.ml.constraints import Constraints, scale_pitch_classes
-from generator.ml.model import resolve_device
 from generator.ml.sample import SampleSettings, bars_for_seconds, fresh_seed, generate
 from generator.ml.tokenizer import encode_file, opening_ids
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
 from musicsite import jobs
 from musicsite.waits import wait_of
+from recommender.ml.device import resolve_device
 
 logger = logging.getLogger(__name__)
 Status = GenerationJob.Status

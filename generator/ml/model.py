@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from generator.ml.config import ModelConfig
-from recommender.ml.device import resolve_device  # noqa: F401  (generator.services and the commands import it here)
 
 State = Any  # per-architecture generation state (KV cache / LSTM hidden state)
 

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.data import evaluate_nll, perplexity, tokenize_files
-from generator.ml.model import resolve_device
 from generator.ml.tokenizer import find_midi_files
+from recommender.ml.device import resolve_device
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 from django.core.management.base import BaseCommand, CommandError
 
-from generator.ml.model import resolve_device
 from generator.ml.pianoroll import PianoRollConfig, load_mat, train_and_evaluate
+from recommender.ml.device import resolve_device
 
 ANCHORS = {"JSB_Chorales": (8.10, 5.56, 8.45), "Nottingham": (3.07, 2.31, 3.29)}
 

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from generator.ml import model as generator_model
+from generator import services as generator_services
 from generator.ml import train as generator_train
 from recommender.ml import device, seq_recommender
 from recommender.ml.device import DeviceUnavailable, resolve_device
 
 
 def test_both_packages_call_the_one_function():
-    assert generator_model.resolve_device is resolve_device
+    assert generator_services.resolve_device is resolve_device
     assert generator_train.resolve_device is resolve_device
     assert seq_recommender.resolve_device is resolve_device
 

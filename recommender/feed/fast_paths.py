@@ -8,21 +8,28 @@ and SQLite run every statement (SQLite takes ``ON CONFLICT`` since 3.24).
 - ``impressions_upsert``: a page's impressions in one statement. The ORM's way (insert the new
   pairs, then ``F() + 1`` on all, in a transaction) doubled the CPU of a feed page
   (2.5 -> 5.3 ms in-process at 16 listeners); this statement costs ~0.3 ms.
+- ``snapshot_state``: every feed page's first query (the listener's snapshot, whether it is
+  stale and whether a piece of theirs is newer), raw: through the ORM (``Exists``/``OuterRef``)
+  compiling it cost 0.70 ms CPU a page against 0.10 ms (``feed_snapshot_current`` alone, 16
+  listeners), a quarter of a page's CPU. Its items come in the same row, so no process keeps
+  a cache of them (that cache saved 0.1 ms).
 - ``async_commit_from``: those writes commit without waiting for the WAL flush.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 
 from catalog.models import Track
-from recommender.models import FeedImpression
+from recommender.models import FeedImpression, FeedSnapshot
 
-__all__ = ["async_commit_from", "impressions_upsert"]
+__all__ = ["SnapshotState", "async_commit_from", "impressions_upsert", "snapshot_state"]
 
 
 def async_commit_from(*sources: str) -> str:
@@ -63,3 +70,31 @@ def impressions_upsert(*, user_id: int, track_ids: Sequence[int], now: datetime)
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, now, now, *track_ids, user_id])
+
+
+SnapshotState = tuple[int, bool, datetime, bool, list]  # build, stale, built_at, newer own, items
+
+
+def snapshot_state(*, user_id: int) -> SnapshotState | None:
+    """A listener's snapshot: its build, whether it is stale, when it was built, whether a piece
+    of theirs was created since, and its items; None without one."""
+    q = connection.ops.quote_name
+    table, tracks = q(FeedSnapshot._meta.db_table), q(Track._meta.db_table)
+    sql = (
+        f"SELECT s.build, s.stale, s.built_at, EXISTS (SELECT 1 FROM {tracks} own "
+        f"WHERE own.owner_id = s.user_id AND own.created_at > s.built_at), s.items "
+        f"FROM {table} s WHERE s.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    build, stale, built_at, newer_own, items = row
+    if isinstance(built_at, str):  # SQLite may return timestamps as text to raw queries
+        built_at = datetime.fromisoformat(built_at)
+    if isinstance(items, str):  # and JSON always
+        items = json.loads(items)
+    if timezone.is_naive(built_at):
+        built_at = timezone.make_aware(built_at, UTC)
+    return build, bool(stale), built_at, bool(newer_own), items

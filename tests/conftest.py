@@ -2,6 +2,9 @@
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 
@@ -40,15 +43,46 @@ def celery_worker_real(settings):
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=3)
     app.conf.task_always_eager = False
-    with start_worker(
-        app,
-        pool="solo",
-        perform_ping_check=False,
-        queues=["interactive", "default", "ml"],  # as the Procfile's workers
-        loglevel="WARNING",
-        shutdown_timeout=30,
-    ) as worker:
+    with (
+        _threads_share_an_in_memory_database(),
+        start_worker(
+            app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=["interactive", "default", "ml"],  # as the Procfile's workers
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ) as worker,
+    ):
         yield worker
+
+
+@contextmanager
+def _threads_share_an_in_memory_database() -> Iterator[None]:
+    """On SQLite's in-memory test database, a thread that opens a connection from here on (the
+    worker's, a job's heartbeat) gets the test's own, as Django gives the live server's threads.
+
+    With connections of their own, a write that meets another connection's read of the same
+    table (the worker recording a job's end while the job page polls) fails at once with
+    "database table is locked": shared-cache table locks do not wait (no busy timeout).
+    """
+    from django.db import connections
+
+    shared = connections["default"]
+    if shared.vendor != "sqlite" or not shared.is_in_memory_db():
+        yield
+        return
+    create = connections.create_connection
+
+    def connection_for(alias: str):
+        return shared if alias == shared.alias else create(alias)
+
+    shared.inc_thread_sharing()
+    try:
+        with mock.patch.object(connections, "create_connection", connection_for):
+            yield
+    finally:
+        shared.dec_thread_sharing()
 
 
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once

@@ -3,6 +3,14 @@
 Playwright never downloads a browser here; a missing Chromium fails the tests (it does not
 skip them). Sync Playwright runs an event loop in this thread, so Django's async-safety check
 must be relaxed for the live server's database access.
+
+A test waits through ``expect`` or ``wait_until``, not a bare ``page.wait_for_*``: a timeout of
+those raises through ``playwright/sync_api/_generated.py`` (24 k lines), which pytest's report
+then parses with ``ast.parse``; on Python 3.11.7 that parse fails ("SystemError: AST
+constructor recursion depth mismatch", an INTERNALERROR) when another thread parses at the same
+time, as ``traceback`` does for each frame of an error the live server or the worker logs
+(the AST state is shared between threads; fixed in 3.11.8, CPython gh-106905). ``expect``
+hides its frames from the report (``__tracebackhide__``).
 """
 
 import os
@@ -15,6 +23,8 @@ from django.conf import settings
 from django.test import Client
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+STEP_MS = 15_000  # the pages' own default timeout (``page`` below): one step of a test
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,7 +55,7 @@ def browser() -> Iterator:
 def page(browser) -> Iterator:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(STEP_MS)
     yield page
     page.goto("about:blank")  # the player's leave-the-page report goes now, not mid-flush
     context.close()
@@ -79,3 +89,17 @@ def log_in(context, live_server, user) -> None:
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+def wait_until(page, condition: str, *, what: str, timeout_ms: float = STEP_MS) -> None:
+    """Wait until the JavaScript ``condition`` holds on ``page``; else fail the test, saying
+    ``what`` was awaited, with no traceback through Playwright (see the module docstring)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    __tracebackhide__ = True
+    try:
+        page.wait_for_function(condition, timeout=timeout_ms)
+        return
+    except PlaywrightTimeoutError:
+        pass
+    raise AssertionError(f"waited {timeout_ms / 1000:g} s for {what}: {condition}")

@@ -2,7 +2,6 @@
 
 import pytest
 
-from recommender.feed.api import reset_payload_cache
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
 
@@ -11,7 +10,6 @@ from recommender.feed.context import reset_popularity
 def _fresh_feed_caches():
     reset_catalog_index()
     reset_popularity()
-    reset_payload_cache()
     yield
     reset_catalog_index()
     reset_popularity()

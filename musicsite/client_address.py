@@ -10,7 +10,6 @@ outermost proxy saw (DRF's ``NUM_PROXIES``); what the client wrote stands to its
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -18,7 +17,6 @@ from django.http import HttpRequest
 __all__ = ["client_address"]
 
 
-@lru_cache(maxsize=4096)  # a peer's address repeats; parsing one costs microseconds
 def _valid(address: str) -> str | None:
     address = address.strip()
     try:

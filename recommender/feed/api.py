@@ -8,11 +8,10 @@ session already showed. Every page is logged as impressions.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -141,12 +140,6 @@ def track_payloads(request: Request):
     return resolve
 
 
-@lru_cache(maxsize=8)
-def _feed_path(script_prefix: str, urlconf: str | None) -> str:
-    """The feed's path under ``script_prefix`` and ``urlconf`` (reversed once for each)."""
-    return reverse("api-feed", urlconf=urlconf)
-
-
 class FeedApi(APIView):
     """The signed-in listener's feed, ``page_size`` items at a time, with reasons."""
 
@@ -180,7 +173,7 @@ class FeedApi(APIView):
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
         next_url = None
         if next_cursor:  # URL-safe base64 and a number: nothing to escape
-            path = _feed_path(get_script_prefix(), get_urlconf())
+            path = reverse("api-feed")
             next_url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
         return Response({"results": results, "next_cursor": next_cursor, "next": next_url})
 

@@ -13,7 +13,15 @@ and SQLite run every statement (SQLite takes ``ON CONFLICT`` since 3.24).
   compiling it cost 0.70 ms CPU a page against 0.10 ms (``feed_snapshot_current`` alone, 16
   listeners), a quarter of a page's CPU. Its items come in the same row, so no process keeps
   a cache of them (that cache saved 0.1 ms).
-- ``async_commit_from``: those writes commit without waiting for the WAL flush.
+- ``async_commit_from``: the impressions commit without waiting for the WAL flush.
+
+Not here: the snapshot's store goes through the ORM (``feed.services``: ~1 ms CPU of a ~14 ms
+rebuild); the pieces' JSON is kept in Django's cache (``feed.api``: without it a page's CPU
+triples). What each process still holds: the content index (``feed.content``: the public
+catalog's vectors, rebuilt when it changes), popularity (``feed.context``: an aggregate over
+every listen, for five minutes) and the lists derived from both (``feed.sources``). Their removal
+was not measured: each is an aggregate over the whole catalog or the 1M events, far more than
+a page's 50 ms.
 """
 
 from __future__ import annotations
@@ -36,8 +44,8 @@ def async_commit_from(*sources: str) -> str:
     """`` FROM`` with ``sources`` plus an item that lets the statement's own commit skip the
     wait for the WAL flush (or just ``sources``; empty for none).
 
-    For the feed's derived data only (snapshots, impressions): a crash may lose the last few,
-    which costs one rebuild or a few counts, never the listening log. PostgreSQL in autocommit
+    For the feed's derived data only (impressions): a crash may lose the last few counts, never
+    the listening log. PostgreSQL in autocommit
     only: inside a transaction the setting would reach the caller's other writes. One statement
     instead of BEGIN / SET LOCAL / write / COMMIT: one round trip instead of four.
     """

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import connection
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from recommender.feed.builder import build_feed
 from recommender.feed.content import single_threaded_blas
 from recommender.feed.context import build_context
 from recommender.feed.cursor import FeedCursor
-from recommender.feed.fast_paths import async_commit_from, snapshot_state
+from recommender.feed.fast_paths import snapshot_state
 from recommender.feed.impressions import impressions_add
 from recommender.feed.selectors import FeedPage, Resolver, feed_page
 from recommender.models import FeedSnapshot
@@ -27,20 +27,23 @@ def feed_snapshot_rebuild(*, user) -> FeedSnapshot:
         ctx = build_context(user)
         items = [[c.track_id, c.source, c.reason_code, c.reason_text] for c in build_feed(ctx)]
     now = timezone.now()
-    table = connection.ops.quote_name(FeedSnapshot._meta.db_table)
-    value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    # One upsert: no read of the old (large) row, and the build number grows atomically.
-    sql = (
-        f"INSERT INTO {table} (user_id, items, build, stale, built_at) "
-        f"SELECT %s, {value}, 1, %s, %s{async_commit_from()} WHERE true "
-        f"ON CONFLICT (user_id) DO UPDATE SET "
-        f"items = EXCLUDED.items, build = {table}.build + 1, stale = EXCLUDED.stale, "
-        f"built_at = EXCLUDED.built_at RETURNING build"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, json.dumps(items), False, now])
-        (build,) = cursor.fetchone()
+    build = _snapshot_store(user=user, items=items, now=now)
     return FeedSnapshot(user=user, items=items, build=build, stale=False, built_at=now)
+
+
+def _snapshot_store(*, user, items: list, now) -> int:
+    """Store ``items`` as ``user``'s snapshot, its build number one more than the last (1 for
+    the first); that number. The old (large) row is never read."""
+    fields = {"items": items, "stale": False, "built_at": now}
+    with transaction.atomic():
+        if not FeedSnapshot.objects.filter(user=user).update(build=F("build") + 1, **fields):
+            try:
+                with transaction.atomic():  # another request may build the first one too
+                    FeedSnapshot.objects.create(user=user, build=1, **fields)
+                return 1
+            except IntegrityError:
+                FeedSnapshot.objects.filter(user=user).update(build=F("build") + 1, **fields)
+        return FeedSnapshot.objects.filter(user=user).values_list("build", flat=True).get()
 
 
 def feed_snapshot_current(*, user) -> FeedSnapshot:

@@ -59,7 +59,8 @@ def impressions_upsert(*, user_id: int, track_ids: Sequence[int], now: datetime)
     """Add one to the count of each (listener, piece) pair, in one statement.
 
     Pairs whose listener or piece was deleted meanwhile are left out, never failing the rest.
-    ``track_ids`` must hold each piece once.
+    ``track_ids`` must hold each piece once. Rows are written in the order of their piece, so
+    two pages of one listener served at once wait for each other instead of deadlocking.
     """
     q = connection.ops.quote_name
     table = q(FeedImpression._meta.db_table)
@@ -72,7 +73,7 @@ def impressions_upsert(*, user_id: int, track_ids: Sequence[int], now: datetime)
         f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
         f"SELECT %s, shown.t, 1, %s, %s{source} "
         f"WHERE EXISTS (SELECT 1 FROM {users} WHERE {user_pk} = %s) "
-        f"AND EXISTS (SELECT 1 FROM {tracks} WHERE {track_pk} = shown.t) "
+        f"AND EXISTS (SELECT 1 FROM {tracks} WHERE {track_pk} = shown.t) ORDER BY shown.t "
         f"ON CONFLICT (user_id, track_id) DO UPDATE SET "
         f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at"
     )

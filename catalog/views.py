@@ -10,19 +10,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
-from django_htmx.middleware import HtmxDetails
 
 from catalog import selectors, services
 from catalog.filters import TrackFilterForm, TrackFilters
 from catalog.models import Track
+from musicsite.htmx import HtmxHttpRequest
 
 BROWSE_PAGE_SIZE = 24
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request that went through django-htmx's middleware (for type checkers)."""
-
-    htmx: HtmxDetails
 
 
 def browse_context(request: HttpRequest) -> dict:
@@ -80,7 +74,7 @@ QUEUE_NAMES = {
 
 
 def _queue_name(context_label: str, track: Track, requested: list[int]) -> str:
-    if track.pk not in requested and track.collection_id is not None:
+    if track.pk not in requested and track.collection is not None:
         return f"{track.collection.name}, by title"  # no queue asked for: the collection
     return QUEUE_NAMES.get(context_label, "this queue")
 

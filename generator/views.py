@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from generator import selectors, services
+from musicsite.htmx import HtmxHttpRequest
 
 # The job page's player: one piece, its plays recorded in the "generated" context.
 GENERATED_PLAYER = {"player_context": "generated", "queue_params": "context=generated"}
@@ -74,7 +75,7 @@ def _job_or_404(request: HttpRequest, job_id: int):
 
 @require_GET
 @login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request, job_id)
     context = {"job": job, "track": job.track, **GENERATED_PLAYER}
     if request.htmx:
@@ -87,7 +88,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = services.generation_job_cancel(job=_job_or_404(request, job_id))
     if request.htmx:
         context = {"job": job, "track": job.track}

@@ -6,11 +6,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalog import selectors as catalog_selectors
+from musicsite.htmx import HtmxHttpRequest
 from recommender.feed import views as feed_views
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     """The feed for a signed-in listener (onboarding first for a new one); a welcome page
     with a few pieces for everyone else."""
     if request.user.is_authenticated:

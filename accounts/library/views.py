@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.library import onboarding, playlists
 from accounts.models import TempoRange
+from musicsite.htmx import HtmxHttpRequest
 from musicsite.redirects import safe_next_url
 
 
@@ -30,9 +32,10 @@ class OnboardingForm(forms.Form):
 
     def __init__(self, *args, choices: onboarding.OnboardingChoices, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["collections"].choices = [(c.slug, c.name) for c in choices.collections]
-        self.fields["composers"].choices = [(a.slug, a.name) for a in choices.composers]
-        self.fields["tags"].choices = [(t.slug, t.name) for t in choices.tags]
+        fields = cast(dict[str, forms.ChoiceField], self.fields)
+        fields["collections"].choices = [(c.slug, c.name) for c in choices.collections]
+        fields["composers"].choices = [(a.slug, a.name) for a in choices.composers]
+        fields["tags"].choices = [(t.slug, t.name) for t in choices.tags]
 
 
 class PlaylistForm(forms.Form):
@@ -125,7 +128,7 @@ def liked(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def playlist_add(request: HttpRequest) -> HttpResponse:
+def playlist_add(request: HtmxHttpRequest) -> HttpResponse:
     """Add a piece to a playlist (or to a new one named in the form): htmx swaps the form back
     with what happened; a plain post goes back to the page it came from."""
     form = AddToPlaylistForm(request.POST)
@@ -149,7 +152,7 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
             playlist, error = None, str(exc)
         except Http404:  # deleted meanwhile (another tab)
             playlist, error = None, "That playlist no longer exists."
-    outcome = error or f'Added to "{playlist.name}".'
+    outcome = error or f'Added to "{playlist.name}".'  # type: ignore[union-attr]  # no error
     if request.htmx:
         context = {
             "track_id": request.POST.get("track", ""),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Profile
 from catalog.selectors import track_get
+from musicsite.htmx import HtmxHttpRequest
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
 from recommender.feed.selectors import FeedPage, ratings_for_tracks
@@ -45,9 +46,9 @@ def _cursor(request: HttpRequest) -> FeedCursor | None:
 
 @require_GET
 @login_required
-def feed(request: HttpRequest) -> HttpResponse:
+def feed(request: HtmxHttpRequest) -> HttpResponse:
     """The signed-in listener's feed; new listeners are sent to onboarding first."""
-    profile = Profile.objects.filter(user=request.user).first()
+    profile = Profile.objects.filter(user=request.user).first()  # type: ignore[misc]  # signed in
     if (profile is None or not profile.is_onboarded) and "cursor" not in request.GET:
         return redirect("library:onboarding")
     try:
@@ -64,7 +65,7 @@ def feed(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def radio(request: HttpRequest, track_id: int) -> HttpResponse:
+def radio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     """A radio from one piece: the queue so far, extended as the listener scrolls."""
     seed = track_get(user=request.user, pk=track_id)
     try:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Track
+from musicsite.htmx import HtmxHttpRequest
 from musicsite.redirects import safe_next_url
 from recommender.listening import selectors, services
 from recommender.listening.forms import PauseForm, RatingForm
@@ -43,7 +44,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def history_pause(request: HttpRequest) -> HttpResponse:
+def history_pause(request: HtmxHttpRequest) -> HttpResponse:
     form = PauseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose pause or resume.")
@@ -63,7 +64,7 @@ def history_pause(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def listen_delete(request: HttpRequest, listen_id: int) -> HttpResponse:
+def listen_delete(request: HtmxHttpRequest, listen_id: int) -> HttpResponse:
     try:
         services.listen_delete(user=request.user, listen_id=listen_id)
     except ListenEvent.DoesNotExist:
@@ -79,7 +80,7 @@ def listen_delete(request: HttpRequest, listen_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def rate(request: HttpRequest, track_id: int) -> HttpResponse:
+def rate(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     """Stars, like or "not interested" from the rating controls."""
     track = get_object_or_404(Track.objects.visible_to(request.user), pk=track_id)
     form = RatingForm(request.POST)
@@ -87,7 +88,7 @@ def rate(request: HttpRequest, track_id: int) -> HttpResponse:
     if form.is_valid():
         rating = services.rating_set(user=request.user, track=track, **form.changes())
     else:
-        error = "; ".join(e for errors in form.errors.values() for e in errors)
+        error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
         rating = selectors.rating_for(request.user, track)
     next_url = safe_next_url(request, track.get_absolute_url())
     if request.htmx:

@@ -10,7 +10,7 @@ hidden, draft or another listener's pieces is "unknown", as one that does not ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -87,9 +87,10 @@ class TrackFilterForm(forms.Form):
         from catalog import selectors  # selectors import this module
 
         super().__init__(*args, **kwargs)
-        self.fields["collection"].queryset = selectors.collections_visible_to(user)
-        self.fields["composer"].queryset = selectors.composers_visible_to(user)
-        self.fields["tag"].queryset = selectors.tags_visible_to(user)
+        fields = cast(dict[str, forms.ModelChoiceField], self.fields)
+        fields["collection"].queryset = selectors.collections_visible_to(user)
+        fields["composer"].queryset = selectors.composers_visible_to(user)
+        fields["tag"].queryset = selectors.tags_visible_to(user)
         if key_choices is not None:
             # On the page the key is a select of the keys that actually occur.
             self.fields["key"].widget = forms.Select(

@@ -32,7 +32,8 @@ class _SizeLimitHandler(FileUploadHandler):
 @csrf_exempt  # the upload handler must be installed before the CSRF check reads the body
 @staff_member_required
 def staff_upload(request: HttpRequest) -> HttpResponse:
-    request.upload_handlers.insert(0, _SizeLimitHandler(request))
+    # A list until the body is read (an immutable one after).
+    request.upload_handlers.insert(0, _SizeLimitHandler(request))  # type: ignore[union-attr]
     return _staff_upload(request)
 
 

@@ -35,7 +35,7 @@ class JobOutputSerializer(serializers.Serializer):
         return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))
 
     def get_track(self, job: GenerationJob) -> dict | None:
-        if job.track_id is None:
+        if job.track is None:
             return None
         return {
             "id": job.track_id,

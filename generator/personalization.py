@@ -65,7 +65,7 @@ def choose_temperature(user, rng: random.Random) -> float:
     """Thompson sampling: draw from each arm's Beta(1 + s, 1 + f); play the best draw."""
     posteriors = temperature_posteriors(user)
     draws = {arm: rng.betavariate(1 + s, 1 + f) for arm, (s, f) in posteriors.items()}
-    return max(draws, key=draws.get)
+    return max(draws, key=draws.__getitem__)
 
 
 def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) -> Conditioning:

@@ -442,7 +442,9 @@ def generator_fine_tune(
     if not train or not val:
         logger.info("fine-tune skipped: no usable pieces")
         return None
-    base_val, _ = evaluate_nll(model, val, max_len=config.max_len, device=model.head.weight.device)
+    base_val, _ = evaluate_nll(
+        model, val, max_len=config.max_len, device=next(model.parameters()).device
+    )
     name = f"ft-{timezone.now():%Y%m%d-%H%M%S}"
     out_rel = f"generator/{name}"
     out = Path(settings.MODEL_ROOT) / out_rel

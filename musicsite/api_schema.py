@@ -1,6 +1,8 @@
 """The OpenAPI schema class of the API (a module of its own: importing drf-spectacular's
 AutoSchema loads DRF's views, which load the classes the API's settings name)."""
 
+from typing import cast
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.settings import api_settings
@@ -9,7 +11,9 @@ from rest_framework.settings import api_settings
 def _as_documented(authenticator: BaseAuthentication) -> BaseAuthentication:
     """The site-wide authentication class ``authenticator`` subclasses, if any: on the wire
     the subclass is that scheme (it only reads more in the same query)."""
-    for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+    # api_settings imports the dotted paths (the stubs type them as the strings).
+    classes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for cls in classes:
         if type(authenticator) is not cls and isinstance(authenticator, cls):
             return cls()
     return authenticator
@@ -31,7 +35,7 @@ class AutoSchema(SpectacularAutoSchema):
         two classes under one component name would make a wrong schema (drf-spectacular W001)."""
         view = self.view
         authenticators = [_as_documented(a) for a in view.get_authenticators()]
-        view.get_authenticators = lambda: authenticators  # this schema pass's view instance only
+        view.get_authenticators = lambda: authenticators  # type: ignore[method-assign]  # this schema pass's view instance only
         try:
             return super().get_auth()
         finally:

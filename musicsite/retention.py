@@ -146,11 +146,13 @@ def retention_prune(
 
     now = timezone.now()
     days = settings.RETENTION_IMPRESSION_DAYS if impression_days is None else impression_days
-    old = FeedImpression.objects.filter(last_shown_at__lt=now - timedelta(days=days))
-    report.impressions = old.count() if dry_run else _delete(old, "impressions", tell)
+    impressions = FeedImpression.objects.filter(last_shown_at__lt=now - timedelta(days=days))
+    report.impressions = (
+        impressions.count() if dry_run else _delete(impressions, "impressions", tell)
+    )
     days = settings.RETENTION_SNAPSHOT_DAYS if snapshot_days is None else snapshot_days
-    old = FeedSnapshot.objects.filter(built_at__lt=now - timedelta(days=days))
-    report.snapshots = old.count() if dry_run else _delete(old, "snapshots", tell)
+    snapshots = FeedSnapshot.objects.filter(built_at__lt=now - timedelta(days=days))
+    report.snapshots = snapshots.count() if dry_run else _delete(snapshots, "snapshots", tell)
     logger.info("retention: %s", report.summary())
     return report
 

@@ -7,6 +7,7 @@ seed design (cf. Oore et al. 2018, "This Time with Feeling", for LSTM music LMs)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -85,7 +86,7 @@ class TokenizerSettings:
 
 def preset(name: str) -> ModelConfig:
     """``transformer`` / ``lstm`` / ``tiny`` (a tiny transformer) / ``tiny-lstm``."""
-    presets = {
+    presets: dict[str, Callable[[], ModelConfig]] = {
         "transformer": ModelConfig.transformer,
         "lstm": ModelConfig.lstm,
         "tiny": ModelConfig.tiny,

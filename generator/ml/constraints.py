@@ -80,9 +80,10 @@ class ConstraintMasker:
         self.res = max(tokenizer.config.beat_res.values())
         num = int(time_sig.split("/")[0])
         self.bar_len = num * self.res  # positions count beats of the denominator
-        self.time_sig_id = vocab.get(f"TimeSig_{time_sig}")
-        if self.time_sig_id is None:
+        time_sig_id = vocab.get(f"TimeSig_{time_sig}")
+        if time_sig_id is None:
             raise ValueError(f"time signature {time_sig} is not in the tokenizer's vocabulary")
+        self.time_sig_id: int = time_sig_id
         self.tempo_id = (
             self._nearest("Tempo", constraints.tempo_bpm) if constraints.tempo_bpm else None
         )

@@ -76,6 +76,7 @@ class RNNNADE(nn.Module):
         h = config.hidden
         self.inp = nn.Linear(N_PITCHES, h)
         self.drop = nn.Dropout(config.dropout)
+        self.rnn: nn.LSTM | nn.TransformerEncoder
         if config.time_model == "lstm":
             self.rnn = nn.LSTM(
                 h,

@@ -73,7 +73,7 @@ def fit(
     steps_per_epoch = max(1, len(sampler) // train_config.batch_size)
     max_steps = steps_per_epoch * train_config.max_epochs
     start = time.monotonic()
-    best = (math.inf, 0, None)
+    best: tuple[float, int, dict[str, Any] | None] = (math.inf, 0, None)
     stale = 0
 
     def validate() -> float:
@@ -111,9 +111,10 @@ def fit(
             logger.info("time budget reached at step %d", step)
             break
     bar.close()
-    if best[2] is None:  # budget ran out before any evaluation
-        best = (validate(), step, model.state_dict())
-    model.load_state_dict(best[2])
+    if best[2] is None:  # budget ran out before any evaluation: keep the weights as they are
+        best = (validate(), step, None)
+    else:
+        model.load_state_dict(best[2])
     model.eval()
     save_checkpoint(
         out_dir,

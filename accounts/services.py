@@ -17,7 +17,7 @@ from accounts.models import ApiToken
 
 logger = logging.getLogger(__name__)
 
-DEVICE_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+DEVICE_NAME_MAX_LENGTH: int = ApiToken._meta.get_field("name").max_length  # type: ignore[assignment]
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "listen-to-bach"

@@ -46,7 +46,7 @@ def onboarding_choices() -> OnboardingChoices:
     """Collections, composers (most pieces first) and tags that have public pieces."""
     collections = list(selectors.collections_visible_to(None).order_by("name"))
     public = Q(tracks__in=Track.objects.visible_to(None))
-    composers = list(
+    composers: list[Artist] = list(
         selectors.composers_visible_to(None)
         .annotate(n=Count("tracks", filter=public))
         .order_by("-n", "name")[:TOP_COMPOSERS]

@@ -9,6 +9,7 @@ session already showed. Every page is logged as impressions.
 from __future__ import annotations
 
 import contextlib
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -41,7 +42,9 @@ class ReasonSerializer(serializers.Serializer):
 
 class FeedItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
-    source = serializers.CharField(help_text="next, taste, picks, fresh, popular, made_for_you")
+    source = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.source
+        help_text="next, taste, picks, fresh, popular, made_for_you"
+    )
     reason = ReasonSerializer()
     track = TrackListOutputSerializer()
 
@@ -86,7 +89,7 @@ def _page_params(request: Request) -> tuple[FeedCursor | None, int]:
     One field validates ``page_size`` (DRF's rules and error codes): on the feed, the busiest
     endpoint, a whole serializer cost more than the page.
     """
-    query, errors = request.query_params, {}
+    query, errors = request.query_params, cast(dict[str, Any], {})
     cursor, size = None, DEFAULT_PAGE_SIZE
     if "page_size" in query:
         try:
@@ -104,7 +107,8 @@ def _page_params(request: Request) -> tuple[FeedCursor | None, int]:
 
 
 def _track_data(tracks, request: Request) -> list[dict]:
-    return TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
+    data = TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
+    return cast(list[dict], data)  # many=True: a list
 
 
 PAYLOAD_TTL_SECONDS = 60

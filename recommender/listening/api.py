@@ -86,7 +86,7 @@ class ListensApi(APIView):
         started_at = serializers.DateTimeField(help_text="When playback started, with time zone")
         position_ms = serializers.IntegerField(min_value=0, help_text="Playhead")
         played_ms = serializers.IntegerField(min_value=0, required=False, help_text="Heard")
-        context = serializers.ChoiceField(choices=ListenContext.choices)
+        context = serializers.ChoiceField(choices=ListenContext.choices)  # type: ignore[assignment]
         session_id = serializers.UUIDField(required=False)
         duration_ms = serializers.IntegerField(min_value=0, required=False)
 

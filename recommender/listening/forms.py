@@ -27,7 +27,7 @@ class RatingForm(forms.Form):
                 changes[name] = self.cleaned_data[name] == "1"
         return changes
 
-    def clean(self) -> dict:
+    def clean(self) -> dict | None:
         cleaned = super().clean()
         if not any(
             self.data.get(name) is not None for name in ("stars", "liked", "not_interested")

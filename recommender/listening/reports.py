@@ -180,6 +180,9 @@ def _check_one(index: int, raw, now: datetime) -> tuple[ListenReport | None, lis
             )
     if c.errors:
         return None, c.errors
+    # No error: every required value is there (for type checkers).
+    assert client_event_id is not None and track_id is not None and kind is not None
+    assert started_at is not None and position_ms is not None and context is not None
     return (
         ListenReport(
             index=index,

@@ -165,7 +165,7 @@ def listens_upsert(
     fields = [ListenEvent._meta.get_field(name) for name in ListenRow.FIELDS]
     for row in rows:
         for name, model_field in zip(ListenRow.FIELDS, fields, strict=True):
-            params.append(model_field.get_db_prep_save(getattr(row, name), connection))
+            params.append(model_field.get_db_prep_save(getattr(row, name), connection))  # type: ignore[union-attr]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"WITH {guard_cte} {upsert}", params)
         written = {cid.to_python(value) for (value,) in cursor.fetchall()}

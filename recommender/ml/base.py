@@ -134,7 +134,7 @@ class Recommender(ABC):
             "config": self._config(),
             "meta": getattr(self, "meta", {}),
         }
-        np.savez(folder / "weights.npz", **self._state())
+        np.savez(folder / "weights.npz", **self._state())  # type: ignore[arg-type]  # numpy stub
         (folder / "config.json").write_text(json.dumps(header, indent=2, default=float))
         return folder
 

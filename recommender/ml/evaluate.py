@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from recommender.ml.base import FitData, Recommender
+from recommender.ml.base import FitData
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.kinds import SEQUENCE_KINDS
 from recommender.ml.metrics import rank_targets, summarize
@@ -60,8 +60,16 @@ def reference_vectors(matrix: sp.csr_matrix, dims: int = 64) -> np.ndarray:
     return (vt.T * s).astype(np.float32)
 
 
+class Scorer(Protocol):
+    """What an evaluation reads of a model (a ``Recommender``, or one scored in another index)."""
+
+    n_items: int
+
+    def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray: ...
+
+
 def evaluate_split(
-    model: Recommender,
+    model: Scorer,
     histories: list[np.ndarray],
     targets: np.ndarray,
     *,

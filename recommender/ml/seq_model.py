@@ -143,12 +143,12 @@ class SeqEnsemble(nn.Module):
 
     def item_weights(self) -> torch.Tensor:
         """The networks' item tables side by side, ``(n_items, members * d)``."""
-        return torch.cat([m.item_weights() for m in self.members], dim=1)
+        return torch.cat([m.item_weights() for m in self.members], dim=1)  # type: ignore[operator]
 
     @torch.no_grad()
     def score_last(self, seq: torch.Tensor) -> torch.Tensor:
         """The sum of the networks' scores ``(B, n_items)`` of each next item."""
-        return torch.stack([m.score_last(seq) for m in self.members]).sum(dim=0)
+        return torch.stack([m.score_last(seq) for m in self.members]).sum(dim=0)  # type: ignore[operator]
 
 
 def build_network(c: SeqModelConfig, n_items: int) -> _SeqBase:

@@ -57,7 +57,7 @@ def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) ->
     factors = als.item_vectors()[played]
     factors = factors * (ITEM_INIT_STD / max(float(factors.std()), 1e-8))
     with torch.no_grad():
-        module.item_emb.weight[torch.from_numpy(played + 1)] = torch.from_numpy(factors)
+        module.item_emb.weight[torch.from_numpy(played + 1)] = torch.from_numpy(factors)  # type: ignore[union-attr, operator]
 
 
 def with_valid_items(data: FitData) -> list[np.ndarray] | None:

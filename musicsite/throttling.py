@@ -175,7 +175,8 @@ def _window_counts(cache: BaseCache, counters: list[tuple[str, int]]) -> list[in
     ``_cache`` is its (private) client factory.
     """
     if isinstance(cache, RedisCache):
-        pipe = cache._cache.get_client(write=True).pipeline(transaction=False)
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        pipe = client.pipeline(transaction=False)
         for key, ttl in counters:
             full = cache.make_key(key)
             pipe.set(full, 0, ex=ttl, nx=True)

@@ -73,9 +73,11 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e and not slow"
 
+# mypy checks the packages pyproject.toml names (not tests/ or bench/), loading the test settings.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

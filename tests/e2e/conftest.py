@@ -40,6 +40,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_before_the_live_server(django_db_setup) -> None:
+    """Create the test database before pytest-django's session-wide live server starts, so on
+    SQLite's in-memory database the server's threads share the test's connection (as in
+    Django's LiveServerTestCase). Started first, the server saw the site's database name,
+    shared nothing, and each request opened a connection of its own: a write then failed at
+    once with "database table is locked" whenever another request or the worker was reading
+    that table (shared-cache table locks do not wait)."""
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright

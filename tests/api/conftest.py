@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from recommender.feed.api import reset_payload_cache
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
 from tests.factories import UserFactory, api_token
@@ -13,6 +14,7 @@ from tests.recommender.conftest import catalog  # noqa: F401  (shared fixture)
 def _fresh_feed_caches():
     reset_catalog_index()
     reset_popularity()
+    reset_payload_cache()
     yield
     reset_catalog_index()
 

@@ -97,7 +97,7 @@ def test_feed_pages_need_few_queries(as_alice, catalog, django_assert_max_num_qu
     with django_assert_max_num_queries(5):
         second = as_alice.get(first["next"]).json()
     assert len(second["results"]) == 10
-    # The same page again: pieces come from the cache; the token, the snapshot's state
+    # The same page again: pieces come from the process cache; the token, the snapshot's state
     # and the impressions remain.
     with django_assert_max_num_queries(3):
         again = as_alice.get(first["next"]).json()

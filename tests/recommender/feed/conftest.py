@@ -2,6 +2,7 @@
 
 import pytest
 
+from recommender.feed.api import reset_payload_cache
 from recommender.feed.content import reset_catalog_index
 from recommender.feed.context import reset_popularity
 
@@ -10,6 +11,7 @@ from recommender.feed.context import reset_popularity
 def _fresh_feed_caches():
     reset_catalog_index()
     reset_popularity()
+    reset_payload_cache()
     yield
     reset_catalog_index()
     reset_popularity()

@@ -84,7 +84,11 @@ class TrackDetailOutputSerializer(TrackListOutputSerializer):
 
 
 _FILTER_PARAMS = [
-    OpenApiParameter("q", OpenApiTypes.STR, description="Words in the title"),
+    OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        description="Words each found in the title, composer, collection or a tag",
+    ),
     OpenApiParameter("collection", OpenApiTypes.STR, description="Collection slug"),
     OpenApiParameter("composer", OpenApiTypes.STR, description="Composer slug"),
     OpenApiParameter("tag", OpenApiTypes.STR, description="Tag slug"),

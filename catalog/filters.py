@@ -42,7 +42,7 @@ class TrackFilters:
 class TrackFilterForm(forms.Form):
     """Query parameters of the browse page and of ``GET /api/v1/tracks/``."""
 
-    q = forms.CharField(label="Title", max_length=100, required=False, strip=True)
+    q = forms.CharField(label="Search", max_length=100, required=False, strip=True)
     collection = forms.ModelChoiceField(
         queryset=Collection.objects.none(),  # set per visitor in __init__
         to_field_name="slug",
@@ -98,7 +98,9 @@ class TrackFilterForm(forms.Form):
             )
         for name in ("tempo_min", "tempo_max"):
             self.fields[name].widget.attrs.update({"inputmode": "numeric", "placeholder": "bpm"})
-        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "Search titles"})
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": "Title, composer, collection or tag"}
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
@@ -24,7 +24,7 @@ def track_list(*, user, filters: TrackFilters | None = None) -> QuerySet[Track]:
     filters = filters or TrackFilters()
     tracks = _visible(user).select_related("artist", "collection").prefetch_related("tags")
     if filters.q:
-        tracks = tracks.filter(title__icontains=filters.q)
+        tracks = tracks.filter(search_matches(filters.q))
     if filters.collection is not None:
         tracks = tracks.filter(collection=filters.collection)
     if filters.composer is not None:
@@ -39,6 +39,20 @@ def track_list(*, user, filters: TrackFilters | None = None) -> QuerySet[Track]:
         # An upper bound of 120 includes 120.4 bpm: tempos are shown rounded.
         tracks = tracks.filter(tempo_bpm__lt=filters.tempo_max + 0.5)
     return tracks.order_by("title", "id")
+
+
+def search_matches(query: str) -> Q:
+    """Pieces where every word of ``query`` is in the title, the composer, the collection or a
+    tag ("bach chorale" finds Bach's chorales), ignoring case."""
+    matches = Q()
+    for word in query.split():
+        matches &= Q(
+            Q(title__icontains=word)
+            | Q(artist__name__icontains=word)
+            | Q(collection__name__icontains=word)
+            | Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__icontains=word))
+        )
+    return matches
 
 
 def track_get(*, user, pk: int) -> Track:

@@ -48,6 +48,25 @@ def test_track_list_filters_combine():
     ]
 
 
+def test_search_finds_words_in_the_composer_collection_and_tags_too():
+    bach, trad = ArtistFactory(name="J. S. Bach"), ArtistFactory(name="Traditional")
+    chorales, reels = CollectionFactory(name="Bach Chorales"), CollectionFactory(name="Reels")
+    lively = TagFactory(name="lively")
+    TrackFactory(title="Herzlich tut mich verlangen", artist=bach, collection=chorales)
+    TrackFactory(title="Chorale in G", artist=trad)
+    jig = TrackFactory(title="The Kesh", artist=trad, collection=reels)
+    jig.tags.add(lively)
+
+    def search(q: str) -> list[str]:
+        return _titles(selectors.track_list(user=None, filters=TrackFilters(q=q)))
+
+    assert search("bach") == ["Herzlich tut mich verlangen"]  # no title says Bach
+    assert search("BACH chorale") == ["Herzlich tut mich verlangen"]  # every word must match
+    assert search("chorale") == ["Chorale in G", "Herzlich tut mich verlangen"]
+    assert search("lively traditional") == ["The Kesh"]
+    assert search("bach reels") == []
+
+
 def test_filter_form_rejects_bad_values_with_named_fields():
     form = TrackFilterForm({"tempo_min": "fast", "tempo_max": "50", "collection": "nope"})
     assert not form.is_valid()

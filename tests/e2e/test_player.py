@@ -126,7 +126,7 @@ def test_browse_filters_swap_results_in_place(live_server, page):
     _ingest("Beta tune", seconds=2, seed=5, render=False)
     page.goto(live_server.url + reverse("catalog:browse"))
     page.evaluate("window.__marker = 'same page'")
-    page.get_by_label("Title").fill("beta")
+    page.get_by_label("Search", exact=True).fill("beta")
     page.get_by_text("Showing 1\u20131 of 1 matching").wait_for()
     assert "q=beta" in page.url  # hx-push-url keeps the address shareable
     assert page.locator(".track-card").count() == 1

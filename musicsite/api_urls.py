@@ -15,7 +15,11 @@ urlpatterns = [
     path("", include("accounts.library.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        name="api-redoc",
+    ),
     # Last: unknown API paths answer in the API's error format (musicsite/api.py).
     re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]

@@ -70,3 +70,4 @@ def test_schema_and_docs_are_served_locally(client):
     for url in ("/api/v1/docs/", "/api/v1/redoc/"):
         html = client.get(url).content.decode()
         assert "cdn" not in html.lower() and "static/drf_spectacular_sidecar" in html
+        assert "https://" not in html and "http://" not in html  # nothing from outside the site

@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -106,8 +106,8 @@ class AuthTokenApi(APIView):
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
-        if user is None:
-            raise serializers.ValidationError(
+        if user is None:  # 401, as for a refused token: the app asks for the password again
+            raise AuthenticationFailed(
                 "Unable to log in with that username and password.", code="invalid_credentials"
             )
         device, token = services.api_token_create(

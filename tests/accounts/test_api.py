@@ -28,10 +28,10 @@ def test_obtain_token_and_use_it(api):
     assert api.get("/api/v1/me/").json()["username"] == "eve"
 
 
-def test_bad_credentials_are_a_clear_400(api):
+def test_bad_credentials_are_a_clear_401(api):
     UserFactory(username="eve")
     response = api.post("/api/v1/auth/token/", {"username": "eve", "password": "wrong"})
-    assert response.status_code == 400
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     error = response.json()["error"]
     assert error["code"] == "invalid_credentials"
     assert "username and password" in error["message"]

@@ -101,7 +101,7 @@ def test_the_api_token_endpoint_shares_the_lock_and_answers_in_the_api_format():
         api.post(token, {"username": "carol", "password": f"guess-{i}"}).status_code
         for i in range(4)
     ]
-    assert statuses == [400] * 4
+    assert statuses == [401] * 4
     assert _post(api, LOGIN, "carol", "guess-5").status_code == 429  # the page's 5th failure
     response = api.post(token, {"username": "carol", "password": PASSWORD})
     assert response.status_code == 429

@@ -159,7 +159,7 @@ def test_while_redis_is_unreachable_the_api_answers_and_throttles_per_process(
         assert [client.get("/api/v1/feed/").status_code for _ in range(4)] == [200] * 3 + [429]
         signin = {"username": "nobody", "password": "wrong"}
         statuses = [APIClient().post("/api/v1/auth/token/", signin).status_code for _ in range(3)]
-        assert statuses == [400, 400, 429]
+        assert statuses == [401, 401, 429]
     finally:  # what this process counted meanwhile goes with the test
         throttling._LOCAL.clear()
 

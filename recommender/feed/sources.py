@@ -21,7 +21,9 @@ from recommender.feed.context import FeedContext, popularity_ranked
 
 logger = logging.getLogger(__name__)
 
-FRESH_DAYS = 30
+# "New": added in the last NEW_DAYS, and at least a day after the older half of the catalog
+# (right after the first import every piece is recent, and none of them is news).
+NEW_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +186,31 @@ def picks_source(ctx: FeedContext, k: int) -> list[Candidate]:
     return out[:k]
 
 
-def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
-    """New pieces, and pieces nobody has played yet, that resemble the listener's taste."""
-    index = ctx.index
-    cutoff = time.time() - FRESH_DAYS * 86400
-    fresh = _cached(
-        ("fresh", id(index), id(ctx.popularity), int(cutoff // 3600)),
-        lambda: [i.id for i in index.infos if i.created_ts >= cutoff or i.id not in ctx.popularity],
+def new_since(index) -> float:
+    """The moment after which a piece of ``index`` counts as "New" (see ``NEW_DAYS``)."""
+    median = _cached(
+        ("median_created", id(index)),
+        lambda: float(np.median([i.created_ts for i in index.infos])) if index.infos else 0.0,
     )
+    return max(time.time() - NEW_DAYS * 86400, median + 86400)
+
+
+def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
+    """New pieces the listener has not met yet, and pieces nobody has played yet, that
+    resemble the listener's taste."""
+    index = ctx.index
+    cutoff = new_since(index)
+    met = {*ctx.recent_plays, *ctx.recent_skips, *ctx.shown, *ctx.ratings}
+    unplayed = _cached(
+        ("unplayed", id(index), id(ctx.popularity)),
+        lambda: {i.id for i in index.infos if i.id not in ctx.popularity},
+    )
+    recent = _cached(
+        ("recent", id(index), int(cutoff // 3600)),
+        lambda: {i.id for i in index.infos if i.created_ts >= cutoff},
+    )
+    new = recent - met
+    fresh = sorted(new | unplayed)
     if not fresh:
         return []
     weights = ctx.taste_weights()
@@ -209,9 +228,7 @@ def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
     out = []
     for row in order:
         tid = fresh[int(row)]
-        info = index.info(tid)
-        new = info is not None and info.created_ts >= cutoff
-        text = "New" if new else "New to everyone: nobody has played it yet"
+        text = "New" if tid in new else "New to everyone: nobody has played it yet"
         out.append(Candidate(tid, float(scores[row]), "fresh", "new", text))
     return out
 

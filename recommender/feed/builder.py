@@ -32,7 +32,8 @@ SOURCES = {
 
 def build_feed(ctx: FeedContext, length: int = FEED_LENGTH) -> list[sources.Candidate]:
     """The ranked, blended, varied feed with a reason per item."""
-    exclude = set(ctx.recent_plays[:RECENTLY_PLAYED])
+    # Just played, or already rated or liked: the listener knows it; the feed is for discovery.
+    exclude = set(ctx.recent_plays[:RECENTLY_PLAYED]) | set(ctx.ratings)
     weights = source_weights(ctx)
     ranked = []
     for name, weight in weights.items():

@@ -174,3 +174,12 @@ def test_model_provider_plugs_in_and_never_leaks_private_pieces(catalog, monkeyp
     # The model's picks are blended with what sounds like the piece just played.
     assert any(i.track.pk in reels for i in nexts)
     assert nexts[0].reason_text == f"Because you played {catalog['chorales'][0].title}"
+
+
+def test_a_piece_the_listener_rated_is_not_offered_again(catalog):
+    user = UserFactory()
+    loved, liked = catalog["chorales"][0], catalog["chorales"][1]
+    rating_set(user=user, track=loved, stars=5)
+    rating_set(user=user, track=liked, liked=True)
+    shown = {i.track.pk for i in _page(user, size=24).items}
+    assert loved.pk not in shown and liked.pk not in shown

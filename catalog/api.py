@@ -49,6 +49,8 @@ class TrackListOutputSerializer(serializers.Serializer):
     render_status = serializers.CharField()
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    audio_url = serializers.SerializerMethodField()
+    pianoroll_url = serializers.SerializerMethodField()
 
     def _absolute(self, path: str) -> str:
         return absolute_uri(self.context, path)
@@ -59,28 +61,27 @@ class TrackListOutputSerializer(serializers.Serializer):
     def get_page_url(self, track: Track) -> str:
         return self._absolute(track.get_absolute_url())
 
+    def get_audio_url(self, track: Track) -> str | None:
+        """Where a player streams the piece (Range requests work); null until it is rendered."""
+        if not track.audio_file or track.render_status != Track.RenderStatus.READY:
+            return None
+        return self._absolute(reverse("catalog:track_audio", args=[track.pk]))
+
+    def get_pianoroll_url(self, track: Track) -> str | None:
+        if not track.pianoroll_image:
+            return None
+        return self._absolute(reverse("catalog:track_pianoroll", args=[track.pk]))
+
 
 class TrackDetailOutputSerializer(TrackListOutputSerializer):
     instruments = serializers.ListField(child=serializers.CharField())
     note_count = serializers.IntegerField()
     pitch_min = serializers.IntegerField()
     pitch_max = serializers.IntegerField()
-    audio_url = serializers.SerializerMethodField()
     midi_url = serializers.SerializerMethodField()
-    pianoroll_url = serializers.SerializerMethodField()
-
-    def get_audio_url(self, track: Track) -> str | None:
-        if not track.audio_file or track.render_status != Track.RenderStatus.READY:
-            return None
-        return self._absolute(reverse("catalog:track_audio", args=[track.pk]))
 
     def get_midi_url(self, track: Track) -> str:
         return self._absolute(reverse("catalog:track_midi", args=[track.pk]))
-
-    def get_pianoroll_url(self, track: Track) -> str | None:
-        if not track.pianoroll_image:
-            return None
-        return self._absolute(reverse("catalog:track_pianoroll", args=[track.pk]))
 
 
 _FILTER_PARAMS = [

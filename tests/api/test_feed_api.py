@@ -15,6 +15,27 @@ def test_feed_needs_a_token():
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
+def test_feed_items_carry_what_a_player_needs(as_alice, catalog):
+    from django.core.files.base import ContentFile
+
+    from catalog.models import Track
+
+    rendered = catalog["chorales"] + catalog["irish"]
+    for track in rendered:
+        track.audio_file.save(f"{track.pk}.ogg", ContentFile(b"OggS" + bytes(500)), save=False)
+        track.render_status = Track.RenderStatus.READY
+        track.save(update_fields=["audio_file", "render_status"])
+    items = as_alice.get("/api/v1/feed/?page_size=5").json()["results"]
+    for item in items:
+        piece = item["track"]
+        assert piece["duration_seconds"] > 0 and "pianoroll_url" in piece
+        audio = as_alice.get(piece["audio_url"], HTTP_RANGE="bytes=0-3")
+        assert audio.status_code == 206 and b"".join(audio.streaming_content) == b"OggS"
+    unrendered = TrackFactory(title="Still rendering")
+    detail = as_alice.get(f"/api/v1/tracks/{unrendered.pk}/").json()
+    assert detail["audio_url"] is None
+
+
 def test_feed_pages_with_reasons_and_cursor(as_alice, catalog):
     first = as_alice.get("/api/v1/feed/?page_size=5").json()
     assert len(first["results"]) == 5

@@ -22,8 +22,7 @@ from musicsite.api import absolute_uri
 
 
 def _playlist_error(exc: playlists.PlaylistError) -> Exception:
-    if exc.code == "not_found" and exc.field == "track":
-        return ValidationError({exc.field: [str(exc)]}, code="not_found")
+    """A refused playlist write as a 400 naming its field, with the service's code."""
     return ValidationError({exc.field: [str(exc)]}, code=exc.code)
 
 

@@ -1,4 +1,5 @@
-"""Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony.
+"""Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony,
+and a guard against semitone clashes between notes that sound together.
 
 Constrained decoding by masking logits of disallowed tokens at each step, as in controllable
 symbolic-music generation (e.g. Hadjeres et al. 2017 "DeepBach"'s constraints; the REMI token
@@ -17,6 +18,7 @@ NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)  # natural minor, plus the raised 7th below
+CLASHES = (1, 11)  # intervals mod 12 that grind: minor second, major seventh, minor ninth
 
 
 def scale_pitch_classes(key: str) -> set[int]:
@@ -44,6 +46,7 @@ class Constraints:
     max_polyphony: int = 6  # most notes sounding at once
     pitch_range: tuple[int, int] = (36, 96)  # lowest and highest allowed MIDI pitch
     program: int = 0  # General MIDI program of the written track (0 = piano)
+    avoid_clashes: bool = True  # no new pitch a semitone (mod 12) from a sounding one, if any fits
 
 
 @dataclass
@@ -89,11 +92,8 @@ class ConstraintMasker:
         )
         lo, hi = constraints.pitch_range
         allowed = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
-        self.pitch_ok = {
-            i
-            for i in self.by_type["Pitch"]
-            if lo <= int(self.values[i]) <= hi and int(self.values[i]) % 12 in allowed
-        }
+        self.pitch_of = {i: int(self.values[i]) for i in self.by_type["Pitch"]}
+        self.pitch_ok = {i for i, p in self.pitch_of.items() if lo <= p <= hi and p % 12 in allowed}
         self.state = TimeTracker(res=self.res, bar_len=self.bar_len)
 
     def _nearest(self, kind: str, value: float) -> int:
@@ -134,7 +134,10 @@ class ConstraintMasker:
         if len(active) >= self.c.max_polyphony:
             return set()
         busy = {p for p, _ in active}
-        return {i for i in self.pitch_ok if int(self.values[i]) not in busy}
+        free = {i for i in self.pitch_ok if self.pitch_of[i] not in busy}
+        if not self.c.avoid_clashes:
+            return free
+        return _without_clashes(free, self.pitch_of, busy) or free  # never a dead end
 
     def observe(self, token: int) -> None:
         """Advance the tracker over a token (sampled or forced)."""
@@ -156,3 +159,9 @@ class ConstraintMasker:
             s.total_notes += 1
         if kind in {"Bar", "Position", "Pitch", "Duration", "Tempo", "TimeSig"}:
             s.last_type = kind
+
+
+def _without_clashes(ids: set[int], pitch_of: dict[int, int], sounding: set[int]) -> set[int]:
+    """The pitch tokens of ``ids`` that are no semitone (mod 12) from any ``sounding`` pitch."""
+    bad = {(p + d) % 12 for p in sounding for d in CLASHES}
+    return {i for i in ids if pitch_of[i] % 12 not in bad}

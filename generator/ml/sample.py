@@ -1,6 +1,10 @@
 """Sampling a new piece from a token LM: temperature, top-k (Fan et al. 2018), nucleus / top-p
 (Holtzman et al. 2020) or greedy decoding, under the constraints of ``constraints.py``, with
 the Transformer's KV cache (or the LSTM's state) so each token costs one step.
+
+With ``SampleSettings.form`` the piece follows a plan of phrases (``form.py``): a repeated
+section's bars are re-played token by token through the model (so its cache and the constraint
+tracker see them as if sampled), all but the section's last bar, which is sampled afresh.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import torch
 from torch import nn
 
 from generator.ml.constraints import ConstraintMasker, Constraints
+from generator.ml.form import plan_form
 from generator.ml.tokenizer import decode_ids
 
 logger = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ class SampleSettings:
     seed: int | None = None  # seeds torch's sampler for reproducible pieces; None: fresh entropy
     max_tokens: int = 4000  # hard cap on generated tokens
     use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
+    form: bool = True  # phrases in a plan such as AABA, repeated sections re-played (form.py)
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Generated:
     score: symusic.Score  # decoded, cleaned, tempo and program applied
     tokens_sampled: int
     seconds: float
+    form: str = ""  # the plan followed, e.g. "AABA" ("" when form is off)
+    phrase_bars: int = 0  # bars per phrase of that plan (0 when form is off)
 
 
 def filter_logits(logits: torch.Tensor, settings: SampleSettings) -> torch.Tensor:
@@ -113,6 +121,9 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     tempo = c.tempo_bpm or float(_primer_value(tokenizer, primer, "Tempo") or 100.0)
     c = Constraints(**{**c.__dict__, "tempo_bpm": tempo, "time_signature": time_sig})
     masker = ConstraintMasker(tokenizer, c, time_sig)
+    plan = plan_form(c.bars) if s.form else None
+    replays = plan.replays() if plan else {}
+    bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = getattr(model.config, "max_len", 512)
     context = primer[-(max_len - 1) :]
     new: list[int] = []
@@ -136,6 +147,10 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
                 token = int(torch.multinomial(probs, 1, generator=gen))
             sampled += 1
         masker.observe(token)
+        if masker.state.last_type == "Bar":
+            bar_starts.append(len(new))
+            if masker.state.bar_index in replays:
+                forced.extend(_replay(new, bar_starts, *replays[masker.state.bar_index]))
         new.append(token)
         context.append(token)
         if sampled >= s.max_tokens and masker.state.last_type != "Pitch":
@@ -151,7 +166,16 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     )
     if score.note_num() == 0:
         raise RuntimeError("the model produced no notes")
-    return Generated(new, score, sampled, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if plan is None:
+        return Generated(new, score, sampled, seconds)
+    return Generated(new, score, sampled, seconds, plan.form, plan.phrase_bars)
+
+
+def _replay(new: list[int], bar_starts: list[int], source: int, count: int) -> list[int]:
+    """The tokens that re-play ``count`` bars from bar ``source``, after the Bar token that opens
+    the repeat, up to and including the Bar token that closes the last re-played bar."""
+    return new[bar_starts[source] + 1 : bar_starts[source + count] + 1]
 
 
 def _advance(model, token, state, context, use_cache, max_len, device):

@@ -4,6 +4,7 @@ import pytest
 
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.constraints import Constraints
+from generator.ml.form import plan_form
 from generator.ml.sample import SampleSettings, generate
 
 
@@ -41,3 +42,68 @@ def test_clash_guard_keeps_semitones_apart(loaded):
         shares[guard] = sum(_clash_share(s) for s in scores) / len(scores)
     assert shares[False] > 0.05  # the unguarded sampler does clash
     assert shares[True] < shares[False] / 5
+
+
+def _bars(ids: list[int], bar_id: int) -> list[list[int]]:
+    """The token ids of each bar (each list opens with its Bar token)."""
+    starts = [i for i, t in enumerate(ids) if t == bar_id]
+    return [ids[a:b] for a, b in zip(starts, [*starts[1:], len(ids)], strict=True)]
+
+
+def test_a_sixteen_bar_piece_is_aaba_and_its_a_sections_replay_the_first(loaded):
+    model, tok = loaded
+    g = generate(model, tok, constraints=Constraints(bars=16), settings=SampleSettings(seed=0))
+    assert (g.form, g.phrase_bars) == ("AABA", 4)
+    bars = _bars(g.ids, tok["Bar_None"])
+    assert len(bars) == 16  # stops exactly at the bars asked for
+    assert bars[4:7] == bars[0:3]  # the second A re-plays the first A's first 3 bars
+    assert bars[12:15] == bars[0:3]  # and so does the last
+    assert bars[8:11] != bars[0:3]  # B is new material
+
+
+def test_form_can_be_switched_off(loaded):
+    model, tok = loaded
+    c = Constraints(bars=16)
+    g = generate(model, tok, constraints=c, settings=SampleSettings(seed=0, form=False))
+    bars = _bars(g.ids, tok["Bar_None"])
+    assert (g.form, g.phrase_bars) == ("", 0)
+    assert len(bars) == 16 and bars[4:7] != bars[0:3]
+
+
+@pytest.mark.parametrize(
+    ("bars", "form", "phrase", "lengths"),
+    [
+        (1, "A", 4, [1]),
+        (3, "A", 4, [3]),
+        (6, "AA", 4, [4, 2]),
+        (12, "ABA", 4, [4, 4, 4]),
+        (14, "AABA", 4, [4, 4, 4, 2]),
+        (32, "AABA", 8, [8, 8, 8, 8]),
+        (40, "AABBA", 8, [8] * 5),
+        (64, "AABACABA", 8, [8] * 8),
+    ],
+)
+def test_plans_cover_exactly_the_bars_in_whole_phrases(bars, form, phrase, lengths):
+    plan = plan_form(bars)
+    assert (plan.form, plan.phrase_bars) == (form, phrase)
+    assert [s.bars for s in plan.sections] == lengths
+    assert plan.phrase_ends() == {sum(lengths[: i + 1]) - 1 for i in range(len(lengths))}
+
+
+def test_a_repeated_section_resamples_its_last_bar():
+    assert plan_form(40).replays() == {8: (0, 7), 24: (16, 7), 32: (0, 7)}
+    assert plan_form(6).replays() == {4: (0, 1)}
+    assert plan_form(3).replays() == {}
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_form_keeps_sampling_reproducible_with_and_without_the_cache(loaded, use_cache):
+    model, tok = loaded
+    c = Constraints(bars=10)
+    runs = [
+        generate(model, tok, constraints=c, settings=SampleSettings(seed=4, use_cache=use_cache))
+        for _ in range(2)
+    ]
+    assert runs[0].ids == runs[1].ids
+    cached = generate(model, tok, constraints=c, settings=SampleSettings(seed=4))
+    assert runs[0].ids == cached.ids

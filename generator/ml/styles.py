@@ -1,0 +1,96 @@
+"""The styles the generator knows, and the ensemble that plays each one.
+
+A style is a control token at the head of every training piece (``Style_<key>``), so the model
+knows what it is writing. The ensemble is not learned: each style has one, named here (a chorale
+is sung by four voices, a reel played on a fiddle, a quartet by strings), and the sampler's
+merged note stream is shared out among its parts by pitch (``ensemble.split_voices``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHOIR, VOICE, FLUTE, FIDDLE, VIOLIN, VIOLA, CELLO, RECORDER = 52, 53, 73, 110, 40, 41, 42, 74
+
+
+@dataclass(frozen=True)
+class Style:
+    key: str  # the control token's value
+    label: str  # in words, for the song's page: "Bach chorale"
+    ensemble: str  # in words: "four voices"
+    parts: tuple[tuple[str, int], ...]  # (part name, GM program), highest part first
+
+
+STYLES: dict[str, Style] = {
+    s.key: s
+    for s in [
+        Style("irish", "Irish dance tune", "flute", (("Flute", FLUTE),)),
+        Style("fiddle", "fiddle tune", "fiddle", (("Fiddle", FIDDLE),)),
+        Style("scottish", "Scottish air", "fiddle", (("Fiddle", FIDDLE),)),
+        Style("folksong", "German folk song", "a singer", (("Voice", VOICE),)),
+        Style(
+            "chorale",
+            "Bach chorale",
+            "four voices",
+            (("Soprano", CHOIR), ("Alto", CHOIR), ("Tenor", CHOIR), ("Bass", CHOIR)),
+        ),
+        Style(
+            "renaissance",
+            "Renaissance mass",
+            "four voices",
+            (("Cantus", CHOIR), ("Altus", CHOIR), ("Tenor", CHOIR), ("Bassus", CHOIR)),
+        ),
+        Style(
+            "madrigal",
+            "madrigal",
+            "five voices",
+            tuple((name, VOICE) for name in ("Canto", "Quinto", "Alto", "Tenore", "Basso")),
+        ),
+        Style(
+            "trecento",
+            "Trecento song",
+            "three voices",
+            (("Cantus", VOICE), ("Tenor", RECORDER), ("Contratenor", VIOLA)),
+        ),
+        Style(
+            "quartet",
+            "string quartet",
+            "a string quartet",
+            (("Violin I", VIOLIN), ("Violin II", VIOLIN), ("Viola", VIOLA), ("Cello", CELLO)),
+        ),
+    ]
+}
+DEFAULT_STYLE = "folksong"
+
+# The demo catalog's collections (catalog.ingest.demo_sources) and the style each one is.
+COLLECTION_STYLES = {
+    "O'Neill's Music of Ireland (1850)": "irish",
+    "Ryan's Mammoth Collection (1883)": "fiddle",
+    "Essen Folksong Collection": "folksong",
+    "Bach Chorales": "chorale",
+    "Palestrina Masses": "renaissance",
+    "Monteverdi Madrigals": "madrigal",
+    "Classical String Quartets": "quartet",
+}
+
+
+def style_token(style: str) -> str:
+    return f"Style_{style}"
+
+
+def style_for(collection: str | None, *, programs: set[int] | None = None, parts: int = 1) -> str:
+    """The style of a piece: its collection's, else a guess from its instruments and parts."""
+    if collection in COLLECTION_STYLES:
+        return COLLECTION_STYLES[collection]
+    programs = programs or set()
+    if parts >= 3 and programs and programs <= set(range(40, 48)):
+        return "quartet"
+    if parts >= 3 and programs and programs <= set(range(52, 55)):
+        return "chorale"
+    if parts >= 3:
+        return "chorale"
+    if programs & set(range(40, 48)) or FIDDLE in programs:
+        return "fiddle"
+    if programs & set(range(72, 80)):
+        return "irish"
+    return DEFAULT_STYLE

@@ -1,9 +1,11 @@
-"""Token datasets for language-model training: split by piece, random training windows,
-exact per-token NLL over whole held-out pieces (Bengio et al. 2003's per-token perplexity).
+"""Token datasets for language-model training: split by piece, random training windows that
+keep their piece's header, transposition and tempo augmentation, and exact per-token NLL over
+whole held-out pieces (Bengio et al. 2003's per-token perplexity).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from generator.ml.tokenizer import encode_file
+from generator.ml.tokenizer import NOTE_NAMES, encode_file, encode_piece, read_score
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,46 @@ def split_by_piece(
     }
 
 
+def split_by_identity(
+    idents: Sequence[str], *, val_fraction: float, test_fraction: float
+) -> dict[str, list[int]]:
+    """Indices of train / val / test by a hash of each piece's identity: a piece lands in the
+    same split whatever else is in the corpus (the demo catalog's pieces as the corpus's).
+    Each split is in hash order, so any prefix of it is a fair spread of the corpus."""
+    out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    hashed = sorted(
+        (int(hashlib.sha1(ident.encode()).hexdigest()[:12], 16) / 16**12, i)
+        for i, ident in enumerate(idents)
+    )
+    for u, i in hashed:
+        if u < val_fraction:
+            out["val"].append(i)
+        elif u < val_fraction + test_fraction:
+            out["test"].append(i)
+        else:
+            out["train"].append(i)
+    return out
+
+
+def tokenize_pieces(
+    tokenizer: miditok.REMI,
+    pieces: Sequence[tuple[Path, str | None]],
+    *,
+    progress: bool = False,
+) -> list[list[int]]:
+    """``header + tokens + [EOS]`` per readable, non-empty ``(file, style)``; bad files logged."""
+    seqs = []
+    for path, style in tqdm(pieces, desc="tokenize", disable=not progress, unit="file"):
+        try:
+            ids = encode_piece(tokenizer, read_score(path), style=style)
+        except ValueError as exc:
+            logger.warning("skipping %s: %s", Path(path).name, exc)
+            continue
+        if ids:
+            seqs.append(ids)
+    return seqs
+
+
 def tokenize_files(
     tokenizer: miditok.REMI, paths: Sequence[Path], *, progress: bool = False
 ) -> list[list[int]]:
@@ -55,27 +97,124 @@ def tokenize_files(
     return seqs
 
 
-class WindowSampler:
-    """Random ``seq_len + 1`` windows from the concatenated training pieces."""
+class Augmenter:
+    """Transposes a window (pitch tokens and the key token move together; a shift that would
+    leave the pitch range is not used) and nudges its tempo tokens by one bin."""
 
-    def __init__(self, seqs: list[list[int]], seq_len: int, seed: int = 0) -> None:
-        stream = [t for s in seqs for t in s]
-        if len(stream) < seq_len + 2:
+    def __init__(self, tokenizer: miditok.REMI, max_shift: int = 5) -> None:
+        vocab: dict[str, int] = tokenizer.vocab
+        size = len(vocab)
+        self.max_shift = max_shift
+        self.pitch = {int(n.split("_")[1]): i for n, i in vocab.items() if n.startswith("Pitch_")}
+        self.pitch_of = torch.full((size,), -1, dtype=torch.long)
+        for p, i in self.pitch.items():
+            self.pitch_of[i] = p
+        self.lo, self.hi = min(self.pitch), max(self.pitch)
+        self.shift_maps = {k: self._map(vocab, k) for k in range(-max_shift, max_shift + 1)}
+        tempos = sorted(
+            (float(n.split("_")[1]), i) for n, i in vocab.items() if n.startswith("Tempo_")
+        )
+        self.tempo_maps = {}
+        for d in (-1, 1):
+            m = torch.arange(size)
+            for j, (_, i) in enumerate(tempos):
+                m[i] = tempos[min(max(j + d, 0), len(tempos) - 1)][1]
+            self.tempo_maps[d] = m
+
+    def _map(self, vocab: dict[str, int], k: int) -> torch.Tensor:
+        m = torch.arange(len(vocab))
+        for p, i in self.pitch.items():
+            if self.lo <= p + k <= self.hi:
+                m[i] = self.pitch[p + k]
+        for name, i in vocab.items():
+            if name.startswith("Key_"):
+                value = name[4:]
+                mode = "minor" if value.endswith("minor") else "major"
+                tonic = NOTE_NAMES.index(value[: -len(mode)])
+                m[i] = vocab[f"Key_{NOTE_NAMES[(tonic + k) % 12]}{mode}"]
+        return m
+
+    def __call__(self, row: torch.Tensor, rng: random.Random) -> torch.Tensor:
+        pitches = self.pitch_of[row]
+        pitches = pitches[pitches >= 0]
+        if len(pitches):
+            lo, hi = int(pitches.min()), int(pitches.max())
+            options = [
+                k
+                for k in range(-self.max_shift, self.max_shift + 1)
+                if self.lo <= lo + k and hi + k <= self.hi
+            ]
+            row = self.shift_maps[rng.choice(options or [0])][row]
+        d = rng.choice((-1, 0, 0, 1))
+        return self.tempo_maps[d][row] if d else row
+
+
+class WindowSampler:
+    """Random training windows of ``seq_len + 1`` tokens. Each starts inside one piece and
+    opens with that piece's header (BOS and its control tokens), so every window says what it
+    is; a piece shorter than a window is padded (padding is not scored). Pieces are drawn in
+    proportion to the square root of their length, so long scores do not drown short tunes.
+    """
+
+    def __init__(
+        self,
+        seqs: list[list[int]],
+        seq_len: int,
+        seed: int = 0,
+        *,
+        header: set[int] | None = None,
+        augment: Augmenter | None = None,
+    ) -> None:
+        seqs = [s for s in seqs if len(s) >= 2]
+        total = sum(len(s) for s in seqs)
+        if total < seq_len + 2:
             raise ValueError(
-                f"training pieces hold {len(stream)} tokens, fewer than one window of {seq_len}"
+                f"training pieces hold {total} tokens, fewer than one window of {seq_len}"
             )
-        self.stream = torch.tensor(stream, dtype=torch.long)
+        self.seqs = [torch.tensor(s, dtype=torch.long) for s in seqs]
+        self.heads = [_header_length(s, header or set()) for s in seqs]
+        self.weights = [math.sqrt(len(s)) for s in seqs]
+        self.total = total
         self.seq_len = seq_len
-        self.gen = torch.Generator().manual_seed(seed)
+        self.augment = augment
+        self.rng = random.Random(seed)
 
     def __len__(self) -> int:
-        return len(self.stream) // self.seq_len
+        return self.total // self.seq_len
+
+    def window(self) -> torch.Tensor:
+        """One ``seq_len + 1`` row of ids (-100 where padded)."""
+        i = self.rng.choices(range(len(self.seqs)), weights=self.weights, k=1)[0]
+        seq, head = self.seqs[i], self.heads[i]
+        body_len = self.seq_len + 1 - head
+        start = head + self.rng.randrange(max(1, len(seq) - head - body_len + 1))
+        if start == head:
+            row = seq[: self.seq_len + 1]
+        else:
+            row = torch.cat([seq[:head], seq[start : start + body_len]])
+        if self.augment is not None:
+            row = self.augment(row, self.rng)
+        if len(row) < self.seq_len + 1:
+            row = torch.cat([row, torch.full((self.seq_len + 1 - len(row),), -100)])
+        return row
 
     def batch(self, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        hi = len(self.stream) - self.seq_len - 1
-        starts = torch.randint(0, hi + 1, (batch_size,), generator=self.gen)
-        rows = torch.stack([self.stream[s : s + self.seq_len + 1] for s in starts.tolist()])
-        return rows[:, :-1].to(device), rows[:, 1:].to(device)
+        rows = torch.stack([self.window() for _ in range(batch_size)])
+        x = rows[:, :-1].clamp(min=0)  # a padded input position predicts only padding
+        return x.to(device), rows[:, 1:].to(device)
+
+    def state(self) -> object:
+        return self.rng.getstate()
+
+    def restore(self, state: object) -> None:
+        self.rng.setstate(state)  # type: ignore[arg-type]
+
+
+def _header_length(seq: list[int], header: set[int]) -> int:
+    n = 1 if seq else 0  # BOS
+    while n < len(seq) and seq[n] in header:
+        n += 1
+    return n
 
 
 @torch.no_grad()

@@ -2,7 +2,10 @@
 
 REMI writes a piece as ``Bar``, ``Position``, ``Tempo``, ``TimeSig`` and per-note ``Pitch`` /
 ``Duration`` tokens. All non-drum tracks are merged into one stream before tokenizing (the
-instrument is chosen when the MIDI is written), so a note costs two tokens plus shared positions.
+ensemble is the style's, chosen when the MIDI is written), so a note costs two tokens plus
+shared positions. A piece opens with a header of control tokens, ``BOS Style_<style>
+Key_<tonic><mode>`` (Keskar et al. 2019, "CTRL", for control codes), so the model knows what it
+is writing; tokenizers saved without them still load and simply write unconditioned pieces.
 """
 
 from __future__ import annotations
@@ -14,11 +17,30 @@ import miditok
 import symusic
 
 from generator.ml.config import TokenizerSettings
+from generator.ml.styles import STYLES, style_token
 
 logger = logging.getLogger(__name__)
 
 TOKENIZER_FILE = "tokenizer.json"
 MIDI_SUFFIXES = (".mid", ".midi")
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+MODES = ("major", "minor")
+# Krumhansl & Kessler (1982) key profiles, for pieces whose file names no key.
+_PROFILES = {
+    "major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+    "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+}
+
+
+def key_token(tonic: int, mode: str) -> str:
+    """``Key_Cmajor`` / ``Key_F#minor``: the control token of a key."""
+    return f"Key_{NOTE_NAMES[tonic % 12]}{mode}"
+
+
+def control_tokens() -> list[str]:
+    """The header's vocabulary: one token per style and per key."""
+    keys = [key_token(pc, mode) for mode in MODES for pc in range(12)]
+    return [style_token(s) for s in STYLES] + keys
 
 
 def build_tokenizer(settings: TokenizerSettings | None = None) -> miditok.REMI:
@@ -33,7 +55,7 @@ def build_tokenizer(settings: TokenizerSettings | None = None) -> miditok.REMI:
         tempo_range=settings.tempo_range,
         use_time_signatures=True,
         use_programs=False,
-        special_tokens=["PAD", "BOS", "EOS"],
+        special_tokens=["PAD", "BOS", "EOS", *control_tokens()],
     )
     return miditok.REMI(config)
 
@@ -74,18 +96,68 @@ def encode_score(tokenizer: miditok.REMI, score: symusic.Score) -> list[int]:
     return list(seq.ids)
 
 
-def encode_file(tokenizer: miditok.REMI, path: str | Path) -> list[int]:
-    """Token ids of a MIDI file; raises ``ValueError`` naming the file when it cannot be read."""
+def score_key(score: symusic.Score) -> tuple[int, str] | None:
+    """(tonic pitch class, "major" | "minor"): the key signature the file states, else the
+    Krumhansl-Kessler profile that best fits its pitch classes (weighted by duration)."""
+    if len(score.key_signatures):
+        ks = score.key_signatures[0]
+        minor = int(ks.tonality) == 1
+        tonic = (7 * int(ks.key) + (9 if minor else 0)) % 12
+        return tonic, "minor" if minor else "major"
+    weights = [0.0] * 12
+    for track in score.tracks:
+        if not track.is_drum:
+            for note in track.notes:
+                weights[note.pitch % 12] += note.duration
+    if not any(weights):
+        return None
+    return max(
+        ((pc, mode) for mode in MODES for pc in range(12)),
+        key=lambda k: _correlation(weights, _PROFILES[k[1]], k[0]),
+    )
+
+
+def _correlation(weights: list[float], profile: tuple[float, ...], tonic: int) -> float:
+    rotated = [profile[(i - tonic) % 12] for i in range(12)]
+    mw, mp = sum(weights) / 12, sum(rotated) / 12
+    num = sum((w - mw) * (p - mp) for w, p in zip(weights, rotated, strict=True))
+    den = (sum((w - mw) ** 2 for w in weights) * sum((p - mp) ** 2 for p in rotated)) ** 0.5
+    return num / den if den else 0.0
+
+
+def header_ids(
+    tokenizer: miditok.REMI, *, style: str | None, key: tuple[int, str] | None
+) -> list[int]:
+    """``[BOS, Style, Key]`` ids; a control the tokenizer lacks (older checkpoints) is left out."""
+    names = [style_token(style) if style else None, key_token(*key) if key else None]
+    vocab = tokenizer.vocab
+    return [tokenizer["BOS_None"]] + [vocab[n] for n in names if n and n in vocab]
+
+
+def encode_piece(tokenizer: miditok.REMI, score: symusic.Score, *, style: str | None) -> list[int]:
+    """``header + tokens + [EOS]`` of a piece; empty when it has no pitched notes."""
+    ids = encode_score(tokenizer, score)
+    if not ids:
+        return []
+    return [*header_ids(tokenizer, style=style, key=score_key(score)), *ids, tokenizer["EOS_None"]]
+
+
+def read_score(path: str | Path) -> symusic.Score:
+    """A MIDI file as a score; ``ValueError`` naming the file when it cannot be read."""
     try:
-        score = symusic.Score(str(path))
+        return symusic.Score(str(path))
     except Exception as exc:  # symusic raises plain RuntimeErrors on broken files
         raise ValueError(f"cannot read MIDI file {path}: {exc}") from exc
-    return encode_score(tokenizer, score)
+
+
+def encode_file(tokenizer: miditok.REMI, path: str | Path) -> list[int]:
+    """Token ids of a MIDI file; raises ``ValueError`` naming the file when it cannot be read."""
+    return encode_score(tokenizer, read_score(path))
 
 
 def decode_ids(tokenizer: miditok.REMI, ids: list[int]) -> symusic.Score:
-    """A score (in ticks) from token ids; special tokens are dropped."""
-    specials = {tokenizer[f"{name}_None"] for name in ("PAD", "BOS", "EOS")}
+    """A score (in ticks) from token ids; special and control tokens are dropped."""
+    specials = {tokenizer.vocab[name] for name in tokenizer.special_tokens}
     clean = [i for i in ids if i not in specials]
     return tokenizer.decode([miditok.TokSequence(ids=clean)])
 

@@ -4,26 +4,52 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pretty_midi
 from django.db.models import QuerySet
 
 from catalog.models import Track
+from generator.ml.styles import style_for
+from generator.ml.train import Piece
 from generator.models import GenerationJob
 
 
-def catalog_midi_paths() -> list[Path]:
-    """MIDI files of published, imported (public) catalog tracks that exist on disk."""
-    tracks = Track.objects.filter(
-        status=Track.Status.PUBLISHED, origin=Track.Origin.IMPORTED, owner__isnull=True
-    ).exclude(midi_file="")
-    paths = []
-    for track in tracks.only("midi_file"):
+def track_style(track: Track) -> str:
+    """The generator style of a catalog piece: its collection's, else a guess from its parts."""
+    collection = track.collection.name if track.collection is not None else None
+    names = list(track.instruments or [])
+    programs = set()
+    for name in names:
+        try:
+            programs.add(pretty_midi.instrument_name_to_program(name))
+        except ValueError:  # not a General MIDI name
+            continue
+    return style_for(collection, programs=programs, parts=len(names))
+
+
+def catalog_pieces() -> list[Piece]:
+    """Published, imported (public) catalog pieces whose MIDI is on disk, with their style."""
+    tracks = (
+        Track.objects.filter(
+            status=Track.Status.PUBLISHED, origin=Track.Origin.IMPORTED, owner__isnull=True
+        )
+        .exclude(midi_file="")
+        .select_related("collection")
+        .order_by("pk")
+    )
+    pieces = []
+    for track in tracks:
         try:
             path = Path(track.midi_file.path)
         except (ValueError, NotImplementedError):
             continue
         if path.is_file():
-            paths.append(path)
-    return sorted(paths)
+            pieces.append(Piece(path, track_style(track), track.source or path.name))
+    return pieces
+
+
+def catalog_midi_paths() -> list[Path]:
+    """MIDI files of published, imported (public) catalog tracks that exist on disk."""
+    return sorted(p.path for p in catalog_pieces())
 
 
 def job_list_for_user(*, user) -> QuerySet[GenerationJob]:

@@ -1,5 +1,8 @@
-"""Fit a token language model: Adam (Kingma & Ba 2015) on next-token cross-entropy, early
-stopping on validation loss (Prechelt 1998), best checkpoint kept.
+"""Fit a token language model: Adam (Kingma & Ba 2015) on next-token cross-entropy with a
+linear warm-up, early stopping on validation loss (Prechelt 1998), best checkpoint kept.
+
+A run can stop (a time budget, a killed process) and resume: ``train_state.pt`` beside the
+checkpoint holds the weights, the optimiser, the step, the best so far and the sampler's state.
 """
 
 from __future__ import annotations
@@ -18,17 +21,21 @@ from tqdm import tqdm
 from generator.ml.checkpoint import save_checkpoint
 from generator.ml.config import ModelConfig, TrainConfig
 from generator.ml.data import (
+    Augmenter,
     WindowSampler,
     evaluate_nll,
     perplexity,
+    split_by_identity,
     split_by_piece,
-    tokenize_files,
+    tokenize_pieces,
 )
 from generator.ml.model import build_model, count_parameters
-from generator.ml.tokenizer import build_tokenizer
+from generator.ml.tokenizer import build_tokenizer, control_tokens
 from recommender.ml.device import resolve_device
 
 logger = logging.getLogger(__name__)
+STATE_FILE = "train_state.pt"
+WARMUP_STEPS = 200
 
 
 @dataclass
@@ -50,10 +57,14 @@ def fit(
     out_dir: str | Path,
     init_weights: dict | None = None,
     progress: bool = True,
+    augment: bool = True,
+    resume: bool = False,
 ) -> tuple[torch.nn.Module, int, float]:
     """Train until early stopping / the budget; write the best checkpoint to ``out_dir``.
 
-    Returns the best model (reloaded weights), its step and its validation NLL.
+    ``augment``: transpose windows and nudge their tempo. ``resume``: go on from the
+    ``train_state.pt`` an earlier run left in ``out_dir`` (if any). Returns the best model
+    (reloaded weights), its step and its validation NLL.
     """
     if train_config.seq_len > model_config.max_len:
         raise ValueError("TrainConfig.seq_len must not exceed ModelConfig.max_len")
@@ -69,22 +80,46 @@ def fit(
     opt = torch.optim.Adam(
         model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
     )
-    sampler = WindowSampler(train_seqs, train_config.seq_len, seed=train_config.seed)
+    vocab = tokenizer.vocab
+    sampler = WindowSampler(
+        train_seqs,
+        train_config.seq_len,
+        seed=train_config.seed,
+        header={vocab[t] for t in control_tokens() if t in vocab},
+        augment=Augmenter(tokenizer) if augment else None,
+    )
     steps_per_epoch = max(1, len(sampler) // train_config.batch_size)
     max_steps = steps_per_epoch * train_config.max_epochs
     start = time.monotonic()
     best: tuple[float, int, dict[str, Any] | None] = (math.inf, 0, None)
     stale = 0
+    first = 1
+    state_path = Path(out_dir) / STATE_FILE
+    if resume and state_path.is_file():
+        saved = torch.load(state_path, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        sampler.restore(saved["sampler"])
+        best, stale, first = saved["best"], saved["stale"], saved["step"] + 1
+        start -= saved["seconds"]
+        logger.info("resuming at step %d (best val %.4f at %d)", first, best[0], best[1])
+    base_lr = train_config.lr
 
     def validate() -> float:
         return evaluate_nll(model, val_seqs, max_len=model_config.max_len, device=device)[0]
 
-    if init_weights is not None:  # a fine-tune must beat where it started
+    if init_weights is not None and first == 1:  # a fine-tune must beat where it started
         best = (validate(), 0, {k: v.detach().clone() for k, v in model.state_dict().items()})
-    bar = tqdm(total=max_steps, desc=f"train {model_config.arch}", disable=not progress)
+    bar = tqdm(
+        total=max_steps, initial=first - 1, desc=f"train {model_config.arch}", disable=not progress
+    )
     model.train()
-    step = 0
-    for step in range(1, max_steps + 1):
+    step = first - 1
+    budget_start = time.monotonic()
+    for step in range(first, max_steps + 1):
+        if init_weights is None:
+            for group in opt.param_groups:
+                group["lr"] = base_lr * min(1.0, step / WARMUP_STEPS)
         x, y = sampler.batch(train_config.batch_size, device)
         _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
@@ -94,7 +129,7 @@ def fit(
         bar.update(1)
         out_of_time = (
             train_config.time_budget_s is not None
-            and time.monotonic() - start > train_config.time_budget_s
+            and time.monotonic() - budget_start > train_config.time_budget_s
         )
         if step % train_config.eval_every == 0 or step == max_steps or out_of_time:
             val = validate()
@@ -104,6 +139,16 @@ def fit(
                 stale = 0
             else:
                 stale += 1
+            _save_state(
+                state_path,
+                model=model.state_dict(),
+                optimizer=opt.state_dict(),
+                sampler=sampler.state(),
+                best=best,
+                stale=stale,
+                step=step,
+                seconds=time.monotonic() - start,
+            )
             if stale >= train_config.patience:
                 logger.info("early stop at step %d (best val %.4f at %d)", step, best[0], best[1])
                 break
@@ -128,6 +173,23 @@ def fit(
     return model, best[1], best[0]
 
 
+def _save_state(path: Path, **state: Any) -> None:
+    """Write the resumable state atomically (a kill mid-write keeps the previous one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A training piece: its MIDI file, its style (None: no style token) and its identity."""
+
+    path: Path
+    style: str | None
+    ident: str
+
+
 def train_on_files(
     *,
     paths: list[Path],
@@ -136,37 +198,83 @@ def train_on_files(
     train_config: TrainConfig,
     progress: bool = True,
 ) -> TrainResult:
-    """Tokenize, split by piece, fit, score the test pieces; one checkpoint in ``out_dir``."""
+    """``train_on_pieces`` for plain MIDI files (no style; identity = file name)."""
+    pieces = [Piece(Path(p), None, Path(p).name) for p in paths]
+    return train_on_pieces(
+        pieces=pieces,
+        out_dir=out_dir,
+        model_config=model_config,
+        train_config=train_config,
+        progress=progress,
+    )
+
+
+def train_on_pieces(
+    *,
+    pieces: list[Piece],
+    out_dir: str | Path,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    progress: bool = True,
+    resume: bool = False,
+    val_monitor: int = 200,
+    score_test: bool = True,
+) -> TrainResult:
+    """Tokenize, split by identity, fit, score validation and test once; one checkpoint in
+    ``out_dir``. Early stopping watches ``val_monitor`` validation pieces (a fixed subset, so an
+    evaluation stays cheap); the reported ``val_nll`` is over all of them. ``score_test=False``
+    (model selection) leaves the test pieces unscored."""
+    if len(pieces) < 3:
+        raise ValueError(
+            f"need at least 3 pieces to split into train/validation/test, got {len(pieces)}"
+        )
     tokenizer = build_tokenizer()
-    split = split_by_piece(
-        paths,
+    idx = split_by_identity(
+        [p.ident for p in pieces],
         val_fraction=train_config.val_fraction,
         test_fraction=train_config.test_fraction,
-        seed=train_config.seed,
     )
+    if not all(idx.values()):  # a tiny set: fall back to a seeded cut
+        cut = split_by_piece(
+            range(len(pieces)),
+            val_fraction=train_config.val_fraction,
+            test_fraction=train_config.test_fraction,
+            seed=train_config.seed,
+        )
+        idx = {k: sorted(v) for k, v in cut.items()}
     seqs = {
-        name: tokenize_files(tokenizer, files, progress=progress) for name, files in split.items()
+        name: tokenize_pieces(
+            tokenizer, [(pieces[i].path, pieces[i].style) for i in ids], progress=progress
+        )
+        for name, ids in idx.items()
     }
     for name, s in seqs.items():
         if not s:
             raise ValueError(f"the {name} split has no readable pieces with notes")
-    model, step, val = fit(
+    model, step, _ = fit(
         model_config=model_config,
         train_config=train_config,
         tokenizer=tokenizer,
         train_seqs=seqs["train"],
-        val_seqs=seqs["val"],
+        val_seqs=seqs["val"][:val_monitor],
         out_dir=out_dir,
         progress=progress,
+        resume=resume,
     )
     device = next(model.parameters()).device
-    test, n_test = evaluate_nll(model, seqs["test"], max_len=model_config.max_len, device=device)
+    val, _ = evaluate_nll(model, seqs["val"], max_len=model_config.max_len, device=device)
+    test, n_test = (
+        evaluate_nll(model, seqs["test"], max_len=model_config.max_len, device=device)
+        if score_test
+        else (math.nan, 0)
+    )
     metrics = {
         "val_nll": val,
-        "test_nll": test,
-        "test_perplexity": perplexity(test),
+        "test_nll": test if score_test else None,
+        "test_perplexity": perplexity(test) if score_test else None,
         "test_tokens": n_test,
         "pieces": {k: len(v) for k, v in seqs.items()},
+        "train_tokens": sum(len(s) for s in seqs["train"]),
         "train_config": train_config.to_dict() | {"time_budget_s": train_config.time_budget_s},
     }
     save_checkpoint(
@@ -178,4 +286,4 @@ def train_on_files(
         val_loss=val,
         metrics=metrics,
     )
-    return TrainResult(Path(out_dir), step, val, test, metrics)
+    return TrainResult(Path(out_dir), step, val, test if score_test else None, metrics)

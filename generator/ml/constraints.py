@@ -1,5 +1,7 @@
 """Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony,
-and a guard against semitone clashes between notes that sound together.
+a guard against semitone clashes between notes that sound together, and a final cadence (with
+a key, the last bar's second half sounds only the tonic triad, and the bar cannot close before
+a note starts there).
 
 Constrained decoding by masking logits of disallowed tokens at each step, as in controllable
 symbolic-music generation (e.g. Hadjeres et al. 2017 "DeepBach"'s constraints; the REMI token
@@ -21,8 +23,8 @@ MINOR = (0, 2, 3, 5, 7, 8, 10)  # natural minor, plus the raised 7th below
 CLASHES = (1, 11)  # intervals mod 12 that grind: minor second, major seventh, minor ninth
 
 
-def scale_pitch_classes(key: str) -> set[int]:
-    """Pitch classes of ``"D minor"`` / ``"Bb major"``; minor adds the leading tone."""
+def _parse_key(key: str) -> tuple[int, bool]:
+    """The tonic's pitch class and whether the mode is major, of ``"D minor"`` / ``"Bb major"``."""
     parts = key.replace("-", "b").split()
     if len(parts) != 2 or parts[1].lower() not in {"major", "minor"}:
         raise ValueError(f"key must look like 'D minor' or 'Bb major', got {key!r}")
@@ -30,9 +32,26 @@ def scale_pitch_classes(key: str) -> set[int]:
     tonic = _FLATS.get(tonic, tonic)
     if tonic not in NOTE_NAMES:
         raise ValueError(f"unknown tonic in key {key!r}")
-    root = NOTE_NAMES.index(tonic)
-    steps = MAJOR if parts[1].lower() == "major" else (*MINOR, 11)
+    return NOTE_NAMES.index(tonic), parts[1].lower() == "major"
+
+
+def scale_pitch_classes(key: str) -> set[int]:
+    """Pitch classes of ``"D minor"`` / ``"Bb major"``; minor adds the leading tone."""
+    root, major = _parse_key(key)
+    steps = MAJOR if major else (*MINOR, 11)
     return {(root + s) % 12 for s in steps}
+
+
+def tonic_triad(key: str) -> set[int]:
+    """Pitch classes of the tonic triad (C E G in C major, A C E in A minor)."""
+    root, major = _parse_key(key)
+    return {root, (root + (4 if major else 3)) % 12, (root + 7) % 12}
+
+
+def dominant_triad(key: str) -> set[int]:
+    """Pitch classes of the dominant triad, major in both modes (G B D in C major and minor)."""
+    root, _ = _parse_key(key)
+    return {(root + 7) % 12, (root + 11) % 12, (root + 2) % 12}
 
 
 @dataclass
@@ -47,6 +66,7 @@ class Constraints:
     pitch_range: tuple[int, int] = (36, 96)  # lowest and highest allowed MIDI pitch
     program: int = 0  # General MIDI program of the written track (0 = piano)
     avoid_clashes: bool = True  # no new pitch a semitone (mod 12) from a sounding one, if any fits
+    cadence: bool = True  # with a key: the last bar's second half sounds the tonic triad
 
 
 @dataclass
@@ -59,6 +79,7 @@ class TimeTracker:
     pos: int = -1
     last_type: str = ""
     notes_in_bar: int = 0
+    last_onset: int = -1  # position of the bar's latest note onset (-1: none yet)
     total_notes: int = 0
     pending_pitch: int | None = None
     sounding: list[tuple[int, int]] = field(default_factory=list)  # (pitch, end time)
@@ -94,6 +115,16 @@ class ConstraintMasker:
         allowed = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
         self.pitch_of = {i: int(self.values[i]) for i in self.by_type["Pitch"]}
         self.pitch_ok = {i for i, p in self.pitch_of.items() if lo <= p <= hi and p % 12 in allowed}
+        self.final_bar = constraints.bars - 1
+        self.tonic_ok: set[int] | None = None  # the last bar's cadence pitches (None: no cadence)
+        self.cadence_ok: set[int] = set()  # pitches a phrase end prefers: tonic, dominant triads
+        if constraints.key:
+            tonic, dominant = tonic_triad(constraints.key), dominant_triad(constraints.key)
+            if constraints.cadence:
+                self.tonic_ok = {i for i in self.pitch_ok if self.pitch_of[i] % 12 in tonic}
+            self.cadence_ok = {
+                i for i in self.pitch_ok if self.pitch_of[i] % 12 in tonic | dominant
+            }
         self.state = TimeTracker(res=self.res, bar_len=self.bar_len)
 
     def _nearest(self, kind: str, value: float) -> int:
@@ -112,7 +143,7 @@ class ConstraintMasker:
         elif s.last_type == "Bar":
             allowed.add(self.time_sig_id)
         else:
-            if s.bar_index >= 0 and s.notes_in_bar > 0:
+            if s.bar_index >= 0 and s.notes_in_bar > 0 and not self._final_chord_due():
                 allowed.add(self.by_type["Bar"][0])
             allowed.update(
                 i for i in self.by_type["Position"] if s.pos < int(self.values[i]) < self.bar_len
@@ -127,6 +158,26 @@ class ConstraintMasker:
         m[list(allowed)] = 0.0
         return m
 
+    def in_second_half(self) -> bool:
+        """Whether the current position is at or after the bar's midpoint."""
+        return self.state.pos >= self.bar_len // 2
+
+    def _in_final_cadence(self) -> bool:
+        return (
+            self.tonic_ok is not None
+            and self.state.bar_index == self.final_bar
+            and self.in_second_half()
+        )
+
+    def _final_chord_due(self) -> bool:
+        """The last bar may not close before a note starts in its second half (the cadence)."""
+        s = self.state
+        return (
+            self.tonic_ok is not None
+            and s.bar_index == self.final_bar
+            and s.last_onset < self.bar_len // 2
+        )
+
     def _pitches_allowed(self) -> set[int]:
         s = self.state
         now = s.now
@@ -135,6 +186,8 @@ class ConstraintMasker:
             return set()
         busy = {p for p, _ in active}
         free = {i for i in self.pitch_ok if self.pitch_of[i] not in busy}
+        if self.tonic_ok is not None and self._in_final_cadence():
+            free = (free & self.tonic_ok) or free  # no tonic-triad pitch free: the scale
         if not self.c.avoid_clashes:
             return free
         return _without_clashes(free, self.pitch_of, busy) or free  # never a dead end
@@ -147,6 +200,7 @@ class ConstraintMasker:
             s.bar_index += 1
             s.pos = -1
             s.notes_in_bar = 0
+            s.last_onset = -1
         elif kind == "Position":
             s.pos = int(self.values[token])
         elif kind == "Pitch":
@@ -156,6 +210,7 @@ class ConstraintMasker:
             s.sounding.append((s.pending_pitch, s.now + self.duration_positions(token)))
             s.pending_pitch = None
             s.notes_in_bar += 1
+            s.last_onset = s.pos
             s.total_notes += 1
         if kind in {"Bar", "Position", "Pitch", "Duration", "Tempo", "TimeSig"}:
             s.last_type = kind

@@ -4,7 +4,8 @@ the Transformer's KV cache (or the LSTM's state) so each token costs one step.
 
 With ``SampleSettings.form`` the piece follows a plan of phrases (``form.py``): a repeated
 section's bars are re-played token by token through the model (so its cache and the constraint
-tracker see them as if sampled), all but the section's last bar, which is sampled afresh.
+tracker see them as if sampled), all but the section's last bar, which is sampled afresh; the
+second half of a phrase's last bar prefers tonic- and dominant-triad pitches (a soft cadence).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from generator.ml.constraints import ConstraintMasker, Constraints
-from generator.ml.form import plan_form
+from generator.ml.form import FormPlan, plan_form
 from generator.ml.tokenizer import decode_ids
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class SampleSettings:
     max_tokens: int = 4000  # hard cap on generated tokens
     use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
     form: bool = True  # phrases in a plan such as AABA, repeated sections re-played (form.py)
+    cadence_bonus: float = 1.0  # logit bonus, in a phrase's last half bar, for tonic/dominant
+    # triad pitches (needs a key and form; 1.0 multiplies their odds against other pitches by e)
 
 
 @dataclass
@@ -123,6 +126,7 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     masker = ConstraintMasker(tokenizer, c, time_sig)
     plan = plan_form(c.bars) if s.form else None
     replays = plan.replays() if plan else {}
+    cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = getattr(model.config, "max_len", 512)
     context = primer[-(max_len - 1) :]
@@ -136,6 +140,8 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
             token = forced.pop(0)
         else:
             allowed = logits[0].float().cpu() + masker.mask()
+            if cadences:
+                allowed = cadences.prefer(allowed)
             if masker.state.bar_index + 1 >= c.bars and torch.isfinite(
                 allowed[tokenizer["Bar_None"]]
             ):
@@ -172,6 +178,33 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     return Generated(new, score, sampled, seconds, plan.form, plan.phrase_bars)
 
 
+class _PhraseCadence:
+    """A soft cadence at phrase ends: from the midpoint of a phrase's last bar, tonic- and
+    dominant-triad pitches get ``bonus`` added to their logits, and all pitches are shifted
+    together so that the chance of a note (rather than a rest or a move) stays the same."""
+
+    def __init__(self, masker: ConstraintMasker, plan: FormPlan, bonus: float) -> None:
+        self.masker = masker
+        self.bars = plan.phrase_ends() - {masker.final_bar}  # the last bar has the hard cadence
+        ids = sorted(masker.pitch_of)
+        self.pitches = torch.tensor(ids)
+        self.bonus = torch.tensor([bonus if i in masker.cadence_ok else 0.0 for i in ids])
+        self.active = bool(masker.cadence_ok) and bonus != 0.0 and bool(self.bars)
+
+    def prefer(self, logits: torch.Tensor) -> torch.Tensor:
+        m = self.masker
+        if not (self.active and m.state.bar_index in self.bars and m.in_second_half()):
+            return logits
+        pitch = logits[self.pitches]
+        before = torch.logsumexp(pitch, dim=0)
+        if not torch.isfinite(before):  # no pitch may come now
+            return logits
+        shifted = pitch + self.bonus
+        logits = logits.clone()
+        logits[self.pitches] = shifted - (torch.logsumexp(shifted, dim=0) - before)
+        return logits
+
+
 def _replay(new: list[int], bar_starts: list[int], source: int, count: int) -> list[int]:
     """The tokens that re-play ``count`` bars from bar ``source``, after the Bar token that opens
     the repeat, up to and including the Bar token that closes the last re-played bar."""
@@ -189,17 +222,20 @@ def _advance(model, token, state, context, use_cache, max_len, device):
 def finish_score(
     tokenizer: miditok.REMI, ids: list[int], c: Constraints, *, bars: int, bar_len: int, res: int
 ) -> symusic.Score:
-    """Decode; one track with the asked program and tempo; every note ends inside the piece."""
+    """Decode; one track with the asked program and tempo; every note ends inside the piece,
+    and the last onset's notes, when it is in the last bar's second half, are held to its end."""
     score = decode_ids(tokenizer, ids)
     tpq = score.ticks_per_quarter
     num, den = (int(x) for x in (c.time_signature or "4/4").split("/"))
     end = bars * num * tpq * 4 // den
+    onsets = [n.time for t in score.tracks for n in t.notes if n.time < end]
+    final = max(onsets) if onsets and max(onsets) >= end - num * tpq * 2 // den else None
     track = symusic.Track(program=c.program, is_drum=False, name="Generated")
     for source in score.tracks:
         for note in source.notes:
             if note.time >= end:
                 continue
-            dur = min(note.duration, end - note.time)
+            dur = end - note.time if note.time == final else min(note.duration, end - note.time)
             if dur > 0:
                 track.notes.append(symusic.Note(note.time, dur, note.pitch, 90))
     track.notes.sort(key=lambda n: (n.time, n.pitch))

@@ -3,7 +3,7 @@
 import pytest
 
 from generator.ml.checkpoint import load_checkpoint
-from generator.ml.constraints import Constraints
+from generator.ml.constraints import Constraints, dominant_triad, tonic_triad
 from generator.ml.form import plan_form
 from generator.ml.sample import SampleSettings, generate
 
@@ -107,3 +107,58 @@ def test_form_keeps_sampling_reproducible_with_and_without_the_cache(loaded, use
     assert runs[0].ids == runs[1].ids
     cached = generate(model, tok, constraints=c, settings=SampleSettings(seed=4))
     assert runs[0].ids == cached.ids
+
+
+def _notes(score):
+    return sorted((n for t in score.tracks for n in t.notes), key=lambda n: (n.time, n.pitch))
+
+
+@pytest.mark.parametrize("key", ["C major", "A minor"])
+def test_with_a_key_the_piece_ends_held_on_the_tonic_triad(loaded, key):
+    model, tok = loaded
+    for seed in range(4):
+        c = Constraints(bars=6, key=key)
+        g = generate(model, tok, constraints=c, settings=SampleSettings(seed=seed, temperature=1.5))
+        notes = _notes(g.score)
+        bar = 4 * g.score.ticks_per_quarter
+        end = 6 * bar
+        assert g.ids.count(tok["Bar_None"]) == 6
+        last = [n for n in notes if n.time == notes[-1].time]
+        assert last[0].time >= end - bar // 2  # the final chord comes in the last half bar
+        assert {n.pitch % 12 for n in last} <= tonic_triad(key)
+        assert all(n.end == end for n in last)  # held to the final bar line, not cut
+        late = [n for n in notes if n.time >= end - bar // 2]
+        assert {n.pitch % 12 for n in late} <= tonic_triad(key)
+        assert max(n.end for n in notes) == end
+
+
+def test_without_the_cadence_the_last_note_is_free(loaded):
+    model, tok = loaded
+    finals = set()
+    for seed in range(8):
+        c = Constraints(bars=4, key="C major", cadence=False)
+        g = generate(model, tok, constraints=c, settings=SampleSettings(seed=seed, temperature=1.5))
+        notes = _notes(g.score)
+        finals |= {n.pitch % 12 for n in notes if n.time == notes[-1].time}
+    assert not finals <= tonic_triad("C major")
+
+
+def test_phrase_ends_prefer_tonic_and_dominant_pitches(loaded):
+    model, tok = loaded
+    preferred = tonic_triad("C major") | dominant_triad("C major")
+
+    def share(bonus: float) -> float:
+        hits = total = 0
+        for seed in range(4):
+            c = Constraints(bars=16, key="C major")
+            s = SampleSettings(seed=seed, temperature=1.5, cadence_bonus=bonus)
+            g = generate(model, tok, constraints=c, settings=s)
+            bar = 4 * g.score.ticks_per_quarter
+            for phrase_end in (3, 7, 11):  # the last bar (15) has the hard cadence
+                lo, hi = phrase_end * bar + bar // 2, (phrase_end + 1) * bar
+                pcs = [n.pitch % 12 for n in _notes(g.score) if lo <= n.time < hi]
+                hits += sum(pc in preferred for pc in pcs)
+                total += len(pcs)
+        return hits / max(total, 1)
+
+    assert share(3.0) > share(0.0) + 0.1

@@ -1,4 +1,5 @@
-"""Conditioning from a listener's taste: which primer, key, tempo, density and temperature.
+"""Conditioning from a listener's taste: which style (and so which ensemble), key, metre,
+tempo and temperature.
 
 Reads the listener's ratings through ``recommender.listening.selectors``. The temperature is
 chosen by Thompson sampling (Thompson 1933; Chapelle & Li 2011, "An Empirical Evaluation of Thompson
@@ -13,8 +14,12 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from accounts.models import Profile
 from catalog.models import Track
+from generator.ml.compose import safe_time_signature
+from generator.ml.styles import COLLECTION_STYLES, DEFAULT_STYLE, STYLES
 from generator.models import GenerationJob
+from generator.selectors import track_style
 from recommender.listening import selectors as listening_selectors
 
 TEMPERATURE_ARMS = (0.8, 0.95, 1.1)
@@ -25,14 +30,15 @@ DEFAULT_TEMPO = 100.0
 class Conditioning:
     """Everything the worker needs to write one piece (stored on the job as ``settings``)."""
 
-    primer_track_id: int | None
-    primer_bars: int
+    primer_track_id: int | None  # the loved piece the song is modelled on (None: none)
+    style: str | None  # generator.ml.styles key
     key: str | None
     tempo_bpm: float
+    time_signature: str
     max_polyphony: int
     temperature: float
     seconds: float
-    reason: str  # in words, for the page: why these settings
+    reason: str  # in words, for the page: what the song was made from, every word true
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,43 +74,63 @@ def choose_temperature(user, rng: random.Random) -> float:
     return max(draws, key=draws.__getitem__)
 
 
+def _picked_style(user, rng: random.Random) -> str | None:
+    """A style among the collections the listener picked when they joined (None: none)."""
+    profile = Profile.objects.filter(user=user).prefetch_related("collections").first()
+    names = [c.name for c in profile.collections.all()] if profile else []
+    styles = sorted({COLLECTION_STYLES[n] for n in names if n in COLLECTION_STYLES})
+    return rng.choice(styles) if styles else None
+
+
 def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) -> Conditioning:
     """Build the conditioning for one new piece from the listener's taste.
 
-    With loved pieces: the opening of one of them (weighted by stars) primes the model, and key,
-    tempo and density follow the loved pieces. A new listener gets no primer, a free key and a
-    moderate tempo. The temperature comes from the listener's bandit either way.
+    With loved pieces: one of them (drawn by stars) names the style, key, metre and tempo
+    (the tempo is the median of the loved pieces in that style). Without: a style among the
+    collections picked when they joined, else a folk song; a free key, a moderate tempo. The
+    temperature comes from the listener's bandit either way.
     """
     rng = random.Random(seed)
     liked = [(t, w) for t, w in _liked_tracks(user) if t.midi_file]
     temperature = choose_temperature(user, rng)
     if not liked:
+        style = _picked_style(user, rng)
+        chosen = STYLES[style or DEFAULT_STYLE]
+        reason = (
+            f"In the style of the {chosen.label} you picked when you joined, for {chosen.ensemble}."
+            if style
+            else f"A fresh {chosen.label[:-1]} for {chosen.ensemble}: rate some music and the "
+            "next ones will follow your taste."
+        )
         return Conditioning(
             primer_track_id=None,
-            primer_bars=0,
+            style=chosen.key,
             key=None,
             tempo_bpm=DEFAULT_TEMPO,
-            max_polyphony=4,
+            time_signature="4/4",
+            max_polyphony=max(1, len(chosen.parts)),
             temperature=temperature,
             seconds=seconds,
-            reason="A fresh piece: rate some music and the next ones will follow your taste.",
+            reason=reason,
         )
-    tracks = [t for t, _ in liked]
-    primer = rng.choices(tracks, weights=[w for _, w in liked], k=1)[0]
-    keys = Counter(t.key for t in tracks if t.key)
-    key = primer.key or (keys.most_common(1)[0][0] if keys else None)
-    tempo = statistics.median(t.tempo_bpm for t in tracks if t.tempo_bpm) or DEFAULT_TEMPO
-    notes_per_beat = statistics.median(
-        t.note_count / max(t.duration_seconds * t.tempo_bpm / 60.0, 1.0) for t in tracks
+    model = rng.choices([t for t, _ in liked], weights=[w for _, w in liked], k=1)[0]
+    style = STYLES[track_style(model)]
+    same_style = [t for t, _ in liked if track_style(t) == style.key]
+    keys = Counter(t.key for t in same_style if t.key)
+    key = model.key or (keys.most_common(1)[0][0] if keys else None)
+    tempo = statistics.median(t.tempo_bpm for t in same_style if t.tempo_bpm) or DEFAULT_TEMPO
+    metre = safe_time_signature(model.time_signature)
+    words = (
+        f"In the style of the {style.label} you loved (like “{model.title}”), for {style.ensemble}"
     )
-    polyphony = max(2, min(6, round(notes_per_beat * 1.5)))
     return Conditioning(
-        primer_track_id=primer.pk,
-        primer_bars=2,
+        primer_track_id=model.pk,
+        style=style.key,
         key=key or None,
         tempo_bpm=float(min(200.0, max(40.0, tempo))),
-        max_polyphony=polyphony,
+        time_signature=metre,
+        max_polyphony=max(1, len(style.parts)),
         temperature=temperature,
         seconds=seconds,
-        reason=f"Starts from the opening of “{primer.title}”, which you loved.",
+        reason=f"{words}, in {key}." if key else f"{words}.",
     )

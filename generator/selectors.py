@@ -47,11 +47,6 @@ def catalog_pieces() -> list[Piece]:
     return pieces
 
 
-def catalog_midi_paths() -> list[Path]:
-    """MIDI files of published, imported (public) catalog tracks that exist on disk."""
-    return sorted(p.path for p in catalog_pieces())
-
-
 def job_list_for_user(*, user) -> QuerySet[GenerationJob]:
     return GenerationJob.objects.filter(user=user).select_related(
         "track", "primer_track", "version"
@@ -63,13 +58,19 @@ def job_get_for_user(*, user, job_id: int) -> GenerationJob | None:
     return job_list_for_user(user=user).filter(pk=job_id).first()
 
 
-def loved_generated_midi_paths() -> list[Path]:
-    """MIDI of generated pieces their listener loved (liked, or 4 stars or more)."""
+def loved_generated_pieces() -> list[Piece]:
+    """Generated pieces their listener loved (liked, or 4 stars or more), with the style they
+    were written in."""
     from recommender.listening.selectors import loved_generated_track_ids
 
-    paths = []
-    for track in Track.objects.filter(pk__in=loved_generated_track_ids()).only("midi_file"):
+    tracks = Track.objects.filter(pk__in=loved_generated_track_ids()).select_related(
+        "generation_job"
+    )
+    pieces = []
+    for track in tracks.order_by("pk"):
         path = Path(track.midi_file.path)
+        job = getattr(track, "generation_job", None)
         if path.is_file():
-            paths.append(path)
-    return sorted(paths)
+            style = (job.settings or {}).get("style") if job is not None else None
+            pieces.append(Piece(path, style, f"generated:{track.pk}"))
+    return pieces

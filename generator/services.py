@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from catalog.models import Track
 from generator.ml.checkpoint import load_checkpoint, read_meta
-from generator.ml.constraints import Constraints, scale_pitch_classes
-from generator.ml.sample import SampleSettings, bars_for_seconds, fresh_seed, generate
-from generator.ml.tokenizer import encode_file, opening_ids
+from generator.ml.compose import SongSpec, compose, safe_time_signature
+from generator.ml.constraints import scale_pitch_classes
+from generator.ml.sample import fresh_seed
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
 from musicsite import jobs
@@ -342,29 +342,11 @@ def _write_piece(job: GenerationJob) -> Track:
     cond: dict[str, Any] = job.settings
     version = job.version or generator_version_active()
     model, tokenizer = _load(str(resolve_artifact(version.artifact_path)))
-    primer: list[int] = []
-    if job.primer_track and job.primer_track.midi_file and cond.get("primer_bars"):
-        ids = encode_file(tokenizer, job.primer_track.midi_file.path)
-        primer = opening_ids(tokenizer, ids, int(cond["primer_bars"]))
-    time_sig = _time_signature(job.primer_track)
-    tempo = float(cond.get("tempo_bpm") or 100.0)
-    constraints = Constraints(
-        bars=bars_for_seconds(float(cond.get("seconds", 30)), tempo, time_sig),
-        key=cond.get("key") or None,
-        tempo_bpm=tempo,
-        time_signature=time_sig,
-        max_polyphony=int(cond.get("max_polyphony", 4)),
-    )
-    sample = SampleSettings(
-        temperature=float(cond.get("temperature", 1.0)), top_p=0.95, seed=cond.get("seed")
-    )
     _set_progress(job.pk, 5)
-    generated = generate(
+    generated = compose(
         model,
         tokenizer,
-        primer=primer,
-        constraints=constraints,
-        settings=sample,
+        song_spec(cond, fallback_metre=job.primer_track.time_signature if job.primer_track else ""),
         on_progress=lambda f: _set_progress(job.pk, 5 + int(75 * f)),
     )
     _set_progress(job.pk, 82)
@@ -409,9 +391,18 @@ def _discard(track: Track) -> None:
     track.delete()
 
 
-def _time_signature(track: Track | None) -> str:
-    sig = (track.time_signature if track else "") or "4/4"
-    return sig if sig in {"2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2"} else "4/4"
+def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
+    """The sampler's spec from a job's stored settings (jobs stored before styles had none)."""
+    return SongSpec(
+        style=cond.get("style"),
+        key=cond.get("key") or None,
+        tempo_bpm=float(cond.get("tempo_bpm") or 100.0),
+        time_signature=safe_time_signature(cond.get("time_signature") or fallback_metre),
+        seconds=float(cond.get("seconds", 30)),
+        temperature=float(cond.get("temperature", 1.0)),
+        max_polyphony=int(cond.get("max_polyphony", 4)),
+        seed=cond.get("seed"),
+    )
 
 
 def generator_fine_tune(
@@ -423,13 +414,13 @@ def generator_fine_tune(
     validation NLL on the same held-out pieces is no worse than the active version's.
     """
     from generator.ml.config import TrainConfig
-    from generator.ml.data import evaluate_nll, split_by_piece, tokenize_files
+    from generator.ml.data import evaluate_nll, split_by_piece, tokenize_pieces
     from generator.ml.train import fit
-    from generator.selectors import catalog_midi_paths, loved_generated_midi_paths
+    from generator.selectors import catalog_pieces, loved_generated_pieces
 
     active = generator_version_active()
-    catalog_paths, loved = catalog_midi_paths(), loved_generated_midi_paths()
-    paths = catalog_paths + loved
+    catalog_paths, loved = catalog_pieces(), loved_generated_pieces()
+    paths = [(p.path, p.style) for p in catalog_paths + loved]
     if len(paths) < 3:
         logger.info("fine-tune skipped: %d pieces", len(paths))
         return None
@@ -437,8 +428,8 @@ def generator_fine_tune(
     base_dir = resolve_artifact(active.artifact_path)
     model, config, tokenizer, _ = load_checkpoint(base_dir, "cpu")
     split = split_by_piece(paths, val_fraction=0.1, test_fraction=0.0, seed=seed)
-    train = tokenize_files(tokenizer, split["train"] + split["test"])
-    val = tokenize_files(tokenizer, split["val"])
+    train = tokenize_pieces(tokenizer, split["train"] + split["test"])
+    val = tokenize_pieces(tokenizer, split["val"])
     if not train or not val:
         logger.info("fine-tune skipped: no usable pieces")
         return None

@@ -16,7 +16,7 @@ CHOIR, VOICE, FLUTE, FIDDLE, VIOLIN, VIOLA, CELLO, RECORDER = 52, 53, 73, 110, 4
 @dataclass(frozen=True)
 class Style:
     key: str  # the control token's value
-    label: str  # in words, for the song's page: "Bach chorale"
+    label: str  # in words, for the song's page: "Bach chorales"
     ensemble: str  # in words: "four voices"
     parts: tuple[tuple[str, int], ...]  # (part name, GM program), highest part first
 
@@ -24,37 +24,37 @@ class Style:
 STYLES: dict[str, Style] = {
     s.key: s
     for s in [
-        Style("irish", "Irish dance tune", "flute", (("Flute", FLUTE),)),
-        Style("fiddle", "fiddle tune", "fiddle", (("Fiddle", FIDDLE),)),
-        Style("scottish", "Scottish air", "fiddle", (("Fiddle", FIDDLE),)),
-        Style("folksong", "German folk song", "a singer", (("Voice", VOICE),)),
+        Style("irish", "Irish dance tunes", "flute", (("Flute", FLUTE),)),
+        Style("fiddle", "fiddle tunes", "fiddle", (("Fiddle", FIDDLE),)),
+        Style("scottish", "Scottish airs", "fiddle", (("Fiddle", FIDDLE),)),
+        Style("folksong", "German folk songs", "a singer", (("Voice", VOICE),)),
         Style(
             "chorale",
-            "Bach chorale",
+            "Bach chorales",
             "four voices",
             (("Soprano", CHOIR), ("Alto", CHOIR), ("Tenor", CHOIR), ("Bass", CHOIR)),
         ),
         Style(
             "renaissance",
-            "Renaissance mass",
+            "Renaissance masses",
             "four voices",
             (("Cantus", CHOIR), ("Altus", CHOIR), ("Tenor", CHOIR), ("Bassus", CHOIR)),
         ),
         Style(
-            "madrigal",
+            "madrigals",
             "madrigal",
             "five voices",
             tuple((name, VOICE) for name in ("Canto", "Quinto", "Alto", "Tenore", "Basso")),
         ),
         Style(
             "trecento",
-            "Trecento song",
+            "Trecento songs",
             "three voices",
             (("Cantus", VOICE), ("Tenor", RECORDER), ("Contratenor", VIOLA)),
         ),
         Style(
             "quartet",
-            "string quartet",
+            "string quartets",
             "a string quartet",
             (("Violin I", VIOLIN), ("Violin II", VIOLIN), ("Viola", VIOLA), ("Cello", CELLO)),
         ),

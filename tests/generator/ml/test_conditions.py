@@ -1,0 +1,148 @@
+"""Style and key control tokens, augmentation, header-keeping windows, resumable training, the
+ensemble split and ``compose``: what a listener hears is the style's instruments, in its key."""
+
+import random
+
+import pytest
+import symusic
+import torch
+
+from generator.ml.checkpoint import load_checkpoint
+from generator.ml.compose import SongSpec, compose, parse_key
+from generator.ml.config import ModelConfig, TrainConfig
+from generator.ml.data import Augmenter, WindowSampler, split_by_identity, tokenize_pieces
+from generator.ml.ensemble import split_voices
+from generator.ml.tokenizer import (
+    build_tokenizer,
+    control_tokens,
+    decode_ids,
+    encode_piece,
+    find_midi_files,
+    read_score,
+    score_key,
+)
+from generator.ml.train import STATE_FILE, Piece, fit, train_on_pieces
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_tokenizer()
+
+
+def _names(tok, ids):
+    return [tok[i] for i in ids]
+
+
+def test_a_piece_opens_with_its_style_and_key(tok, midi_dir):
+    score = read_score(find_midi_files([midi_dir])[0])
+    ids = encode_piece(tok, score, style="chorale")
+    assert _names(tok, ids[:3]) == ["BOS_None", "Style_chorale", "Key_Cmajor"]
+    assert _names(tok, ids[-1:]) == ["EOS_None"]
+    back = decode_ids(tok, ids)  # control tokens are not notes
+    assert back.note_num() == score.note_num()
+
+
+def test_key_comes_from_the_signature_else_from_the_notes():
+    score = symusic.Score(480)
+    score.key_signatures.append(symusic.KeySignature(0, key=-2, tonality=1))  # G minor
+    assert score_key(score) == (7, "minor")
+    plain = symusic.Score(480)
+    track = symusic.Track(program=0)
+    for i, p in enumerate([62, 66, 69, 62, 66, 69, 74, 62]):  # D major arpeggios
+        track.notes.append(symusic.Note(i * 480, 480, p, 80))
+    plain.tracks.append(track)
+    assert score_key(plain) == (2, "major")
+    assert score_key(symusic.Score(480)) is None
+
+
+def test_transposition_moves_pitches_and_key_together(tok, midi_dir):
+    ids = encode_piece(tok, read_score(find_midi_files([midi_dir])[0]), style="irish")
+    aug = Augmenter(tok)
+    rng = random.Random(3)
+    shifted = aug(torch.tensor(ids), rng).tolist()
+    names, moved = _names(tok, ids), _names(tok, shifted)
+    pitches = [int(n[6:]) for n in names if n.startswith("Pitch_")]
+    new = [int(n[6:]) for n in moved if n.startswith("Pitch_")]
+    k = new[0] - pitches[0]
+    assert all(b - a == k for a, b in zip(pitches, new, strict=True))
+    tonic = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][k % 12]
+    assert moved[2] == f"Key_{tonic}major"
+
+
+def test_every_training_window_says_what_it_is(tok, midi_dir):
+    pieces = [(p, "fiddle") for p in find_midi_files([midi_dir])]
+    seqs = tokenize_pieces(tok, pieces)
+    header = {tok.vocab[t] for t in control_tokens()}
+    sampler = WindowSampler(seqs, 64, seed=0, header=header)
+    for _ in range(20):
+        row = sampler.window()
+        assert _names(tok, row[:3].tolist())[:2] == ["BOS_None", "Style_fiddle"]
+
+
+def test_split_by_identity_does_not_depend_on_the_rest_of_the_corpus():
+    names = [f"music21:tune#{i}" for i in range(400)]
+    full = split_by_identity(names, val_fraction=0.1, test_fraction=0.1)
+    part = split_by_identity(names[:150], val_fraction=0.1, test_fraction=0.1)
+    for split in ("train", "val", "test"):
+        assert {names[i] for i in part[split]} <= {names[i] for i in full[split]}
+    assert 20 < len(full["val"]) < 60
+
+
+def test_training_resumes_where_it_stopped(tok, midi_dir, tmp_path):
+    seqs = tokenize_pieces(tok, [(p, "fiddle") for p in find_midi_files([midi_dir])])
+    config = TrainConfig.tiny()
+    config.eval_every, config.patience = 5, 100
+    config.max_epochs = 1000
+    config.time_budget_s = 1.0
+    kwargs = dict(tokenizer=tok, train_seqs=seqs[2:], val_seqs=seqs[:2], out_dir=tmp_path)
+    fit(model_config=ModelConfig.tiny(), train_config=config, progress=False, **kwargs)
+    first = torch.load(tmp_path / STATE_FILE, weights_only=False)["step"]
+    fit(
+        model_config=ModelConfig.tiny(), train_config=config, progress=False, resume=True, **kwargs
+    )
+    second = torch.load(tmp_path / STATE_FILE, weights_only=False)["step"]
+    assert second > first >= 5
+
+
+def test_a_chorale_is_dealt_to_four_voices_and_a_reel_to_one_fiddle():
+    merged = symusic.Score(480)
+    track = symusic.Track(program=0)
+    for beat, chord in enumerate([(72, 67, 64, 48), (74, 67, 65, 47), (72, 64, 55, 48)]):
+        for p in chord:
+            track.notes.append(symusic.Note(beat * 480, 480, p, 80))
+    merged.tracks.append(track)
+    satb = split_voices(merged, "chorale")
+    assert [t.name for t in satb.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert {t.program for t in satb.tracks} == {52}
+    assert [n.pitch for n in satb.tracks[0].notes] == [72, 74, 72]
+    assert [n.pitch for n in satb.tracks[3].notes] == [48, 47, 48]
+    reel = split_voices(merged, "fiddle")
+    assert len(reel.tracks) == 1 and reel.tracks[0].program == 110
+    assert reel.note_num() == merged.note_num()
+
+
+def test_compose_writes_the_style_in_its_key_for_its_ensemble(tmp_path, midi_dir):
+    pieces = [Piece(p, "chorale", p.name) for p in find_midi_files([midi_dir])]
+    torch.manual_seed(0)
+    train_on_pieces(
+        pieces=pieces,
+        out_dir=tmp_path,
+        model_config=ModelConfig.tiny(),
+        train_config=TrainConfig.tiny(),
+        progress=False,
+    )
+    model, _, tok, _ = load_checkpoint(tmp_path)
+    spec = SongSpec(style="chorale", key="G major", tempo_bpm=90, seconds=16, seed=1)
+    song = compose(model, tok, spec).score
+    assert len(song.tracks) >= 2 and {t.program for t in song.tracks} == {52}
+    g_major = {7, 9, 11, 0, 2, 4, 6}
+    assert all(n.pitch % 12 in g_major for t in song.tracks for n in t.notes)
+    seconds = song.to("second")
+    end = max(n.time + n.duration for t in seconds.tracks for n in t.notes)
+    assert 12 <= end <= 17
+
+
+@pytest.mark.parametrize("bad", ["H major", "C", "D dorian", ""])
+def test_a_key_the_site_cannot_tell_is_a_clear_error(bad):
+    with pytest.raises(ValueError, match="key"):
+        parse_key(bad)

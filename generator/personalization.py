@@ -114,12 +114,21 @@ def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) ->
             reason=reason,
         )
     model = rng.choices([t for t, _ in liked], weights=[w for _, w in liked], k=1)[0]
+    return conditioning_from_loved(
+        model, [t for t, _ in liked], temperature=temperature, seconds=seconds
+    )
+
+
+def conditioning_from_loved(
+    model: Track, loved: list[Track], *, temperature: float, seconds: float
+) -> Conditioning:
+    """A song modelled on ``model``, one of the ``loved`` pieces: its style, its key (else the
+    commonest among the loved pieces of that style), its metre, their median tempo."""
     style = STYLES[track_style(model)]
-    same_style = [t for t, _ in liked if track_style(t) == style.key]
+    same_style = [t for t in loved if track_style(t) == style.key] or [model]
     keys = Counter(t.key for t in same_style if t.key)
     key = model.key or (keys.most_common(1)[0][0] if keys else None)
     tempo = statistics.median(t.tempo_bpm for t in same_style if t.tempo_bpm) or DEFAULT_TEMPO
-    metre = safe_time_signature(model.time_signature)
     words = (
         f"In the style of the {style.label} you loved (like “{model.title}”), for {style.ensemble}"
     )
@@ -128,7 +137,7 @@ def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) ->
         style=style.key,
         key=key or None,
         tempo_bpm=float(min(200.0, max(40.0, tempo))),
-        time_signature=metre,
+        time_signature=safe_time_signature(model.time_signature),
         max_polyphony=max(1, len(style.parts)),
         temperature=temperature,
         seconds=seconds,

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-generator-select browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -99,6 +99,11 @@ bench-feed: $(STAMP)
 
 bench-generator: $(STAMP)
 	$(PY) bench/generator.py
+
+# Each candidate architecture for the same training time on the music21 corpus; the pick is
+# the lowest validation NLL (SELECT_SECONDS, SELECT_CANDIDATES; see the script).
+bench-generator-select: $(STAMP)
+	$(PY) bench/generator_select.py
 
 # schemathesis against the API's schema on gunicorn, all checks, with a token and anonymously:
 # prints cases, checks and failures by kind; fails on any 5xx (FUZZ_MAX_EXAMPLES, FUZZ_SEED).

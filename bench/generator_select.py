@@ -3,16 +3,18 @@ bench-generator-select``): each candidate trains on the music21 corpus for the s
 budget from the same split; the test pieces are never scored here.
 
 Environment: SELECT_SECONDS (per candidate, default 420), SELECT_CANDIDATES (comma-separated
-presets, default transformer-small,transformer,transformer-wide,lstm), SELECT_THREADS (2).
-Writes bench/results/generator_select.json.
+presets, default transformer-small,transformer,transformer-wide), SELECT_THREADS (2).
+Each candidate's checkpoint and resumable state stay in MODEL_ROOT/generator-select/<preset>,
+so the chosen one goes on training with ``train_generator --music21 --resume --out`` that
+folder. Writes bench/results/generator_select.json.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +39,7 @@ RESULTS = ROOT / "bench" / "results"
 def main() -> None:
     seconds = float(os.environ.get("SELECT_SECONDS", "420"))
     names = os.environ.get(
-        "SELECT_CANDIDATES", "transformer-small,transformer,transformer-wide,lstm"
+        "SELECT_CANDIDATES", "transformer-small,transformer,transformer-wide"
     ).split(",")
     torch.set_num_threads(int(os.environ.get("SELECT_THREADS", "2")))
     folder = Path(settings.MODEL_ROOT) / "generator-corpus"
@@ -46,20 +48,20 @@ def main() -> None:
     for name in names:
         config = preset(name)
         train = TrainConfig(time_budget_s=seconds, eval_every=50, patience=100, device="cpu")
-        with tempfile.TemporaryDirectory() as out:
-            start = time.monotonic()
-            result = train_on_pieces(
-                pieces=pieces,
-                out_dir=out,
-                model_config=config,
-                train_config=train,
-                progress=False,
-                score_test=False,
-            )
-        config.vocab_size = 301
+        out = Path(settings.MODEL_ROOT) / "generator-select" / name
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.monotonic()
+        result = train_on_pieces(
+            pieces=pieces,
+            out_dir=out,
+            model_config=config,
+            train_config=train,
+            progress=False,
+            score_test=False,
+        )
         row = {
             "preset": name,
-            "parameters": count_parameters(build_model(config)),
+            "parameters": count_parameters(build_model(config)),  # vocab set by training
             "steps": result.step,
             "val_nll": result.val_nll,
             "seconds": time.monotonic() - start,
@@ -71,7 +73,11 @@ def main() -> None:
             flush=True,
         )
     best = min(rows, key=lambda r: r["val_nll"])
-    print(f"chosen on validation: {best['preset']}")
+    print(
+        f"chosen on validation: {best['preset']}; go on training it with\n"
+        f"  python manage.py train_generator --music21 --config {best['preset']} --resume "
+        f"--out {Path(settings.MODEL_ROOT) / 'generator-select' / best['preset']}"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "generator_select.json").write_text(
         json.dumps({"budget_s": seconds, "candidates": rows, "chosen": best["preset"]}, indent=2)

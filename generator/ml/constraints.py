@@ -1,7 +1,7 @@
 """Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony,
 a guard against semitone clashes between notes that sound together, and a final cadence (with
-a key, the last bar's second half sounds only the tonic triad, and the bar cannot close before
-a note starts there).
+a key, the last bar's second half sounds only the tonic triad: notes from before its midpoint
+end by then, later ones are tonic-triad pitches, and the bar cannot close before one starts).
 
 Constrained decoding by masking logits of disallowed tokens at each step, as in controllable
 symbolic-music generation (e.g. Hadjeres et al. 2017 "DeepBach"'s constraints; the REMI token
@@ -115,6 +115,8 @@ class ConstraintMasker:
         allowed = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
         self.pitch_of = {i: int(self.values[i]) for i in self.by_type["Pitch"]}
         self.pitch_ok = {i for i, p in self.pitch_of.items() if lo <= p <= hi and p % 12 in allowed}
+        self.dur_len = {i: self.duration_positions(i) for i in self.by_type["Duration"]}
+        self.longest = max(self.dur_len.values())
         self.final_bar = constraints.bars - 1
         self.tonic_ok: set[int] | None = None  # the last bar's cadence pitches (None: no cadence)
         self.cadence_ok: set[int] = set()  # pitches a phrase end prefers: tonic, dominant triads
@@ -139,7 +141,7 @@ class ConstraintMasker:
         s = self.state
         allowed: set[int] = set()
         if s.last_type == "Pitch":
-            allowed.update(self.by_type["Duration"])
+            allowed.update(self._durations_allowed())
         elif s.last_type == "Bar":
             allowed.add(self.time_sig_id)
         else:
@@ -177,6 +179,17 @@ class ConstraintMasker:
             and s.bar_index == self.final_bar
             and s.last_onset < self.bar_len // 2
         )
+
+    def _durations_allowed(self) -> list[int]:
+        """Every duration, but with the final cadence due a note that starts before the last
+        bar's midpoint must end by it: the final chord then sounds alone and has room."""
+        durations = self.by_type["Duration"]
+        cadence = self.final_bar * self.bar_len + self.bar_len // 2
+        now = self.state.now
+        if self.tonic_ok is None or not now < cadence < now + self.longest:
+            return durations
+        fits = [i for i in durations if now + self.dur_len[i] <= cadence]
+        return fits or durations
 
     def _pitches_allowed(self) -> set[int]:
         s = self.state

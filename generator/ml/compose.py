@@ -1,20 +1,26 @@
 """Write one song from a spec: the header names its style and key, the sampler writes the bars,
 the ensemble shares the notes out among the style's parts. The worker and ``generate_songs``
 both call ``compose``, so a song written for evaluation is written the way the site writes it.
+
+A song may open with a primer's first bars (``SongSpec.opening``, REMI ids): the model is primed
+with the header and those bars, and the song plays them before the bars it writes, the way a
+continuation model is prompted (Huang & Yang 2020; Music Transformer, Huang et al. 2019).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import miditok
+import symusic
 from torch import nn
 
 from generator.ml.constraints import Constraints
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate
-from generator.ml.tokenizer import NOTE_NAMES, header_ids
+from generator.ml.tokenizer import NOTE_NAMES, decode_ids, encode_file, header_ids, opening_ids
 
 TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2")
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
@@ -33,6 +39,8 @@ class SongSpec:
     max_polyphony: int = 4
     seed: int | None = None
     top_p: float = 0.95
+    opening: list[int] | None = None  # REMI ids of a primer's first bars (no BOS or header)
+    opening_bars: int = 0  # how many bars ``opening`` holds (0: count its Bar tokens)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,6 +63,19 @@ def safe_time_signature(value: str | None) -> str:
     return value if value in TIME_SIGNATURES else "4/4"
 
 
+def opening_of_file(tokenizer: miditok.REMI, path: str | Path, bars: int = 2) -> list[int]:
+    """REMI ids of the first ``bars`` bars of a MIDI file (tracks merged, drums left out);
+    ``ValueError`` naming the file when it cannot be read or those bars hold no pitched note."""
+    ids = encode_file(tokenizer, path)
+    opening = opening_ids(tokenizer, ids, bars)
+    pitch_ids = {i for name, i in tokenizer.vocab.items() if name.startswith("Pitch_")}
+    if not any(i in pitch_ids for i in opening):
+        raise ValueError(
+            f"the primer {Path(path).name} has no pitched notes in its first {bars} bars"
+        )
+    return opening
+
+
 def compose(
     model: nn.Module,
     tokenizer: miditok.REMI,
@@ -69,8 +90,11 @@ def compose(
         raise ValueError(f"the tempo must be 20 to 300 BPM, not {spec.tempo_bpm}")
     key = parse_key(spec.key) if spec.key else None
     metre = safe_time_signature(spec.time_signature)
+    opening = list(spec.opening or [])
+    opening_bars = (spec.opening_bars or opening.count(tokenizer["Bar_None"])) if opening else 0
+    total_bars = bars_for_seconds(spec.seconds, spec.tempo_bpm, metre)
     constraints = Constraints(
-        bars=bars_for_seconds(spec.seconds, spec.tempo_bpm, metre),
+        bars=max(1, total_bars - opening_bars),
         key=spec.key or None,
         tempo_bpm=spec.tempo_bpm,
         time_signature=metre,
@@ -80,10 +104,57 @@ def compose(
     generated = generate(
         model,
         tokenizer,
-        primer=header_ids(tokenizer, style=spec.style, key=key),
+        primer=header_ids(tokenizer, style=spec.style, key=key) + opening,
         constraints=constraints,
         settings=settings,
         on_progress=on_progress,
     )
+    if opening:
+        generated.score = _after_opening(
+            decode_ids(tokenizer, opening), generated.score, opening_bars
+        )
     generated.score = split_voices(generated.score, spec.style)
     return generated
+
+
+def _metre(score: symusic.Score) -> tuple[int, int] | None:
+    """(numerator, denominator) of the score's first time signature, None when it has none."""
+    if not len(score.time_signatures):
+        return None
+    ts = score.time_signatures[0]
+    return int(ts.numerator), int(ts.denominator)
+
+
+def _bar_ticks(score: symusic.Score, tpq: int) -> int:
+    """Ticks per bar of the score's first time signature (4/4 when it has none)."""
+    num, den = _metre(score) or (4, 4)
+    return num * tpq * 4 // den
+
+
+def _after_opening(opening: symusic.Score, new: symusic.Score, bars: int) -> symusic.Score:
+    """One track: the opening's notes (held no later than its last bar line), then ``new``'s
+    notes shifted by the opening's length; ``new``'s tempo, its metre from the shift on."""
+    tpq = new.ticks_per_quarter
+    if opening.ticks_per_quarter != tpq:
+        opening = opening.resample(tpq, min_dur=1)
+    shift = bars * _bar_ticks(opening, tpq)
+    out = symusic.Score(tpq)
+    out.tempos = new.tempos.copy()
+    out.key_signatures = new.key_signatures.copy()
+    first, then = _metre(opening) or _metre(new) or (4, 4), _metre(new)
+    out.time_signatures.append(symusic.TimeSignature(0, *first))
+    if then is not None and then != first:
+        out.time_signatures.append(symusic.TimeSignature(shift, *then))
+    program = new.tracks[0].program if len(new.tracks) else 0
+    track = symusic.Track(program=program, is_drum=False, name="Generated")
+    for note in (n for t in opening.tracks if not t.is_drum for n in t.notes):
+        if note.time < shift:
+            duration = max(1, min(note.duration, shift - note.time))
+            track.notes.append(symusic.Note(note.time, duration, note.pitch, note.velocity))
+    for note in (n for t in new.tracks for n in t.notes):
+        track.notes.append(
+            symusic.Note(note.time + shift, note.duration, note.pitch, note.velocity)
+        )
+    track.notes.sort(key=lambda n: (n.time, n.pitch))
+    out.tracks.append(track)
+    return out

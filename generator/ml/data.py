@@ -9,6 +9,7 @@ import hashlib
 import logging
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -153,7 +154,9 @@ class WindowSampler:
     """Random training windows of ``seq_len + 1`` tokens. Each starts inside one piece and
     opens with that piece's header (BOS and its control tokens), so every window says what it
     is; a piece shorter than a window is padded (padding is not scored). Pieces are drawn in
-    proportion to the square root of their length, so long scores do not drown short tunes.
+    proportion to the square root of their length over the square root of how many pieces
+    share their first control token (the style): long scores do not drown short tunes, and
+    8,000 folk songs do not drown 400 chorales.
     """
 
     def __init__(
@@ -173,7 +176,11 @@ class WindowSampler:
             )
         self.seqs = [torch.tensor(s, dtype=torch.long) for s in seqs]
         self.heads = [_header_length(s, header or set()) for s in seqs]
-        self.weights = [math.sqrt(len(s)) for s in seqs]
+        styles = [s[1] if self.heads[i] > 1 else None for i, s in enumerate(seqs)]
+        per_style = Counter(styles)
+        self.weights = [
+            math.sqrt(len(s) / per_style[style]) for s, style in zip(seqs, styles, strict=True)
+        ]
         self.total = total
         self.seq_len = seq_len
         self.augment = augment

@@ -18,15 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import django
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicsite.settings")
-django.setup()
-
-from django.conf import settings  # noqa: E402
+MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", ROOT / "var" / "models"))  # as the settings say
 
 from generator.corpus import build  # noqa: E402
 from generator.ml.config import TrainConfig, preset  # noqa: E402
@@ -42,13 +38,13 @@ def main() -> None:
         "SELECT_CANDIDATES", "transformer-small,transformer,transformer-wide"
     ).split(",")
     torch.set_num_threads(int(os.environ.get("SELECT_THREADS", "2")))
-    folder = Path(settings.MODEL_ROOT) / "generator-corpus"
+    folder = MODEL_ROOT / "generator-corpus"
     pieces = [Piece(folder / e["path"], e["style"], e["ident"]) for e in build(folder)]
     rows = []
     for name in names:
         config = preset(name)
         train = TrainConfig(time_budget_s=seconds, eval_every=50, patience=100, device="cpu")
-        out = Path(settings.MODEL_ROOT) / "generator-select" / name
+        out = MODEL_ROOT / "generator-select" / name
         shutil.rmtree(out, ignore_errors=True)
         start = time.monotonic()
         result = train_on_pieces(
@@ -76,7 +72,7 @@ def main() -> None:
     print(
         f"chosen on validation: {best['preset']}; go on training it with\n"
         f"  python manage.py train_generator --music21 --config {best['preset']} --resume "
-        f"--out {Path(settings.MODEL_ROOT) / 'generator-select' / best['preset']}"
+        f"--out {MODEL_ROOT / 'generator-select' / best['preset']}"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "generator_select.json").write_text(

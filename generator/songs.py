@@ -1,0 +1,201 @@
+"""Songs written the way the site writes them, to a folder, for evaluation and curious admins
+(``manage.py generate_songs``).
+
+Without primers, each song is the one a listener who loved a single published catalog piece
+would get: ``conditioning_from_loved`` → ``song_spec`` → ``compose``, as the worker does. With a
+folder of primers, each song opens with a file's first bars and takes its style (guessed from
+its instruments and parts), key, tempo and metre. A manifest names what each song came from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pretty_midi
+import symusic
+from tqdm import tqdm
+
+from catalog.models import Track
+from generator.ml.compose import SongSpec, compose, opening_of_file, safe_time_signature
+from generator.ml.sample import write_midi
+from generator.ml.styles import style_for
+from generator.ml.tokenizer import NOTE_NAMES, find_midi_files, read_score, score_key
+from generator.personalization import TEMPERATURE_ARMS, conditioning_from_loved
+from generator.services import _load, generator_version_active, resolve_artifact, song_spec
+
+logger = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+OPENING_BARS = 2
+TEMPERATURE = TEMPERATURE_ARMS[len(TEMPERATURE_ARMS) // 2]  # the bandit's middle arm
+MIN_SECONDS, MAX_SECONDS = 5.0, 180.0  # the lengths a listener may ask for
+MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
+
+
+class SongsError(ValueError):
+    """Input ``generate_songs`` cannot work with, in words."""
+
+
+@dataclass
+class SongsResult:
+    entries: list[dict[str, Any]]  # the manifest
+    skipped: list[str] = field(default_factory=list)  # "<file>: <why>" per unusable primer
+
+
+def spec_from_file(
+    tokenizer,
+    path: str | Path,
+    *,
+    seconds: float,
+    seed: int,
+    style: str | None = None,
+    opening_bars: int = OPENING_BARS,
+    temperature: float = TEMPERATURE,
+) -> SongSpec:
+    """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
+    and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
+    (4/4 when the tokenizer lacks it) and, unless ``opening_bars`` is 0, its opening bars.
+    ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
+    score = read_score(path)
+    tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+    if not tracks:
+        raise ValueError(f"the primer {Path(path).name} has no pitched notes")
+    key = score_key(score)
+    qpm = float(score.tempos[0].qpm) if len(score.tempos) else 100.0
+    ts = score.time_signatures[0] if len(score.time_signatures) else None
+    opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
+    return SongSpec(
+        style=style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks)),
+        key=f"{NOTE_NAMES[key[0]]} {key[1]}" if key else None,
+        tempo_bpm=min(MAX_TEMPO, max(MIN_TEMPO, qpm)),
+        time_signature=safe_time_signature(f"{ts.numerator}/{ts.denominator}" if ts else None),
+        seconds=seconds,
+        temperature=temperature,
+        max_polyphony=4,
+        seed=seed,
+        opening=opening,
+        opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,
+    )
+
+
+def write_song(model, tokenizer, spec: SongSpec, path: Path) -> dict[str, Any]:
+    """Compose ``spec`` into ``path``; its manifest entry (what was asked, what was written)."""
+    generated = compose(model, tokenizer, spec)
+    write_midi(generated.score, path)
+    written = symusic.Score(str(path))
+    entry: dict[str, Any] = {
+        "file": path.name,
+        "style": spec.style,
+        "instruments": [pretty_midi.program_to_instrument_name(t.program) for t in written.tracks],
+        "key": spec.key,
+        "tempo": spec.tempo_bpm,
+        "time_signature": spec.time_signature,
+        "seconds": round(float(written.to("second").end()), 2),
+        "seed": spec.seed,
+    }
+    if generated.form:
+        entry["form"] = generated.form
+    return entry
+
+
+def catalog_tracks() -> list[Track]:
+    """Published, imported, public catalog pieces with a MIDI file, in id order."""
+    return list(
+        Track.objects.filter(
+            status=Track.Status.PUBLISHED, origin=Track.Origin.IMPORTED, owner__isnull=True
+        )
+        .exclude(midi_file="")
+        .select_related("collection")
+        .order_by("pk")
+    )
+
+
+def songs_generate(
+    *,
+    out: Path,
+    count: int,
+    seconds: float,
+    seed: int = 0,
+    primer_dir: Path | None = None,
+    checkpoint: Path | None = None,
+    progress: bool = True,
+) -> SongsResult:
+    """Write ``count`` songs as ``out/NNN.mid`` and ``out/manifest.json``; ``SongsError`` for
+    input it cannot use (a bad primer file is skipped and named in ``skipped``)."""
+    if count < 1:
+        raise SongsError(f"--count must be at least 1, not {count}")
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise SongsError(f"--seconds must be {MIN_SECONDS:g} to {MAX_SECONDS:g}, not {seconds:g}")
+    if primer_dir is not None and not Path(primer_dir).is_dir():
+        raise SongsError(f"primer folder not found: {primer_dir}")
+    path = checkpoint or resolve_artifact(generator_version_active().artifact_path)
+    try:
+        model, tokenizer = _load(str(path))
+    except FileNotFoundError as exc:
+        raise SongsError(str(exc)) from exc
+    rng = random.Random(seed)
+    seeds = [rng.randrange(2**31) for _ in range(count)]
+    result = SongsResult(entries=[])
+    if primer_dir is None:
+        plans = _catalog_plans(seeds, seconds, rng)
+    else:
+        plans = _primer_plans(tokenizer, Path(primer_dir), seeds, seconds, result.skipped)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for number, (spec, source) in enumerate(
+        tqdm(plans, total=count, desc="songs", unit="song", disable=not progress), start=1
+    ):
+        entry = write_song(model, tokenizer, spec, out / f"{number:03d}.mid")
+        result.entries.append({"file": entry.pop("file"), **source, **entry})
+    (out / MANIFEST).write_text(json.dumps(result.entries, indent=2))
+    logger.info("wrote %d songs to %s", len(result.entries), out)
+    return result
+
+
+def _catalog_plans(
+    seeds: list[int], seconds: float, rng: random.Random
+) -> Iterator[tuple[SongSpec, dict[str, Any]]]:
+    """(spec, {"loved": ...}) per song: a random catalog piece, loved alone."""
+    tracks = catalog_tracks()
+    if not tracks:
+        raise SongsError(
+            "the catalog has no published piece with a MIDI file (run import_demo_catalog)"
+        )
+    for song_seed in seeds:
+        track = rng.choice(tracks)
+        cond = conditioning_from_loved(track, [track], temperature=TEMPERATURE, seconds=seconds)
+        spec = song_spec(cond.to_dict() | {"seed": song_seed}, fallback_metre=track.time_signature)
+        yield spec, {"loved": {"id": track.pk, "title": track.title}}
+
+
+def _primer_plans(
+    tokenizer, folder: Path, seeds: list[int], seconds: float, skipped: list[str]
+) -> Iterator[tuple[SongSpec, dict[str, Any]]]:
+    """(spec, {"primer": name}) per song, the folder's files in sorted order, cycling; an
+    unusable file is named once in ``skipped`` and left out of the cycle."""
+    files = find_midi_files([folder])
+    if not files:
+        raise SongsError(f"no .mid or .midi files in {folder}")
+    specs: dict[Path, SongSpec] = {}
+    index = 0
+    for song_seed in seeds:
+        while True:
+            if not files:
+                raise SongsError(f"no usable primer in {folder}: {'; '.join(skipped)}")
+            primer = files[index % len(files)]
+            if primer not in specs:
+                try:
+                    specs[primer] = spec_from_file(tokenizer, primer, seconds=seconds, seed=0)
+                except ValueError as exc:
+                    logger.warning("skipping primer %s: %s", primer.name, exc)
+                    skipped.append(f"{primer.name}: {exc}")
+                    files.remove(primer)
+                    continue
+            index += 1
+            yield replace(specs[primer], seed=song_seed), {"primer": primer.name}
+            break

@@ -24,6 +24,9 @@ from recommender.listening import selectors as listening_selectors
 
 TEMPERATURE_ARMS = (0.8, 0.95, 1.1)
 DEFAULT_TEMPO = 100.0
+# A new listener's song is in one of the keys the corpus's tunes are most often in: a named key
+# lets the sampler close phrases and the piece on its tonic.
+FRESH_KEYS = ("C major", "G major", "D major", "F major", "A minor", "D minor", "E minor")
 
 
 @dataclass
@@ -87,7 +90,7 @@ def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) ->
 
     With loved pieces: one of them (drawn by stars) names the style, key, metre and tempo
     (the tempo is the median of the loved pieces in that style). Without: a style among the
-    collections picked when they joined, else a folk song; a free key, a moderate tempo. The
+    collections picked when they joined, else a folk song; a common key, a moderate tempo. The
     temperature comes from the listener's bandit either way.
     """
     rng = random.Random(seed)
@@ -96,16 +99,18 @@ def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) ->
     if not liked:
         style = _picked_style(user, rng)
         chosen = STYLES[style or DEFAULT_STYLE]
+        key = rng.choice(FRESH_KEYS)
         reason = (
-            f"In the style of the {chosen.label} you picked when you joined, for {chosen.ensemble}."
+            f"In the style of the {chosen.label} you picked when you joined, "
+            f"for {chosen.ensemble}, in {key}."
             if style
-            else f"A fresh {chosen.label[:-1]} for {chosen.ensemble}: rate some music and the "
-            "next ones will follow your taste."
+            else f"A fresh {chosen.label[:-1]} for {chosen.ensemble}, in {key}: rate some music "
+            "and the next ones will follow your taste."
         )
         return Conditioning(
             primer_track_id=None,
             style=chosen.key,
-            key=None,
+            key=key,
             tempo_bpm=DEFAULT_TEMPO,
             time_signature="4/4",
             max_polyphony=max(1, len(chosen.parts)),

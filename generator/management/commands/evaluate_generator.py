@@ -1,10 +1,19 @@
-"""Per-token NLL (nats) and perplexity of a checkpoint on a folder of MIDI files."""
+"""Score the generator: per-token NLL of a checkpoint on MIDI files, or (``--songs``) how close
+written songs are to held-out real pieces of their style (``generator.evaluation``)."""
 
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from generator.evaluation import (
+    EvaluationError,
+    catalog_validation_features,
+    evaluate_songs,
+    folder_features,
+    format_report,
+    songs_features,
+)
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.data import evaluate_nll, perplexity, tokenize_files
 from generator.ml.tokenizer import find_midi_files
@@ -12,16 +21,47 @@ from recommender.ml.device import resolve_device
 
 
 class Command(BaseCommand):
-    help = "Score a generator checkpoint on MIDI files: per-token NLL (nats) and perplexity."
+    help = (
+        "Score a generator checkpoint on MIDI files (per-token NLL, perplexity), or with --songs "
+        "compare songs from generate_songs with held-out real pieces of their style."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--checkpoint", required=True)
-        parser.add_argument("--midi", nargs="+", required=True)
-        parser.add_argument("--out", help="write {test_nll, perplexity, tokens, files} as JSON")
+        parser.add_argument("--checkpoint", help="NLL mode: the checkpoint to score")
+        parser.add_argument("--midi", nargs="+", help="NLL mode: folders of MIDI files")
+        parser.add_argument("--songs", type=Path, help="a folder written by generate_songs")
+        parser.add_argument(
+            "--real",
+            type=Path,
+            help="with --songs: real MIDI files, one style (default: the catalog's validation "
+            "pieces, by style)",
+        )
+        parser.add_argument("--out", help="write the result as JSON")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--limit", type=int, default=None, help="score at most N files")
 
     def handle(self, *args, **opts):
+        if opts["songs"]:
+            result = self._songs(opts)
+        elif opts["checkpoint"] and opts["midi"]:
+            result = self._nll(opts)
+        else:
+            raise CommandError("give --songs DIR, or --checkpoint and --midi")
+        if opts["out"]:
+            Path(opts["out"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(opts["out"]).write_text(json.dumps(result, indent=2))
+
+    def _songs(self, opts) -> dict:
+        try:
+            songs = songs_features(opts["songs"])
+            real = folder_features(opts["real"]) if opts["real"] else catalog_validation_features()
+            report = evaluate_songs(songs, real)
+        except EvaluationError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(format_report(report))
+        return report
+
+    def _nll(self, opts) -> dict:
         try:
             device = resolve_device(opts["device"])
             model, config, tokenizer, _ = load_checkpoint(opts["checkpoint"], device)
@@ -32,16 +72,8 @@ class Command(BaseCommand):
         if not seqs:
             raise CommandError("no readable MIDI files with notes in the given folders")
         nll, count = evaluate_nll(model, seqs, max_len=config.max_len, device=device)
-        result = {
-            "test_nll": nll,
-            "perplexity": perplexity(nll),
-            "tokens": count,
-            "files": len(seqs),
-        }
         self.stdout.write(
-            f"per-token NLL {nll:.4f} nats, perplexity {result['perplexity']:.3f} "
+            f"per-token NLL {nll:.4f} nats, perplexity {perplexity(nll):.3f} "
             f"({count} tokens, {len(seqs)} files)"
         )
-        if opts["out"]:
-            Path(opts["out"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(opts["out"]).write_text(json.dumps(result, indent=2))
+        return {"test_nll": nll, "perplexity": perplexity(nll), "tokens": count, "files": len(seqs)}

@@ -1,0 +1,164 @@
+"""How close written songs are to held-out real music of their style (``manage.py
+evaluate_generator --songs``): per-feature means and overlapping areas, a real-vs-generated
+classifier's accuracy, and the same figures for two halves of the real set as the anchor
+(``generator.ml.measures``, after Yang & Lerch 2020).
+
+The real set is a folder of MIDI files (one style), or the published catalog's pieces whose
+identity falls in the validation split (``split_by_identity``; the test split is never read),
+grouped by their style.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import symusic
+
+from generator.ml.data import split_by_identity
+from generator.ml.measures import (
+    classifier_accuracy,
+    compare,
+    features_of_files,
+    piece_features,
+    real_vs_real,
+)
+from generator.ml.tokenizer import find_midi_files
+
+logger = logging.getLogger(__name__)
+Features = dict[str, float]
+MANIFEST = "manifest.json"
+MIN_SONGS = 10  # a style is reported on its own from this many songs
+MIN_REAL = 4  # two halves of two pieces each, the least the anchor needs
+VAL_FRACTION = TEST_FRACTION = 0.1  # the training split's (train_generator's defaults)
+
+
+class EvaluationError(ValueError):
+    """Sets the measures cannot be computed on, in words."""
+
+
+def songs_features(folder: Path) -> dict[str | None, list[Features]]:
+    """Features of the songs ``generate_songs`` wrote to ``folder``, by the style each was
+    written in (songs without pitched notes are left out, and logged)."""
+    manifest = Path(folder) / MANIFEST
+    if not manifest.is_file():
+        raise EvaluationError(f"no {MANIFEST} in {folder} (write the songs with generate_songs)")
+    by_style: dict[str | None, list[Features]] = defaultdict(list)
+    for entry in json.loads(manifest.read_text()):
+        path = Path(folder) / entry["file"]
+        try:
+            features = piece_features(symusic.Score(str(path)))
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise EvaluationError(f"cannot read song {path}: {exc}") from exc
+        if features is None:
+            logger.warning("song %s has no pitched notes; left out", path.name)
+            continue
+        by_style[entry.get("style")].append(features)
+    return dict(by_style)
+
+
+def folder_features(folder: Path) -> list[Features]:
+    """Features of every readable MIDI file with pitched notes under ``folder``."""
+    try:
+        return features_of_files(find_midi_files([folder]))
+    except FileNotFoundError as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
+def validation_features(pieces: list[tuple[Path, str | None, str]]) -> dict[str, list[Features]]:
+    """Features of the (path, style, identity) pieces in the validation split, by style."""
+    val = split_by_identity(
+        [ident for _, _, ident in pieces], val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION
+    )["val"]
+    paths: dict[str, list[Path]] = defaultdict(list)
+    for i in val:
+        path, style, _ = pieces[i]
+        paths[style or ""].append(path)
+    return {style: features_of_files(files) for style, files in sorted(paths.items())}
+
+
+def catalog_validation_features() -> dict[str, list[Features]]:
+    """The published catalog's validation-split pieces' features, by style."""
+    from generator.selectors import catalog_pieces  # the database, only when asked for
+
+    return validation_features([(p.path, p.style, p.ident) for p in catalog_pieces()])
+
+
+def measure(generated: list[Features], real: list[Features]) -> dict[str, Any]:
+    """Means, OAs, their mean and the classifier's accuracy, with the real-vs-real anchor."""
+    if len(generated) < 2 or len(real) < MIN_REAL:
+        raise EvaluationError(
+            f"need at least 2 songs and {MIN_REAL} real pieces, got {len(generated)} and "
+            f"{len(real)}"
+        )
+    comparison = compare(generated, real)
+    anchor = real_vs_real(real)
+    features = {
+        name: {**row, "oa_real": anchor["features"][name]["oa"]}
+        for name, row in comparison["features"].items()
+    }
+    return {
+        "songs": len(generated),
+        "real_pieces": len(real),
+        "features": features,
+        "oa_mean": comparison["oa_mean"],
+        "classifier_accuracy": classifier_accuracy(generated, real),
+        "oa_mean_real": anchor["oa_mean"],
+        "classifier_accuracy_real": anchor["classifier_accuracy"],
+    }
+
+
+def evaluate_songs(
+    songs: dict[str | None, list[Features]], real: dict[str, list[Features]] | list[Features]
+) -> dict[str, Any]:
+    """The report: overall (every song against the real pieces of the songs' styles, or the
+    one real folder), and per style with at least ``MIN_SONGS`` songs and ``MIN_REAL`` real
+    pieces. Its top level is the overall figures plus ``styles``."""
+    everything = [f for rows in songs.values() for f in rows]
+    if isinstance(real, list):
+        report = measure(everything, real)
+        report["styles"] = {}
+        return report
+    matched = {style: rows for style, rows in songs.items() if style in real}
+    if not matched:
+        raise EvaluationError(
+            f"no held-out real pieces of the songs' styles ({', '.join(map(str, songs))})"
+        )
+    report = measure(
+        [f for rows in matched.values() for f in rows],
+        [f for style in matched for f in real[str(style)]],
+    )
+    report["songs_without_real"] = len(everything) - report["songs"]
+    report["styles"] = {
+        style: measure(rows, real[style])
+        for style, rows in sorted(songs.items(), key=lambda kv: str(kv[0]))
+        if style is not None and len(rows) >= MIN_SONGS and len(real.get(style, [])) >= MIN_REAL
+    }
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as text: a table per section (feature, generated, real, OA, OA real-real)."""
+    sections = [("all songs", report), *report.get("styles", {}).items()]
+    lines = []
+    for title, figures in sections:
+        lines.append(
+            f"{title}: {figures['songs']} songs against {figures['real_pieces']} real pieces"
+        )
+        lines.append(
+            f"  {'feature':22s} {'generated':>10s} {'real':>10s} {'OA':>6s} {'OA r-r':>7s}"
+        )
+        for name, row in figures["features"].items():
+            lines.append(
+                f"  {name:22s} {row['generated']:10.3f} {row['real']:10.3f} "
+                f"{row['oa']:6.3f} {row['oa_real']:7.3f}"
+            )
+        lines.append(
+            f"  OA mean {figures['oa_mean']:.3f} (real vs real {figures['oa_mean_real']:.3f}); "
+            f"classifier accuracy {figures['classifier_accuracy']:.3f} "
+            f"(real vs real {figures['classifier_accuracy_real']:.3f}; 0.5 = cannot tell)"
+        )
+    return "\n".join(lines)

@@ -19,7 +19,13 @@ GENERATED_PLAYER = {"player_context": "generated", "queue_params": "context=gene
 
 class GenerateForm(forms.Form):
     seconds = forms.TypedChoiceField(
-        choices=[(15, "15 seconds"), (30, "30 seconds"), (60, "1 minute")],
+        choices=[
+            (20, "20 seconds"),
+            (30, "30 seconds"),
+            (60, "1 minute"),
+            (120, "2 minutes"),
+            (180, "3 minutes"),
+        ],
         coerce=int,
         initial=30,
         label="Length",

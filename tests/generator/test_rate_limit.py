@@ -53,7 +53,7 @@ def test_the_page_sends_the_retry_after_its_message_states(
     client, active_version, settings, no_queue
 ):
     client.force_login(_one_song_made_minutes_ago(settings, 14))
-    response = client.post(reverse("generator:create"), {"seconds": "15"})
+    response = client.post(reverse("generator:create"), {"seconds": "20"})
     assert response.status_code == 429
     assert "Try again in 46 minutes." in response.content.decode()
     assert response["Retry-After"] == "2760"

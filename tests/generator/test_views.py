@@ -22,7 +22,7 @@ def test_button_creates_a_job_and_opens_its_page(client, active_version, no_queu
     client.force_login(user)
     page = client.get(reverse("generator:create"))
     assert b"Make me a song" in page.content
-    response = client.post(reverse("generator:create"), {"seconds": "15"})
+    response = client.post(reverse("generator:create"), {"seconds": "20"})
     job = GenerationJob.objects.get(user=user)
     assert response["Location"] == reverse("generator:job_detail", args=[job.pk])
     detail = client.get(response["Location"])
@@ -34,8 +34,8 @@ def test_button_creates_a_job_and_opens_its_page(client, active_version, no_queu
 def test_rate_limited_listener_sees_why(client, active_version, no_queue, settings):
     settings.GENERATOR_JOBS_PER_HOUR = 1
     client.force_login(UserFactory())
-    client.post(reverse("generator:create"), {"seconds": "15"})
-    response = client.post(reverse("generator:create"), {"seconds": "15"})
+    client.post(reverse("generator:create"), {"seconds": "20"})
+    response = client.post(reverse("generator:create"), {"seconds": "20"})
     assert response.status_code == 429
     assert "1 songs per hour" in response.content.decode()
 

@@ -1,16 +1,29 @@
 """Benchmark of the "make me a song" generator (run with ``make bench-generator``).
 
-Prints, beside the issue's anchors: sampling tokens/s with and without the KV cache;
-click-to-playable time for a 30-second piece (sample + write MIDI + render audio); per-token NLL
-of the shipped checkpoint on Nottingham and POP909 MIDI; the piano-roll frame NLL on JSB
-Chorales and Nottingham (TCN 8.10/3.07, RNN-NADE 5.56/2.31, LSTM 8.45/3.29); simple musical
-statistics of generated pieces beside the training data's. Writes bench/results/generator.json.
+Prints, beside the issue's goals and anchors: sampling tokens/s with and without the KV cache;
+click-to-playable time (compose a song in a real style, write MIDI, render audio and piano roll)
+for a 30-second and a 2-minute song; how close songs written the way the site writes them are to
+held-out real pieces of their style (per-feature OA, Yang & Lerch 2020; a real-vs-generated
+classifier; the real-vs-real anchor); the checkpoint's own validation NLL; per-token NLL on
+Nottingham and POP909 MIDI; the piano-roll frame NLL on JSB Chorales and Nottingham (TCN
+8.10/3.07, RNN-NADE 5.56/2.31, LSTM 8.45/3.29). Writes bench/results/generator.json, and the
+songs with their manifest under bench/results/generator-songs/.
 
-Environment: BENCH_PIANOROLL_BUDGET (seconds per piano-roll training, default 240),
-BENCH_PIANOROLL_FRESH=1 to retrain even when bench/results/pianoroll_*.json exist (written by
-``manage.py evaluate_pianoroll --out``), BENCH_NLL_FILES (held-out pieces scored per corpus,
-default 100), BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring again,
-default 120; 0 skips it).
+The songs: for each of BENCH_SONGS, a random validation-split piece of the converted music21
+corpus (``MODEL_ROOT/generator-corpus``, ``manage.py train_generator --music21`` writes it) is the
+loved piece, and the song takes its style, key, tempo and metre, as ``generate_songs`` does
+(``generator.songs``); the real set is the validation split's pieces of the same styles. No
+database is read.
+
+Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M demo
+checkpoint): BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR,
+BENCH_SONGS (40; 0 skips the music measures), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES
+(validation pieces compared, 400), BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120
+(3, 0 skips), BENCH_SPEED (1; 0 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per
+corpus, 100; 0 skips), BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring
+again, 60; 0 skips it), BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per
+piano-roll training, 120), BENCH_PIANOROLL_FRESH=1 to retrain even when
+bench/results/pianoroll_*.json exist (``manage.py evaluate_pianoroll --out``).
 """
 
 from __future__ import annotations
@@ -20,53 +33,81 @@ import logging
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import django
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicsite.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # no key needed: this serves nothing
+django.setup()  # generator.songs and personalization import models; nothing reads the database
 
-from catalog.rendering import render_media  # noqa: E402  (pure Python, no Django)
+from django.conf import settings  # noqa: E402
+
+from catalog.rendering import render_media  # noqa: E402
+from generator.corpus import read_manifest  # noqa: E402
+from generator.evaluation import (  # noqa: E402
+    evaluate_songs,
+    format_report,
+    songs_features,
+    validation_features,
+)
 from generator.ml.checkpoint import load_checkpoint, read_meta  # noqa: E402
+from generator.ml.compose import SongSpec, compose  # noqa: E402
 from generator.ml.config import ModelConfig, TrainConfig  # noqa: E402
 from generator.ml.constraints import Constraints  # noqa: E402
-from generator.ml.data import evaluate_nll, split_by_piece, tokenize_files  # noqa: E402
+from generator.ml.data import (  # noqa: E402
+    evaluate_nll,
+    split_by_identity,
+    split_by_piece,
+    tokenize_files,
+)
 from generator.ml.sample import SampleSettings, bars_for_seconds, generate  # noqa: E402
-from generator.ml.stats import mean_stats  # noqa: E402
 from generator.ml.tokenizer import find_midi_files  # noqa: E402
 from generator.ml.train import fit  # noqa: E402
+from generator.songs import MANIFEST, spec_from_file, write_song  # noqa: E402
 
 logger = logging.getLogger("bench.generator")
 DATA = ROOT.parent / "shared" / "data" / "midi"
-CHECKPOINT = ROOT / "generator" / "checkpoints" / "demo"
 RESULTS = ROOT / "bench" / "results"
 ANCHORS = {
     "JSB_Chorales": {"TCN": 8.10, "RNN-NADE": 5.56, "LSTM": 8.45},
     "Nottingham": {"TCN": 3.07, "RNN-NADE": 2.31, "LSTM": 3.29},
 }
+GOAL_P50_30, GOAL_P50_120, GOAL_OA, GOAL_ACCURACY = 5.0, 15.0, 0.85, 0.65
+# the ensembles the click-to-playable songs alternate between: four voices, then a fiddle
+CLICK_SPECS = (
+    SongSpec(style="chorale", key="G major", tempo_bpm=76.0, time_signature="4/4"),
+    SongSpec(style="fiddle", key="D major", tempo_bpm=120.0, time_signature="4/4"),
+)
 
 
-def piece_constraints(seconds: float = 30.0, tempo: float = 100.0) -> Constraints:
-    return Constraints(
-        bars=bars_for_seconds(seconds, tempo, "4/4"),
-        tempo_bpm=tempo,
-        time_signature="4/4",
-        max_polyphony=4,
-    )
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def sampling_speed(model, tok) -> dict:
     out = {}
     for cache in (True, False):
-        settings = SampleSettings(seed=0, use_cache=cache, max_tokens=600 if cache else 300)
-        g = generate(model, tok, constraints=piece_constraints(60), settings=settings)
+        settings_ = SampleSettings(seed=0, use_cache=cache, max_tokens=600 if cache else 300)
+        constraints = Constraints(
+            bars=bars_for_seconds(60, 100.0), tempo_bpm=100.0, time_signature="4/4"
+        )
+        g = generate(model, tok, constraints=constraints, settings=settings_)
         out["tokens_per_s_kv" if cache else "tokens_per_s_no_kv"] = g.tokens_sampled / g.seconds
         print(
             f"sampling {'with' if cache else 'without'} KV cache: "
@@ -75,27 +116,104 @@ def sampling_speed(model, tok) -> dict:
     return out
 
 
-def click_to_playable(model, tok, runs: int = 7) -> tuple[dict, list]:
-    times, scores = [], []
+def click_to_playable(model, tok, seconds: float, runs: int) -> list[float]:
+    """Seconds from the click to a playable song: compose (chorale and fiddle in turn), write
+    MIDI, render the audio and the piano roll, as the worker does."""
+    times = []
     for seed in range(runs):
+        spec = replace(CLICK_SPECS[seed % 2], seconds=seconds, seed=seed, temperature=0.95)
         start = time.perf_counter()
-        g = generate(
-            model,
-            tok,
-            constraints=piece_constraints(30),
-            settings=SampleSettings(seed=seed, temperature=0.95),
-        )
-        midi = bytes(g.score.dumps_midi())
-        media = render_media(midi)
+        song = compose(model, tok, spec)
+        media = render_media(bytes(song.score.dumps_midi()))
         times.append(time.perf_counter() - start)
-        scores.append(g.score)
-        assert media.audio_seconds > 20, media.audio_seconds
-    p50 = statistics.median(times)
+        if media.audio_seconds < 0.6 * seconds:
+            raise RuntimeError(f"a {seconds:.0f}-s song rendered {media.audio_seconds:.1f} s")
+    return times
+
+
+def click_section(model, tok) -> dict:
+    out: dict = {}
+    for seconds, runs, goal, suffix in (
+        (30.0, env_int("BENCH_CLICK_RUNS", 7), GOAL_P50_30, ""),
+        (120.0, env_int("BENCH_CLICK_RUNS_120", 3), GOAL_P50_120, "_120"),
+    ):
+        if runs < 1:
+            continue
+        times = click_to_playable(model, tok, seconds, runs)
+        p50 = statistics.median(times)
+        out[f"click_to_playable_p50_s{suffix}"] = p50
+        out[f"click_to_playable_max_s{suffix}"] = max(times)
+        print(
+            f"click-to-playable, {seconds:.0f}-s song (chorale / fiddle; compose + MIDI + Ogg + "
+            f"piano roll), {runs} runs: p50 {p50:.2f} s, max {max(times):.2f} s   "
+            f"(goal: p50 <= {goal:.0f} s)"
+        )
+    return out
+
+
+def corpus_folder() -> Path | None:
+    """The converted music21 corpus: BENCH_CORPUS_DIR, else MODEL_ROOT/generator-corpus, else
+    var/generator-corpus; None when none has a manifest."""
+    candidates = [
+        os.environ.get("BENCH_CORPUS_DIR"),
+        Path(settings.MODEL_ROOT) / "generator-corpus",
+        ROOT / "var" / "generator-corpus",
+    ]
+    for folder in candidates:
+        if folder and (Path(folder) / "manifest.jsonl").is_file():
+            return Path(folder)
+    return None
+
+
+def music_measures(model, tok, folder: Path, count: int) -> dict:
+    """Songs modelled on random validation pieces against the validation pieces of their
+    styles (at most BENCH_REAL_PIECES of them, in hash order: a fair spread)."""
+    seconds = env_float("BENCH_SONG_SECONDS", 30)
+    entries = read_manifest(folder)
+    pieces = [(folder / e["path"], e["style"], e["ident"]) for e in entries]
+    val = split_by_identity([p[2] for p in pieces], val_fraction=0.1, test_fraction=0.1)["val"]
+    rng = random.Random(0)
+    out_dir = RESULTS / "generator-songs"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    manifest, failed = [], 0
+    for number in range(1, count + 1):
+        path, style, ident = pieces[rng.choice(val)]
+        seed = rng.randrange(2**31)
+        try:
+            spec = spec_from_file(
+                tok, path, seconds=seconds, seed=seed, style=style, opening_bars=0
+            )
+            entry = write_song(model, tok, spec, out_dir / f"{number:03d}.mid")
+        except (ValueError, RuntimeError) as exc:
+            failed += 1
+            logger.warning("no song from %s: %s", ident, exc)
+            continue
+        manifest.append({"file": entry.pop("file"), "loved": {"ident": ident}, **entry})
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    songs = songs_features(out_dir)
+    real_pieces = [pieces[i] for i in val[: env_int("BENCH_REAL_PIECES", 400)]]
+    report = evaluate_songs(songs, validation_features(real_pieces))
     print(
-        f"click-to-playable, 30-s piece (sample + MIDI + Ogg + piano roll), {runs} runs: "
-        f"p50 {p50:.2f} s, max {max(times):.2f} s   (goal: p50 <= 5 s)"
+        f"songs written the way the site writes them ({len(manifest)} of {count}; {failed} "
+        f"failed), in {out_dir.relative_to(ROOT)}:"
     )
-    return {"click_to_playable_p50_s": p50, "click_to_playable_max_s": max(times)}, scores
+    print(format_report(report))
+    print(
+        f"OA mean {report['oa_mean']:.3f}   (goal >= {GOAL_OA}; real vs real "
+        f"{report['oa_mean_real']:.3f})\nclassifier accuracy {report['classifier_accuracy']:.3f}"
+        f"   (goal <= {GOAL_ACCURACY}; real vs real {report['classifier_accuracy_real']:.3f}; "
+        "0.5 = cannot tell)"
+    )
+    return {
+        "oa_mean": report["oa_mean"],
+        "oa_mean_real": report["oa_mean_real"],
+        "classifier_accuracy": report["classifier_accuracy"],
+        "classifier_accuracy_real": report["classifier_accuracy_real"],
+        "songs": len(manifest),
+        "songs_failed": failed,
+        "measures": report,
+    }
 
 
 def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: int) -> dict:
@@ -103,7 +221,7 @@ def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: in
     the shipped checkpoint as it is, then after fine-tuning on that corpus's training pieces
     for BENCH_CORPUS_BUDGET seconds (same split by piece, seed 0).
     """
-    budget = float(os.environ.get("BENCH_CORPUS_BUDGET", "120"))
+    budget = env_float("BENCH_CORPUS_BUDGET", 60)
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         with tarfile.open(archive) as tar:
             members = [m for m in tar.getmembers() if m.isfile() and re.search(pattern, m.name)]
@@ -186,67 +304,45 @@ def pianoroll(dataset: str, budget: float) -> dict:
     }
 
 
-def music_stats(generated: list, train_dir: Path | None) -> dict:
-    import symusic
-
-    gen = mean_stats(generated)
-    out = {"stats_generated": gen}
-    line = "musical statistics (generated"
-    if train_dir and train_dir.is_dir():
-        files = find_midi_files([train_dir])
-        random.Random(0).shuffle(files)
-        ref = mean_stats([symusic.Score(str(f)) for f in files[:100]])
-        out["stats_training"] = ref
-        line += " | training data)"
-    else:
-        ref = {}
-        line += ")"
-    print(line + ":")
-    for key, value in gen.items():
-        print(f"  {key:26s} {value:8.3f}" + (f" | {ref[key]:8.3f}" if key in ref else ""))
-    return out
-
-
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)  # batch-1 work on a shared two-core machine
     torch.manual_seed(0)
     start = time.perf_counter()
-    model, config, tok, _ = load_checkpoint(CHECKPOINT, "cpu")
-    meta = read_meta(CHECKPOINT)
+    checkpoint = Path(
+        os.environ.get("BENCH_CHECKPOINT", ROOT / "generator" / "checkpoints" / "demo")
+    )
+    model, config, tok, _ = load_checkpoint(checkpoint, "cpu")
+    meta = read_meta(checkpoint)
+    val_nll = (meta.get("metrics") or {}).get("val_nll", meta["val_loss"])
     print(
-        f"checkpoint {CHECKPOINT.relative_to(ROOT)}: {config.arch}, step {meta['step']}, "
-        f"validation NLL {meta['val_loss']:.3f} nats/token; torch threads "
-        f"{torch.get_num_threads()}"
+        f"checkpoint {checkpoint}: {config.arch}, step {meta['step']}, its own validation NLL "
+        f"{val_nll:.3f} nats/token (the shipped demo checkpoint of issue 17: 1.852); torch "
+        f"threads {torch.get_num_threads()}"
     )
-    results: dict = {"checkpoint_val_nll": meta["val_loss"]}
-    results |= sampling_speed(model, tok)
-    ctp, scores = click_to_playable(model, tok)
-    results |= ctp
-    n = int(os.environ.get("BENCH_NLL_FILES", "100"))
-    results |= corpus_nll(
-        model,
-        config,
-        tok,
-        "nottingham",
-        DATA / "nottingham" / "nottingham-midi.tar.gz",
-        r"^MIDI/[^/]+\.mid$",
-        n,
-    )
-    results |= corpus_nll(
-        model,
-        config,
-        tok,
-        "pop909",
-        DATA / "pop909" / "pop909.tar.gz",
-        r"^POP909/(\d+)/\1\.mid$",
-        n,
-    )
-    budget = float(os.environ.get("BENCH_PIANOROLL_BUDGET", "240"))
-    for dataset in ("JSB_Chorales", "Nottingham"):
-        results |= pianoroll(dataset, budget)
-    train_dir = Path(os.environ.get("BENCH_TRAIN_MIDI", ROOT / "var" / "media" / "midi"))
-    results |= music_stats(scores, train_dir)
+    results: dict = {"val_nll": val_nll, "checkpoint": str(checkpoint)}
+    if env_int("BENCH_SPEED", 1):
+        results |= sampling_speed(model, tok)
+    results |= click_section(model, tok)
+    count = env_int("BENCH_SONGS", 40)
+    folder = corpus_folder()
+    if count > 0 and folder is None:
+        print("music measures skipped: no converted corpus (manage.py train_generator --music21)")
+    elif count > 0 and folder is not None:
+        results |= music_measures(model, tok, folder, count)
+    n = env_int("BENCH_NLL_FILES", 100)
+    for name, archive, pattern in (
+        ("nottingham", DATA / "nottingham" / "nottingham-midi.tar.gz", r"^MIDI/[^/]+\.mid$"),
+        ("pop909", DATA / "pop909" / "pop909.tar.gz", r"^POP909/(\d+)/\1\.mid$"),
+    ):
+        if n > 0 and archive.is_file():
+            results |= corpus_nll(model, config, tok, name, archive, pattern, n)
+        elif n > 0:
+            print(f"{name}: skipped, {archive} is not there")
+    if env_int("BENCH_PIANOROLL", 1):
+        budget = env_float("BENCH_PIANOROLL_BUDGET", 120)
+        for dataset in ("JSB_Chorales", "Nottingham"):
+            results |= pianoroll(dataset, budget)
     results["bench_seconds"] = time.perf_counter() - start
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "generator.json").write_text(json.dumps(results, indent=2))

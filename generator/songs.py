@@ -17,24 +17,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pretty_midi
-import symusic
 from tqdm import tqdm
 
 from catalog.models import Track
-from generator.ml.compose import SongSpec, compose, opening_of_file, safe_time_signature
-from generator.ml.sample import write_midi
-from generator.ml.styles import style_for
-from generator.ml.tokenizer import NOTE_NAMES, find_midi_files, read_score, score_key
+from generator.ml.compose import SongSpec, spec_from_file, write_song
+from generator.ml.tokenizer import find_midi_files
 from generator.personalization import TEMPERATURE_ARMS, conditioning_from_loved
 from generator.services import _load, generator_version_active, resolve_artifact, song_spec
 
 logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
-OPENING_BARS = 2
 TEMPERATURE = TEMPERATURE_ARMS[len(TEMPERATURE_ARMS) // 2]  # the bandit's middle arm
 MIN_SECONDS, MAX_SECONDS = 5.0, 180.0  # the lengths a listener may ask for
-MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
 
 
 class SongsError(ValueError):
@@ -45,62 +39,6 @@ class SongsError(ValueError):
 class SongsResult:
     entries: list[dict[str, Any]]  # the manifest
     skipped: list[str] = field(default_factory=list)  # "<file>: <why>" per unusable primer
-
-
-def spec_from_file(
-    tokenizer,
-    path: str | Path,
-    *,
-    seconds: float,
-    seed: int,
-    style: str | None = None,
-    opening_bars: int = OPENING_BARS,
-    temperature: float = TEMPERATURE,
-) -> SongSpec:
-    """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
-    and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
-    (4/4 when the tokenizer lacks it) and, unless ``opening_bars`` is 0, its opening bars.
-    ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
-    score = read_score(path)
-    tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    if not tracks:
-        raise ValueError(f"the primer {Path(path).name} has no pitched notes")
-    key = score_key(score)
-    qpm = float(score.tempos[0].qpm) if len(score.tempos) else 100.0
-    ts = score.time_signatures[0] if len(score.time_signatures) else None
-    opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
-    return SongSpec(
-        style=style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks)),
-        key=f"{NOTE_NAMES[key[0]]} {key[1]}" if key else None,
-        tempo_bpm=min(MAX_TEMPO, max(MIN_TEMPO, qpm)),
-        time_signature=safe_time_signature(f"{ts.numerator}/{ts.denominator}" if ts else None),
-        seconds=seconds,
-        temperature=temperature,
-        max_polyphony=4,
-        seed=seed,
-        opening=opening,
-        opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,
-    )
-
-
-def write_song(model, tokenizer, spec: SongSpec, path: Path) -> dict[str, Any]:
-    """Compose ``spec`` into ``path``; its manifest entry (what was asked, what was written)."""
-    generated = compose(model, tokenizer, spec)
-    write_midi(generated.score, path)
-    written = symusic.Score(str(path))
-    entry: dict[str, Any] = {
-        "file": path.name,
-        "style": spec.style,
-        "instruments": [pretty_midi.program_to_instrument_name(t.program) for t in written.tracks],
-        "key": spec.key,
-        "tempo": spec.tempo_bpm,
-        "time_signature": spec.time_signature,
-        "seconds": round(float(written.to("second").end()), 2),
-        "seed": spec.seed,
-    }
-    if generated.form:
-        entry["form"] = generated.form
-    return entry
 
 
 def catalog_tracks() -> list[Track]:
@@ -190,7 +128,9 @@ def _primer_plans(
             primer = files[index % len(files)]
             if primer not in specs:
                 try:
-                    specs[primer] = spec_from_file(tokenizer, primer, seconds=seconds, seed=0)
+                    specs[primer] = spec_from_file(
+                        tokenizer, primer, seconds=seconds, seed=0, temperature=TEMPERATURE
+                    )
                 except ValueError as exc:
                     logger.warning("skipping primer %s: %s", primer.name, exc)
                     skipped.append(f"{primer.name}: {exc}")

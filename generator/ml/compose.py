@@ -5,6 +5,8 @@ both call ``compose``, so a song written for evaluation is written the way the s
 A song may open with a primer's first bars (``SongSpec.opening``, REMI ids): the model is primed
 with the header and those bars, and the song plays them before the bars it writes, the way a
 continuation model is prompted (Huang & Yang 2020; Music Transformer, Huang et al. 2019).
+``spec_from_file`` models a spec on a MIDI file (its style, key, tempo, metre, opening) and
+``write_song`` writes one to disk with its manifest entry, for ``generate_songs`` and the bench.
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import miditok
+import pretty_midi
 import symusic
 from torch import nn
 
 from generator.ml.constraints import Constraints
 from generator.ml.ensemble import parts_of, split_voices
-from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate
-from generator.ml.tokenizer import NOTE_NAMES, decode_ids, encode_file, header_ids, opening_ids
+from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
+from generator.ml.styles import style_for
+from generator.ml.tokenizer import (
+    NOTE_NAMES,
+    decode_ids,
+    encode_file,
+    header_ids,
+    opening_ids,
+    read_score,
+    score_key,
+)
 
 TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2")
+OPENING_BARS = 2  # a primer's bars a song opens with
+MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 
 
@@ -115,6 +130,64 @@ def compose(
         )
     generated.score = split_voices(generated.score, spec.style)
     return generated
+
+
+def spec_from_file(
+    tokenizer: miditok.REMI,
+    path: str | Path,
+    *,
+    seconds: float,
+    seed: int,
+    temperature: float,
+    style: str | None = None,
+    opening_bars: int = OPENING_BARS,
+) -> SongSpec:
+    """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
+    and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
+    (4/4 when the tokenizer lacks it) and, unless ``opening_bars`` is 0, its opening bars.
+    ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
+    score = read_score(path)
+    tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+    if not tracks:
+        raise ValueError(f"the primer {Path(path).name} has no pitched notes")
+    key = score_key(score)
+    qpm = float(score.tempos[0].qpm) if len(score.tempos) else 100.0
+    ts = score.time_signatures[0] if len(score.time_signatures) else None
+    opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
+    return SongSpec(
+        style=style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks)),
+        key=f"{NOTE_NAMES[key[0]]} {key[1]}" if key else None,
+        tempo_bpm=min(MAX_TEMPO, max(MIN_TEMPO, qpm)),
+        time_signature=safe_time_signature(f"{ts.numerator}/{ts.denominator}" if ts else None),
+        seconds=seconds,
+        temperature=temperature,
+        max_polyphony=4,
+        seed=seed,
+        opening=opening,
+        opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,
+    )
+
+
+def write_song(
+    model: nn.Module, tokenizer: miditok.REMI, spec: SongSpec, path: Path
+) -> dict[str, Any]:
+    """Compose ``spec`` into ``path``; its manifest entry (what was asked, what was written)."""
+    generated = compose(model, tokenizer, spec)
+    write_midi(generated.score, path)
+    written = symusic.Score(str(path))
+    entry: dict[str, Any] = {
+        "file": path.name,
+        "style": spec.style,
+        "instruments": [pretty_midi.program_to_instrument_name(t.program) for t in written.tracks],
+        "key": spec.key,
+        "tempo": spec.tempo_bpm,
+        "time_signature": spec.time_signature,
+        "seconds": round(float(written.to("second").end()), 2),
+        "seed": spec.seed,
+    }
+    if generated.form:
+        entry["form"] = generated.form
+    return entry
 
 
 def _metre(score: symusic.Score) -> tuple[int, int] | None:

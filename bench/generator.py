@@ -12,8 +12,8 @@ songs with their manifest under bench/results/generator-songs/.
 The songs: for each of BENCH_SONGS, a random validation-split piece of the converted music21
 corpus (``MODEL_ROOT/generator-corpus``, ``manage.py train_generator --music21`` writes it) is the
 loved piece, and the song takes its style, key, tempo and metre, as ``generate_songs`` does
-(``generator.songs``); the real set is the validation split's pieces of the same styles. No
-database is read.
+(``generator.ml.compose.spec_from_file`` and ``write_song``, which ``generator.songs`` calls);
+the real set is the validation split's pieces of the same styles. No Django, no database.
 
 Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M demo
 checkpoint): BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR,
@@ -43,16 +43,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import django
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicsite.settings")
-os.environ.setdefault("DJANGO_DEBUG", "true")  # no key needed: this serves nothing
-django.setup()  # generator.songs and personalization import models; nothing reads the database
-
-from django.conf import settings  # noqa: E402
+MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", ROOT / "var" / "models"))  # as the settings say
 
 from catalog.rendering import render_media  # noqa: E402
 from generator.corpus import read_manifest  # noqa: E402
@@ -63,7 +58,7 @@ from generator.evaluation import (  # noqa: E402
     validation_features,
 )
 from generator.ml.checkpoint import load_checkpoint, read_meta  # noqa: E402
-from generator.ml.compose import SongSpec, compose  # noqa: E402
+from generator.ml.compose import SongSpec, compose, spec_from_file, write_song  # noqa: E402
 from generator.ml.config import ModelConfig, TrainConfig  # noqa: E402
 from generator.ml.constraints import Constraints  # noqa: E402
 from generator.ml.data import (  # noqa: E402
@@ -75,7 +70,6 @@ from generator.ml.data import (  # noqa: E402
 from generator.ml.sample import SampleSettings, bars_for_seconds, generate  # noqa: E402
 from generator.ml.tokenizer import find_midi_files  # noqa: E402
 from generator.ml.train import fit  # noqa: E402
-from generator.songs import MANIFEST, spec_from_file, write_song  # noqa: E402
 
 logger = logging.getLogger("bench.generator")
 DATA = ROOT.parent / "shared" / "data" / "midi"
@@ -85,6 +79,7 @@ ANCHORS = {
     "Nottingham": {"TCN": 3.07, "RNN-NADE": 2.31, "LSTM": 3.29},
 }
 GOAL_P50_30, GOAL_P50_120, GOAL_OA, GOAL_ACCURACY = 5.0, 15.0, 0.85, 0.65
+TEMPERATURE = 0.95  # generate_songs' (the middle of personalization.TEMPERATURE_ARMS)
 # the ensembles the click-to-playable songs alternate between: four voices, then a fiddle
 CLICK_SPECS = (
     SongSpec(style="chorale", key="G major", tempo_bpm=76.0, time_signature="4/4"),
@@ -103,11 +98,11 @@ def env_int(name: str, default: int) -> int:
 def sampling_speed(model, tok) -> dict:
     out = {}
     for cache in (True, False):
-        settings_ = SampleSettings(seed=0, use_cache=cache, max_tokens=600 if cache else 300)
+        settings = SampleSettings(seed=0, use_cache=cache, max_tokens=600 if cache else 300)
         constraints = Constraints(
             bars=bars_for_seconds(60, 100.0), tempo_bpm=100.0, time_signature="4/4"
         )
-        g = generate(model, tok, constraints=constraints, settings=settings_)
+        g = generate(model, tok, constraints=constraints, settings=settings)
         out["tokens_per_s_kv" if cache else "tokens_per_s_no_kv"] = g.tokens_sampled / g.seconds
         print(
             f"sampling {'with' if cache else 'without'} KV cache: "
@@ -156,7 +151,7 @@ def corpus_folder() -> Path | None:
     var/generator-corpus; None when none has a manifest."""
     candidates = [
         os.environ.get("BENCH_CORPUS_DIR"),
-        Path(settings.MODEL_ROOT) / "generator-corpus",
+        MODEL_ROOT / "generator-corpus",
         ROOT / "var" / "generator-corpus",
     ]
     for folder in candidates:
@@ -182,7 +177,13 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
         seed = rng.randrange(2**31)
         try:
             spec = spec_from_file(
-                tok, path, seconds=seconds, seed=seed, style=style, opening_bars=0
+                tok,
+                path,
+                seconds=seconds,
+                seed=seed,
+                temperature=TEMPERATURE,
+                style=style,
+                opening_bars=0,  # as the site writes a song for a loved piece: no opening
             )
             entry = write_song(model, tok, spec, out_dir / f"{number:03d}.mid")
         except (ValueError, RuntimeError) as exc:
@@ -190,7 +191,7 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
             logger.warning("no song from %s: %s", ident, exc)
             continue
         manifest.append({"file": entry.pop("file"), "loved": {"ident": ident}, **entry})
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     songs = songs_features(out_dir)
     real_pieces = [pieces[i] for i in val[: env_int("BENCH_REAL_PIECES", 400)]]
     report = evaluate_songs(songs, validation_features(real_pieces))

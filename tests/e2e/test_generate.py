@@ -80,3 +80,82 @@ def test_make_me_a_song(live_server, page, tiny_checkpoint, celery_worker_real):
     rating = Rating.objects.get(user=user, track=job.track)
     assert rating.stars == 4
     assert job.track.owner == user
+
+
+def _chorale(path, seed: int):
+    """A four-part chorale-like piece (SATB block chords in G major), as a choir would sing it."""
+    import random
+
+    import pretty_midi
+
+    rng = random.Random(seed)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=80)
+    g_major = [(67, 71, 74, 55), (72, 76, 79, 60), (74, 78, 81, 62), (71, 74, 79, 55)]
+    parts = [pretty_midi.Instrument(program=52, name=n) for n in ("S", "A", "T", "B")]
+    for beat in range(32):
+        chord = rng.choice(g_major)
+        for part, pitch in zip(parts, sorted(chord, reverse=True), strict=True):
+            start = beat * 0.75
+            part.notes.append(pretty_midi.Note(80, pitch, start, start + 0.75))
+    pm.instruments.extend(parts)
+    pm.key_signature_changes.append(pretty_midi.KeySignature(7, 0))
+    pm.write(str(path))
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_loved_chorales_make_a_chorale_for_a_choir(
+    live_server,
+    page,
+    tiny_checkpoint,
+    celery_worker_real,
+    tmp_path,  # noqa: F811
+):
+    import symusic
+
+    from catalog.models import Collection, Track
+    from catalog.services import track_ingest
+
+    services._load.cache_clear()
+    services.generator_version_register(
+        name="tiny", artifact_path=str(tiny_checkpoint), activate=True
+    )
+    chorales, _ = Collection.objects.get_or_create(name="Bach Chorales")
+    tracks = []
+    for i in range(3):
+        path = _chorale(tmp_path / f"chorale{i}.mid", seed=i)
+        track = track_ingest(filename=path.name, data=path.read_bytes(), title=f"Chorale {i}")
+        Track.objects.filter(pk=track.pk).update(collection=chorales)
+        tracks.append(track)
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    for track in tracks:  # the listener loves each chorale on its page
+        page.goto(f"{live_server.url}{track.get_absolute_url()}")
+        page.get_by_role("button", name="5 stars").first.click()
+        expect(page.locator("[data-rating-value]").first).to_have_text("5", timeout=STEP_MS)
+    assert Rating.objects.filter(user=user, stars=5).count() == 3
+
+    page.goto(f"{live_server.url}/make/")
+    page.get_by_role("button", name="Make me a song").click()
+    status = page.locator("[data-job-status]")
+    expect(status).to_have_attribute("data-job-status", "succeeded", timeout=JOB_DEADLINE_MS)
+    job = GenerationJob.objects.get(user=user)
+    text = status.inner_text()
+    assert "In the style of the Bach chorales you loved" in text
+    assert "for four voices" in text
+
+    score = symusic.Score(job.track.midi_file.path)
+    programs = [t.program for t in score.tracks if t.note_num()]
+    assert len(programs) > 1 and set(programs) == {52}  # several parts, all Choir Aahs
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("Choir Aahs")
+    key = job.settings["key"]
+    assert f"in {key}" in text and key == "G major"
+    expect(facts).to_contain_text(key)
+    g_major = {7, 9, 11, 0, 2, 4, 6}
+    assert all(n.pitch % 12 in g_major for t in score.tracks for n in t.notes)
+    tempo = round(score.tempos[0].qpm)
+    expect(facts).to_contain_text(f"{tempo} BPM")

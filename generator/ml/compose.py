@@ -180,7 +180,7 @@ def write_song(
         "style": spec.style,
         "instruments": [pretty_midi.program_to_instrument_name(t.program) for t in written.tracks],
         "key": spec.key,
-        "tempo": spec.tempo_bpm,
+        "tempo": round(spec.tempo_bpm, 2),
         "time_signature": spec.time_signature,
         "seconds": round(float(written.to("second").end()), 2),
         "seed": spec.seed,

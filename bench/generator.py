@@ -147,13 +147,9 @@ def click_section(model, tok) -> dict:
 
 
 def corpus_folder() -> Path | None:
-    """The converted music21 corpus: BENCH_CORPUS_DIR, else MODEL_ROOT/generator-corpus, else
-    var/generator-corpus; None when none has a manifest."""
-    candidates = [
-        os.environ.get("BENCH_CORPUS_DIR"),
-        MODEL_ROOT / "generator-corpus",
-        ROOT / "var" / "generator-corpus",
-    ]
+    """The converted music21 corpus: BENCH_CORPUS_DIR, else MODEL_ROOT/generator-corpus; None
+    when neither has a manifest."""
+    candidates = [os.environ.get("BENCH_CORPUS_DIR"), MODEL_ROOT / "generator-corpus"]
     for folder in candidates:
         if folder and (Path(folder) / "manifest.jsonl").is_file():
             return Path(folder)

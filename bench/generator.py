@@ -15,15 +15,15 @@ loved piece, and the song takes its style, key, tempo and metre, as ``generate_s
 (``generator.ml.compose.spec_from_file`` and ``write_song``, which ``generator.songs`` calls);
 the real set is the validation split's pieces of the same styles. No Django, no database.
 
-Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M demo
-checkpoint): BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR,
-BENCH_SONGS (40; 0 skips the music measures), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES
-(validation pieces compared, 400), BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120
-(3, 0 skips), BENCH_SPEED (1; 0 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per
-corpus, 100; 0 skips), BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring
-again, 60; 0 skips it), BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per
-piano-roll training, 120), BENCH_PIANOROLL_FRESH=1 to retrain even when
-bench/results/pianoroll_*.json exist (``manage.py evaluate_pianoroll --out``).
+Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M demo checkpoint):
+BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR, BENCH_SONGS (40; 0 skips
+the music measures), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES (validation pieces compared per
+style, 400), BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH_SPEED
+(1; 0 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per corpus, 100; 0 skips),
+BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring again, 60; 0 skips it),
+BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per piano-roll training, 120),
+BENCH_PIANOROLL_FRESH=1 to retrain even when bench/results/pianoroll_*.json exist (``manage.py
+evaluate_pianoroll --out``).
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def corpus_folder() -> Path | None:
 
 def music_measures(model, tok, folder: Path, count: int) -> dict:
     """Songs modelled on random validation pieces against the validation pieces of their
-    styles (at most BENCH_REAL_PIECES of them, in hash order: a fair spread)."""
+    styles (at most BENCH_REAL_PIECES of each style, in hash order: a fair spread)."""
     seconds = env_float("BENCH_SONG_SECONDS", 30)
     entries = read_manifest(folder)
     pieces = [(folder / e["path"], e["style"], e["ident"]) for e in entries]
@@ -189,7 +189,12 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
         manifest.append({"file": entry.pop("file"), "loved": {"ident": ident}, **entry})
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     songs = songs_features(out_dir)
-    real_pieces = [pieces[i] for i in val[: env_int("BENCH_REAL_PIECES", 400)]]
+    cap, taken = env_int("BENCH_REAL_PIECES", 400), dict.fromkeys(songs, 0)
+    real_pieces = []
+    for i in val:
+        if pieces[i][1] in taken and taken[pieces[i][1]] < cap:
+            taken[pieces[i][1]] += 1
+            real_pieces.append(pieces[i])
     report = evaluate_songs(songs, validation_features(real_pieces))
     print(
         f"songs written the way the site writes them ({len(manifest)} of {count}; {failed} "

@@ -20,6 +20,16 @@ class Style:
     ensemble: str  # in words: "four voices"
     parts: tuple[tuple[str, int], ...]  # (part name, GM program), highest part first
 
+    @property
+    def heading(self) -> str:
+        """The label capitalised, for a menu: "Fiddle tunes"."""
+        return self.label[:1].upper() + self.label[1:]
+
+    @property
+    def one(self) -> str:
+        """The label for one piece: "Bach chorale", "Renaissance mass"."""
+        return self.label[:-2] if self.label.endswith("sses") else self.label[:-1]
+
 
 STYLES: dict[str, Style] = {
     s.key: s
@@ -41,8 +51,8 @@ STYLES: dict[str, Style] = {
             (("Cantus", CHOIR), ("Altus", CHOIR), ("Tenor", CHOIR), ("Bassus", CHOIR)),
         ),
         Style(
-            "madrigals",
             "madrigal",
+            "madrigals",
             "five voices",
             tuple((name, VOICE) for name in ("Canto", "Quinto", "Alto", "Tenore", "Basso")),
         ),

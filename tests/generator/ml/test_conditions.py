@@ -146,3 +146,12 @@ def test_compose_writes_the_style_in_its_key_for_its_ensemble(tmp_path, midi_dir
 def test_a_key_the_site_cannot_tell_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="key"):
         parse_key(bad)
+
+
+def test_every_style_the_corpus_and_catalog_name_has_a_token(tok):
+    from generator.corpus import SOURCES
+    from generator.ml.styles import COLLECTION_STYLES, STYLES
+
+    named = {s.style for s in SOURCES} | set(COLLECTION_STYLES.values())
+    assert named <= set(STYLES)
+    assert all(f"Style_{s}" in tok.vocab for s in named)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generator import selectors, services
+from generator.ml.styles import STYLES
 from generator.models import GenerationJob
 from musicsite.api import absolute_uri, error_payload
 
@@ -61,6 +62,16 @@ class GenerationJobCreateApi(APIView):
         temperature = serializers.FloatField(required=False, min_value=0.1, max_value=2.0)
         key = serializers.CharField(required=False, max_length=20)
         tempo_bpm = serializers.FloatField(required=False, min_value=40, max_value=200)
+        style = serializers.ChoiceField(
+            choices=list(STYLES),
+            required=False,
+            help_text="Write in this style (default: the listener's taste chooses).",
+        )
+        more_like = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="Another song like this one of the listener's finished songs (job id).",
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -85,6 +96,8 @@ class GenerationJobCreateApi(APIView):
             )
         except services.RateLimited as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
+        except services.SteeringError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
         except services.GenerationError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         body = JobOutputSerializer(job, context={"request": request}).data

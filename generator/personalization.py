@@ -85,28 +85,56 @@ def _picked_style(user, rng: random.Random) -> str | None:
     return rng.choice(styles) if styles else None
 
 
-def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) -> Conditioning:
+def listener_styles(user) -> list[str]:
+    """The styles of the listener's loved pieces (most loved first), then of their sign-up
+    picks: the styles offered first on the page."""
+    counts = Counter(track_style(t) for t, _ in _liked_tracks(user))
+    profile = Profile.objects.filter(user=user).prefetch_related("collections").first()
+    picked = [c.name for c in profile.collections.all()] if profile else []
+    ordered = [s for s, _ in counts.most_common()]
+    ordered += [COLLECTION_STYLES[n] for n in picked if n in COLLECTION_STYLES]
+    return list(dict.fromkeys(ordered))
+
+
+def conditioning_for(
+    user,
+    *,
+    seconds: float = 30.0,
+    seed: int | None = None,
+    style: str | None = None,
+    like: GenerationJob | None = None,
+) -> Conditioning:
     """Build the conditioning for one new piece from the listener's taste.
 
     With loved pieces: one of them (drawn by stars) names the style, key, metre and tempo
     (the tempo is the median of the loved pieces in that style). Without: a style among the
-    collections picked when they joined, else a folk song; a common key, a moderate tempo. The
+    collections picked when they joined, else a folk song; a common key, a moderate tempo.
+    ``style`` (asked for) narrows the loved pieces to that style, or writes it afresh; ``like``
+    (one of the listener's finished songs) takes its style, key, metre and tempo. The
     temperature comes from the listener's bandit either way.
     """
     rng = random.Random(seed)
-    liked = [(t, w) for t, w in _liked_tracks(user) if t.midi_file]
     temperature = choose_temperature(user, rng)
+    if like is not None:
+        return _more_like(like, temperature=temperature, seconds=seconds)
+    liked = [(t, w) for t, w in _liked_tracks(user) if t.midi_file]
+    if style is not None:
+        liked = [(t, w) for t, w in liked if track_style(t) == style]
     if not liked:
-        style = _picked_style(user, rng)
+        asked = style is not None
+        style = style or _picked_style(user, rng)
         chosen = STYLES[style or DEFAULT_STYLE]
         key = rng.choice(FRESH_KEYS)
-        reason = (
-            f"In the style of the {chosen.label} you picked when you joined, "
-            f"for {chosen.ensemble}, in {key}."
-            if style
-            else f"A fresh {chosen.label[:-1]} for {chosen.ensemble}, in {key}: rate some music "
-            "and the next ones will follow your taste."
-        )
+        if asked:
+            reason = f"In the style of the {chosen.label} you asked for, for {chosen.ensemble}"
+        elif style:
+            reason = (
+                f"In the style of the {chosen.label} you picked when you joined, "
+                f"for {chosen.ensemble}"
+            )
+        else:
+            reason = f"A fresh {chosen.one} for {chosen.ensemble}"
+        tail = "." if style else ": rate some music and the next ones will follow your taste."
         return Conditioning(
             primer_track_id=None,
             style=chosen.key,
@@ -116,11 +144,31 @@ def conditioning_for(user, *, seconds: float = 30.0, seed: int | None = None) ->
             max_polyphony=max(1, len(chosen.parts)),
             temperature=temperature,
             seconds=seconds,
-            reason=reason,
+            reason=f"{reason}, in {key}{tail}",
         )
     model = rng.choices([t for t, _ in liked], weights=[w for _, w in liked], k=1)[0]
     return conditioning_from_loved(
         model, [t for t, _ in liked], temperature=temperature, seconds=seconds
+    )
+
+
+def _more_like(job: GenerationJob, *, temperature: float, seconds: float) -> Conditioning:
+    """Another song with ``job``'s style, key, metre and tempo (a fresh seed decides the rest)."""
+    old = job.settings or {}
+    chosen = STYLES.get(old.get("style") or "", STYLES[DEFAULT_STYLE])
+    key = old.get("key") or None
+    title = job.track.title if job.track else f"song {job.pk}"
+    words = f"More like your “{title}”: {chosen.one} for {chosen.ensemble}"
+    return Conditioning(
+        primer_track_id=job.primer_track_id,
+        style=chosen.key,
+        key=key,
+        tempo_bpm=float(old.get("tempo_bpm") or DEFAULT_TEMPO),
+        time_signature=safe_time_signature(old.get("time_signature")),
+        max_polyphony=max(1, len(chosen.parts)),
+        temperature=temperature,
+        seconds=seconds,
+        reason=f"{words}, in {key}." if key else f"{words}.",
     )
 
 

@@ -23,6 +23,7 @@ from generator.ml.checkpoint import load_checkpoint, read_meta
 from generator.ml.compose import SongSpec, compose, safe_time_signature
 from generator.ml.constraints import scale_pitch_classes
 from generator.ml.sample import fresh_seed
+from generator.ml.styles import STYLES
 from generator.models import GenerationJob, GeneratorVersion
 from generator.personalization import conditioning_for
 from musicsite import jobs
@@ -56,6 +57,14 @@ QUEUE_UNAVAILABLE = (
     "The music workers cannot be reached right now, so your song was not started. "
     "Please try again in a minute."
 )
+
+
+class SteeringError(GenerationError):
+    """A steering choice (``field``: ``style`` or ``more_like``) that cannot be honoured."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class JobCancelled(Exception):
@@ -153,8 +162,11 @@ def generation_job_create(
     key: str | None = None,
     tempo_bpm: float | None = None,
     seed: int | None = None,
+    style: str | None = None,
+    more_like: int | None = None,
 ) -> GenerationJob:
-    """Queue a new piece for ``user`` (rate-limited), conditioned on their taste."""
+    """Queue a new piece for ``user`` (rate-limited), conditioned on their taste, or steered:
+    ``style`` (a generator style), ``more_like`` (the id of one of their finished songs)."""
     if not 5 <= seconds <= 180:
         raise GenerationError("The length must be between 5 and 180 seconds.")
     if temperature is not None and not 0.1 <= temperature <= 2.0:
@@ -166,6 +178,11 @@ def generation_job_create(
             scale_pitch_classes(key)
         except ValueError as exc:
             raise GenerationError(f"Unknown key: {exc}") from exc
+    if style is not None and style not in STYLES:
+        raise SteeringError(
+            "style", f"Unknown style “{style[:40]}”; choose one of {', '.join(STYLES)}."
+        )
+    like = _own_finished_job(user, more_like) if more_like is not None else None
     limit = jobs_per_hour()
     with transaction.atomic():
         # The listener's row, locked until this job is saved: racing requests count one by one
@@ -185,7 +202,7 @@ def generation_job_create(
                 retry_after=wait.seconds,
             )
         seed = fresh_seed() if seed is None else seed  # stored: the row reproduces the piece
-        cond = conditioning_for(user, seconds=seconds, seed=seed).to_dict()
+        cond = conditioning_for(user, seconds=seconds, seed=seed, style=style, like=like).to_dict()
         overrides = {"temperature": temperature, "key": key, "tempo_bpm": tempo_bpm}
         cond.update({k: v for k, v in overrides.items() if v is not None})
         cond["seed"] = seed
@@ -197,6 +214,18 @@ def generation_job_create(
         )
         transaction.on_commit(lambda: _queue(job.pk))
     logger.info("generation job %s queued for user %s", job.pk, user.pk)
+    return job
+
+
+def _own_finished_job(user, job_id: int) -> GenerationJob:
+    """The listener's own finished song (another listener's is as unknown as a missing one)."""
+    job = (
+        GenerationJob.objects.filter(user=user, pk=job_id, status=Status.SUCCEEDED)
+        .select_related("track")
+        .first()
+    )
+    if job is None or job.track is None:
+        raise SteeringError("more_like", f"You have no finished song {job_id}.")
     return job
 
 

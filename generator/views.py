@@ -11,13 +11,36 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from generator import selectors, services
+from generator.ml.styles import STYLES
+from generator.personalization import listener_styles
 from musicsite.htmx import HtmxHttpRequest
 
 # The job page's player: one piece, its plays recorded in the "generated" context.
 GENERATED_PLAYER = {"player_context": "generated", "queue_params": "context=generated"}
 
 
+MOODS = {"slow": 70.0, "moderate": 100.0, "lively": 132.0, "fast": 168.0}
+
+
 class GenerateForm(forms.Form):
+    """Length, and optional steering: a style (the listener's own first), a mood, or more like
+    one of their songs."""
+
+    style = forms.ChoiceField(required=False, label="Style")
+    mood = forms.ChoiceField(
+        required=False,
+        label="Tempo",
+        choices=[
+            ("", "As my taste says"),
+            ("slow", "Slow (70 BPM)"),
+            ("moderate", "Moderate (100 BPM)"),
+            ("lively", "Lively (132 BPM)"),
+            ("fast", "Fast (168 BPM)"),
+        ],
+    )
+    more_like = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="More like"
+    )
     seconds = forms.TypedChoiceField(
         choices=[
             (20, "20 seconds"),
@@ -31,16 +54,38 @@ class GenerateForm(forms.Form):
         label="Length",
     )
 
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        own = listener_styles(user)
+        rest = [key for key in STYLES if key not in own]
+        self.fields["style"].choices = [
+            ("", "As my taste says"),
+            *((key, f"{STYLES[key].heading} (you love these)") for key in own),
+            *((key, STYLES[key].heading) for key in rest),
+        ]
+        songs = selectors.job_list_for_user(user=user).filter(
+            status="succeeded", track__isnull=False
+        )[:10]
+        self.fields["more_like"].choices = [("", "—")] + [(j.pk, j.track.title) for j in songs]
+
+    def steering(self) -> dict:
+        """The service's keyword arguments for what was chosen."""
+        data = self.cleaned_data
+        return {
+            "seconds": float(data["seconds"]),
+            "style": data.get("style") or None,
+            "tempo_bpm": MOODS.get(data.get("mood") or ""),
+            "more_like": data.get("more_like"),
+        }
+
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
-    form = GenerateForm(request.POST or None)
+    form = GenerateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.generation_job_create(
-                user=request.user, seconds=float(form.cleaned_data["seconds"])
-            )
+            job = services.generation_job_create(user=request.user, **form.steering())
         except services.QueueUnavailable as exc:  # the job was failed at once; say so
             messages.error(request, str(exc))
             response = render(

@@ -1,5 +1,6 @@
 """Fit a token language model: Adam (Kingma & Ba 2015) on next-token cross-entropy with a
-linear warm-up, early stopping on validation loss (Prechelt 1998), best checkpoint kept.
+linear warm-up, the learning rate halved at each validation that does not improve (down to
+1/64), early stopping on validation loss (Prechelt 1998), best checkpoint kept.
 
 A run can stop (a time budget, a killed process) and resume: ``train_state.pt`` beside the
 checkpoint holds the weights, the optimiser, the step, the best so far and the sampler's state.
@@ -94,6 +95,7 @@ def fit(
     best: tuple[float, int, dict[str, Any] | None] = (math.inf, 0, None)
     stale = 0
     first = 1
+    lr_scale = 1.0  # halved at each evaluation that does not improve (a plateau schedule)
     state_path = Path(out_dir) / STATE_FILE
     if resume and state_path.is_file():
         saved = torch.load(state_path, map_location=device, weights_only=False)
@@ -101,6 +103,7 @@ def fit(
         opt.load_state_dict(saved["optimizer"])
         sampler.restore(saved["sampler"])
         best, stale, first = saved["best"], saved["stale"], saved["step"] + 1
+        lr_scale = saved.get("lr_scale", 1.0)
         start -= saved["seconds"]
         logger.info("resuming at step %d (best val %.4f at %d)", first, best[0], best[1])
     base_lr = train_config.lr
@@ -119,7 +122,7 @@ def fit(
     for step in range(first, max_steps + 1):
         if init_weights is None:
             for group in opt.param_groups:
-                group["lr"] = base_lr * min(1.0, step / WARMUP_STEPS)
+                group["lr"] = base_lr * lr_scale * min(1.0, step / WARMUP_STEPS)
         x, y = sampler.batch(train_config.batch_size, device)
         _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
@@ -139,6 +142,7 @@ def fit(
                 stale = 0
             else:
                 stale += 1
+                lr_scale = max(lr_scale / 2, 1 / 64)
             _save_state(
                 state_path,
                 model=model.state_dict(),
@@ -146,6 +150,7 @@ def fit(
                 sampler=sampler.state(),
                 best=best,
                 stale=stale,
+                lr_scale=lr_scale,
                 step=step,
                 seconds=time.monotonic() - start,
             )

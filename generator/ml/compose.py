@@ -56,6 +56,7 @@ class SongSpec:
     top_p: float = 0.95
     opening: list[int] | None = None  # REMI ids of a primer's first bars (no BOS or header)
     opening_bars: int = 0  # how many bars ``opening`` holds (0: count its Bar tokens)
+    density_bias: float = 0.0  # > 0 nearer onsets, more notes per second (SampleSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +116,12 @@ def compose(
         time_signature=metre,
         max_polyphony=max(1, min(spec.max_polyphony, len(parts_of(spec.style).parts) + 2)),
     )
-    settings = SampleSettings(temperature=spec.temperature, top_p=spec.top_p, seed=spec.seed)
+    settings = SampleSettings(
+        temperature=spec.temperature,
+        top_p=spec.top_p,
+        seed=spec.seed,
+        density_bias=spec.density_bias,
+    )
     generated = generate(
         model,
         tokenizer,

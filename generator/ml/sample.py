@@ -43,6 +43,8 @@ class SampleSettings:
     form: bool = True  # phrases in a plan such as AABA, repeated sections re-played (form.py)
     cadence_bonus: float = 1.0  # logit bonus, in a phrase's last half bar, for tonic/dominant
     # triad pitches (needs a key and form; 1.0 multiplies their odds against other pitches by e)
+    density_bias: float = 0.0  # logit penalty per beat a next onset (Position or Bar) lies
+    # ahead: > 0 writes nearer onsets (more notes per second), < 0 farther ones; 0: off
 
 
 @dataclass
@@ -127,6 +129,7 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     plan = plan_form(c.bars) if s.form else None
     replays = plan.replays() if plan else {}
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
+    density = _Density(masker, s.density_bias) if s.density_bias else None
     bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = getattr(model.config, "max_len", 512)
     context = primer[-(max_len - 1) :]
@@ -142,6 +145,8 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
             allowed = logits[0].float().cpu() + masker.mask()
             if cadences:
                 allowed = cadences.prefer(allowed)
+            if density:
+                allowed = density.prefer(allowed)
             if masker.state.bar_index + 1 >= c.bars and torch.isfinite(
                 allowed[tokenizer["Bar_None"]]
             ):
@@ -202,6 +207,24 @@ class _PhraseCadence:
         shifted = pitch + self.bonus
         logits = logits.clone()
         logits[self.pitches] = shifted - (torch.logsumexp(shifted, dim=0) - before)
+        return logits
+
+
+class _Density:
+    """Nearer or farther onsets: each Position token, and the Bar line (the next bar's start),
+    loses ``bias`` per beat it lies ahead of the current position."""
+
+    def __init__(self, masker: ConstraintMasker, bias: float) -> None:
+        self.masker = masker
+        ids = masker.by_type["Position"]
+        self.ids = torch.tensor([*ids, masker.by_type["Bar"][0]])
+        self.at = torch.tensor([*(int(masker.values[i]) for i in ids), masker.bar_len])
+        self.per_position = bias / masker.res
+
+    def prefer(self, logits: torch.Tensor) -> torch.Tensor:
+        ahead = (self.at - self.masker.state.pos).clamp(min=0)
+        logits = logits.clone()
+        logits[self.ids] -= self.per_position * ahead
         return logits
 
 

@@ -8,6 +8,8 @@ checkpoint holds the weights, the optimiser, the step, the best so far and the s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import time
@@ -36,6 +38,7 @@ from recommender.ml.device import resolve_device
 
 logger = logging.getLogger(__name__)
 STATE_FILE = "train_state.pt"
+TOKENS_FILE = "tokens.pt"
 WARMUP_STEPS = 200
 
 
@@ -178,6 +181,36 @@ def fit(
     return model, best[1], best[0]
 
 
+def _tokenized(
+    tokenizer: miditok.REMI,
+    pieces: list[Piece],
+    idx: dict[str, list[int]],
+    out_dir: Path,
+    *,
+    progress: bool,
+) -> dict[str, list[list[int]]]:
+    """Each split's token sequences; kept in ``out_dir/tokens.pt`` so that a resumed run over
+    the same pieces with the same vocabulary does not tokenize them again."""
+    key = hashlib.sha1(
+        json.dumps(
+            [sorted(tokenizer.vocab.items()), [(str(p.path), p.style, p.ident) for p in pieces]]
+        ).encode()
+    ).hexdigest()
+    cache = out_dir / TOKENS_FILE
+    if cache.is_file():
+        saved = torch.load(cache, weights_only=False)
+        if saved.get("key") == key:
+            return saved["seqs"]
+    seqs = {
+        name: tokenize_pieces(
+            tokenizer, [(pieces[i].path, pieces[i].style) for i in ids], progress=progress
+        )
+        for name, ids in idx.items()
+    }
+    _save_state(cache, key=key, seqs=seqs)
+    return seqs
+
+
 def _save_state(path: Path, **state: Any) -> None:
     """Write the resumable state atomically (a kill mid-write keeps the previous one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,12 +280,7 @@ def train_on_pieces(
             seed=train_config.seed,
         )
         idx = {k: sorted(v) for k, v in cut.items()}
-    seqs = {
-        name: tokenize_pieces(
-            tokenizer, [(pieces[i].path, pieces[i].style) for i in ids], progress=progress
-        )
-        for name, ids in idx.items()
-    }
+    seqs = _tokenized(tokenizer, pieces, idx, Path(out_dir), progress=progress)
     for name, s in seqs.items():
         if not s:
             raise ValueError(f"the {name} split has no readable pieces with notes")

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-generator-select browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-generator-select bench-generator-nll browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -104,6 +104,10 @@ bench-generator: $(STAMP)
 # the lowest validation NLL (SELECT_SECONDS, SELECT_CANDIDATES; see the script).
 bench-generator-select: $(STAMP)
 	$(PY) bench/generator_select.py
+
+# Held-out NLL per token of checkpoints on the same pieces (BENCH_CHECKPOINTS=a,b to compare).
+bench-generator-nll: $(STAMP)
+	$(PY) bench/generator_nll.py
 
 # schemathesis against the API's schema on gunicorn, all checks, with a token and anonymously:
 # prints cases, checks and failures by kind; fails on any 5xx (FUZZ_MAX_EXAMPLES, FUZZ_SEED).

@@ -202,7 +202,9 @@ def generation_job_create(
                 retry_after=wait.seconds,
             )
         seed = fresh_seed() if seed is None else seed  # stored: the row reproduces the piece
-        cond = conditioning_for(user, seconds=seconds, seed=seed, style=style, like=like).to_dict()
+        cond = conditioning_for(
+            user, seconds=seconds, seed=seed, style=style, like=like, tempo_bpm=tempo_bpm
+        ).to_dict()
         overrides = {"temperature": temperature, "key": key, "tempo_bpm": tempo_bpm}
         cond.update({k: v for k, v in overrides.items() if v is not None})
         cond["seed"] = seed
@@ -431,6 +433,7 @@ def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
         temperature=float(cond.get("temperature", 1.0)),
         max_polyphony=int(cond.get("max_polyphony", 4)),
         seed=cond.get("seed"),
+        density_bias=float(cond.get("density_bias") or 0.0),
     )
 
 

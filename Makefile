@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-generator-select bench-generator-nll browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -83,7 +83,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: bench-catalog bench-ingest bench-recsys bench-feed bench-generator
+bench: bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal
 
 bench-catalog: $(STAMP)
 	$(PY) bench/catalog.py
@@ -99,6 +99,11 @@ bench-feed: $(STAMP)
 
 bench-generator: $(STAMP)
 	$(PY) bench/generator.py
+
+# Simulated listeners: taste match and lift of their songs, and learning from their ratings
+# (BENCH_SEEDS, BENCH_STYLES, BENCH_SONGS_PER_LISTENER...; see the script).
+bench-personal: $(STAMP)
+	$(PY) bench/personal.py
 
 # Each candidate architecture for the same training time on the music21 corpus; the pick is
 # the lowest validation NLL (SELECT_SECONDS, SELECT_CANDIDATES; see the script).

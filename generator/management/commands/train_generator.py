@@ -39,7 +39,12 @@ class Command(BaseCommand):
             "--catalog", action="store_true", help="also use published imported tracks' MIDI"
         )
         parser.add_argument("--out", required=True, help="checkpoint directory to write")
-        parser.add_argument("--config", default="transformer", choices=PRESETS)
+        parser.add_argument(
+            "--config",
+            default="transformer-small",
+            choices=PRESETS,
+            help="model preset (default: the one make bench-generator-select chose)",
+        )
         parser.add_argument("--time-budget", type=float, default=None, help="seconds")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--seed", type=int, default=0)

@@ -9,17 +9,19 @@ Nottingham and POP909 MIDI; the piano-roll frame NLL on JSB Chorales and Notting
 8.10/3.07, RNN-NADE 5.56/2.31, LSTM 8.45/3.29). Writes bench/results/generator.json, and the
 songs with their manifest under bench/results/generator-songs/.
 
-The songs: for each of BENCH_SONGS, a random validation-split piece of the converted music21
-corpus (``MODEL_ROOT/generator-corpus``, ``manage.py train_generator --music21`` writes it) is the
-loved piece, and the song takes its style, key, tempo and metre, as ``generate_songs`` does
-(``generator.ml.compose.spec_from_file`` and ``write_song``, which ``generator.songs`` calls);
-the real set is the validation split's pieces of the same styles. No Django, no database.
+The songs: for each of BENCH_SONGS, a random validation-split piece (of each style in turn) of
+the converted music21 corpus (``MODEL_ROOT/generator-corpus``, which ``manage.py train_generator
+--music21`` writes) is the loved piece, and the song takes its style, key, tempo and metre, as
+``generate_songs`` does (``generator.ml.compose.spec_from_file`` and ``write_song``, which
+``generator.songs`` calls); the real set is the validation split's pieces of the same styles.
+No Django, no database.
 
-Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M demo checkpoint):
-BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR, BENCH_SONGS (40; 0 skips
-the music measures), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES (validation pieces compared per
-style, 400), BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH_SPEED
-(1; 0 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per corpus, 100; 0 skips),
+Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M checkpoint):
+BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR, BENCH_SONGS (48; 0
+skips the music measures), BENCH_STYLES (irish,fiddle,folksong,chorale: the songs' styles in
+turn), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES (validation pieces compared per style, 400),
+BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH_SPEED (1; 0
+skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per corpus, 100; 0 skips),
 BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring again, 60; 0 skips it),
 BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per piano-roll training, 120),
 BENCH_PIANOROLL_FRESH=1 to retrain even when bench/results/pianoroll_*.json exist (``manage.py
@@ -71,6 +73,8 @@ from generator.ml.sample import SampleSettings, bars_for_seconds, generate  # no
 from generator.ml.tokenizer import find_midi_files  # noqa: E402
 from generator.ml.train import fit  # noqa: E402
 
+# The demo catalog's styles with at least 50 pieces (O'Neill's, Ryan's, Essen, Bach).
+DEMO_STYLES = ("irish", "fiddle", "folksong", "chorale")
 logger = logging.getLogger("bench.generator")
 DATA = ROOT.parent / "shared" / "data" / "midi"
 RESULTS = ROOT / "bench" / "results"
@@ -157,8 +161,9 @@ def corpus_folder() -> Path | None:
 
 
 def music_measures(model, tok, folder: Path, count: int) -> dict:
-    """Songs modelled on random validation pieces against the validation pieces of their
-    styles (at most BENCH_REAL_PIECES of each style, in hash order: a fair spread)."""
+    """Songs modelled on random validation pieces, taken in turn from each of BENCH_STYLES (by
+    default the styles with at least 50 demo-catalog pieces), against the validation pieces
+    of their styles (at most BENCH_REAL_PIECES of each, in hash order: a fair spread)."""
     seconds = env_float("BENCH_SONG_SECONDS", 30)
     entries = read_manifest(folder)
     pieces = [(folder / e["path"], e["style"], e["ident"]) for e in entries]
@@ -167,9 +172,12 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
     out_dir = RESULTS / "generator-songs"
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
+    styles = os.environ.get("BENCH_STYLES", ",".join(DEMO_STYLES)).split(",")
+    by_style = {st: [i for i in val if pieces[i][1] == st] for st in styles}
+    loved = [rng.choice(by_style[styles[n % len(styles)]]) for n in range(count)]
     manifest, failed = [], 0
-    for number in range(1, count + 1):
-        path, style, ident = pieces[rng.choice(val)]
+    for number, index in enumerate(loved, start=1):
+        path, style, ident = pieces[index]
         seed = rng.randrange(2**31)
         try:
             spec = spec_from_file(
@@ -326,7 +334,7 @@ def main() -> None:
     if env_int("BENCH_SPEED", 1):
         results |= sampling_speed(model, tok)
     results |= click_section(model, tok)
-    count = env_int("BENCH_SONGS", 40)
+    count = env_int("BENCH_SONGS", 48)
     folder = corpus_folder()
     if count > 0 and folder is None:
         print("music measures skipped: no converted corpus (manage.py train_generator --music21)")

@@ -55,6 +55,7 @@ class FeedContext:
     shown: dict[int, int]  # track -> times shown and not played since
     generated: list[tuple[int, str]]  # the listener's own generated pieces (id, title)
     popularity: dict[int, float]
+    generated_reasons: dict[int, str] = field(default_factory=dict)  # id -> its song's reason
 
     @property
     def listened(self) -> set[int]:
@@ -184,13 +185,15 @@ def build_context(user) -> FeedContext:
         )
         if tid not in seen_p
     }
-    generated = list(
+    songs = list(
         Track.objects.filter(
             owner=user, origin=Track.Origin.GENERATED, status=Track.Status.PUBLISHED
         )
         .order_by("-created_at")
-        .values_list("id", "title")[:50]
+        .values_list("id", "title", "generation_job__settings")[:50]
     )
+    generated = [(tid, title) for tid, title, _ in songs]
+    reasons = {tid: (cond or {}).get("reason") for tid, _, cond in songs}
     return FeedContext(
         user_id=user.pk,
         index=index,
@@ -203,4 +206,5 @@ def build_context(user) -> FeedContext:
         shown=shown,
         generated=generated,
         popularity=popularity_scores(),
+        generated_reasons={tid: r for tid, r in reasons.items() if r},
     )

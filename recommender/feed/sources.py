@@ -285,10 +285,13 @@ def _by_collection(ctx: FeedContext) -> dict[int, list[tuple[int, float]]]:
 
 
 def made_for_you_source(ctx: FeedContext, k: int) -> list[Candidate]:
-    """The listener's own generated pieces they have not played yet, newest first."""
+    """The listener's own generated pieces they have not played yet, newest first, each with
+    the reason its song's page gives."""
     played = set(ctx.recent_plays) | ctx.hidden
     return [
-        Candidate(tid, 1.0, "made_for_you", "made_for_you", "Made for you")
+        Candidate(
+            tid, 1.0, "made_for_you", "made_for_you", ctx.generated_reasons.get(tid, "Made for you")
+        )
         for tid, _ in ctx.generated
         if tid not in played
     ][:k]

@@ -8,7 +8,12 @@ from recommender.feed.cursor import FeedCursor
 from recommender.feed.services import feed_page_serve, feed_snapshot_current
 from recommender.listening.services import rating_set
 from recommender.models import FeedImpression, FeedSnapshot
-from tests.factories import ListenEventFactory, TrackFactory, UserFactory
+from tests.factories import (
+    GenerationJobFactory,
+    ListenEventFactory,
+    TrackFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +100,15 @@ def test_generated_pieces_are_made_for_you_and_private(catalog):
     assert items[1].track == mine and items[1].reason_text == "Made for you"
     other_items = _page(other, size=30).items
     assert mine.pk not in {i.track.pk for i in other_items}
+
+
+def test_a_song_in_the_feed_gives_the_reason_its_page_gives(catalog):
+    user = UserFactory()
+    song = TrackFactory(title="My chorale", owner=user, origin="generated", collection=None)
+    reason = "In the style of the Bach chorales you loved (like “BWV 1.6”), for four voices."
+    GenerationJobFactory(user=user, status="succeeded", track=song, settings={"reason": reason})
+    items = _page(user, size=10).items
+    assert items[1].track == song and items[1].reason_text == reason
 
 
 def test_pieces_shown_often_and_never_played_sink(catalog):

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll bench-generator-rolls browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -109,6 +109,10 @@ bench-personal: $(STAMP)
 # the lowest validation NLL (SELECT_SECONDS, SELECT_CANDIDATES; see the script).
 bench-generator-select: $(STAMP)
 	$(PY) bench/generator_select.py
+
+# Piano rolls of bench-generator's songs beside the pieces that inspired them.
+bench-generator-rolls: $(STAMP)
+	$(PY) bench/generator_rolls.py
 
 # Held-out NLL per token of checkpoints on the same pieces (BENCH_CHECKPOINTS=a,b to compare).
 bench-generator-nll: $(STAMP)

@@ -1,6 +1,9 @@
 """Fit a token language model: Adam (Kingma & Ba 2015) on next-token cross-entropy with a
 linear warm-up, the learning rate halved at each validation that does not improve (down to
-1/64), early stopping on validation loss (Prechelt 1998), best checkpoint kept.
+1/64), early stopping on validation loss (Prechelt 1998), best checkpoint kept. Given negative
+sequences (songs listeners disliked), each step also pushes down the probability of their tokens:
+token-level unlikelihood, Welleck et al. (2020), "Neural Text Generation with Unlikelihood
+Training" (ICLR).
 
 A run can stop (a time budget, a killed process) and resume: ``train_state.pt`` beside the
 checkpoint holds the weights, the optimiser, the step, the best so far and the sampler's state.
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 STATE_FILE = "train_state.pt"
 TOKENS_FILE = "tokens.pt"
 WARMUP_STEPS = 200
+MIN_ONE_MINUS_P = 1e-6  # the floor of 1 - p in the unlikelihood term (log stays finite)
 
 
 @dataclass
@@ -63,12 +67,16 @@ def fit(
     progress: bool = True,
     augment: bool = True,
     resume: bool = False,
+    negative_seqs: list[list[int]] | None = None,
+    unlikelihood_weight: float = 0.5,
 ) -> tuple[torch.nn.Module, int, float]:
     """Train until early stopping / the budget; write the best checkpoint to ``out_dir``.
 
     ``augment``: transpose windows and nudge their tempo. ``resume``: go on from the
-    ``train_state.pt`` an earlier run left in ``out_dir`` (if any). Returns the best model
-    (reloaded weights), its step and its validation NLL.
+    ``train_state.pt`` an earlier run left in ``out_dir`` (if any). ``negative_seqs``: examples
+    of what not to write; each step adds ``unlikelihood_weight`` times the unlikelihood of a
+    batch of their windows (``unlikelihood_loss``). Returns the best model (reloaded weights),
+    its step and its validation NLL.
     """
     if train_config.seq_len > model_config.max_len:
         raise ValueError("TrainConfig.seq_len must not exceed ModelConfig.max_len")
@@ -85,13 +93,16 @@ def fit(
         model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
     )
     vocab = tokenizer.vocab
+    header = {vocab[t] for t in control_tokens() if t in vocab}
     sampler = WindowSampler(
         train_seqs,
         train_config.seq_len,
         seed=train_config.seed,
-        header={vocab[t] for t in control_tokens() if t in vocab},
+        header=header,
         augment=Augmenter(tokenizer) if augment else None,
     )
+    negatives = _negative_sampler(negative_seqs or [], train_config, header)
+    header_ids = torch.tensor(sorted(header), dtype=torch.long, device=device)
     steps_per_epoch = max(1, len(sampler) // train_config.batch_size)
     max_steps = steps_per_epoch * train_config.max_epochs
     start = time.monotonic()
@@ -128,6 +139,11 @@ def fit(
                 group["lr"] = base_lr * lr_scale * min(1.0, step / WARMUP_STEPS)
         x, y = sampler.batch(train_config.batch_size, device)
         _, loss = model(x, y)
+        if negatives is not None:
+            xn, yn = negatives.batch(train_config.batch_size, device)
+            # the header states the conditions; only the notes written after it are refused
+            yn = yn.masked_fill(torch.isin(yn, header_ids), -100)
+            loss = loss + unlikelihood_weight * unlikelihood_loss(model(xn)[0], yn)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
@@ -179,6 +195,29 @@ def fit(
         metrics={"val_nll": best[0], "train_seconds": time.monotonic() - start},
     )
     return model, best[1], best[0]
+
+
+def unlikelihood_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean of ``-log(1 - p(target))`` over the targets that are not padding (-100): low when
+    the model gives the tokens of a sequence it should not write little probability."""
+    scored = targets != -100
+    if not scored.any():
+        return logits.sum() * 0.0  # nothing to refuse: a zero that keeps the graph
+    log_p = torch.log_softmax(logits[scored].float(), dim=-1)
+    p = log_p.gather(-1, targets[scored].unsqueeze(-1)).squeeze(-1).exp()
+    return -torch.log((1.0 - p).clamp(min=MIN_ONE_MINUS_P)).mean()
+
+
+def _negative_sampler(
+    seqs: list[list[int]], train_config: TrainConfig, header: set[int]
+) -> WindowSampler | None:
+    """Windows of the negative sequences (no augmentation), None when there are none; windows
+    are shortened to fit when the negatives hold fewer tokens than one training window."""
+    total = sum(len(s) for s in seqs if len(s) >= 2)
+    if total < 3:
+        return None
+    seq_len = min(train_config.seq_len, total - 2)
+    return WindowSampler(seqs, seq_len, seed=train_config.seed, header=header)
 
 
 def _tokenized(

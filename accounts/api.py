@@ -1,9 +1,9 @@
 """REST API of accounts: token sign-in for mobile clients (one token per device), the signed-in
-devices, sign-up, and the caller's profile."""
+devices, sign-up, the caller's profile and the caller's account deletion."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, logout
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import deletion, selectors, services
 from accounts.authentication import TokenAuthentication
+from accounts.forms import AccountDeleteForm
 from accounts.models import ApiToken
 
 
@@ -181,11 +182,52 @@ class SignupApi(APIView):
         return _token_response(device, token, status.HTTP_201_CREATED)
 
 
+ACCOUNT_DELETE_DESCRIPTION = """Delete the caller's account and all its data, confirmed with \
+the account's password (the account-deletion page's rule and service). This cannot be undone.
+
+**Deleted:** the account and its profile; every listen in the history; stars, likes and "not \
+interested" marks; listening settings and tastes; the pieces generated for the listener with \
+their MIDI, audio and piano-roll files; the "make me a song" requests; playlists; every \
+signed-in device (all API tokens stop working: 401 afterwards).
+
+**Kept:** the public catalogue (pieces the listener played or rated stay for everyone else) \
+and other listeners' data.
+
+Download the data first with `GET /api/v1/me/export/` to keep it. A wrong or missing password \
+is a 400 naming the `password` field, and nothing is deleted."""
+
+
 class MeApi(APIView):
-    """The signed-in caller's profile."""
+    """``GET``: the signed-in caller's profile. ``DELETE``: delete the account and all its data."""
 
     permission_classes = [IsAuthenticated]
+    delete_has_body = True  # the password (musicsite/api_schema.py documents it)
+
+    class DeleteInputSerializer(serializers.Serializer):
+        password = serializers.CharField(
+            style={"input_type": "password"},
+            trim_whitespace=False,
+            help_text="The account's password, to confirm the deletion",
+        )
 
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request: Request) -> Response:
         return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(
+        summary="Delete the account and all its data",
+        description=ACCOUNT_DELETE_DESCRIPTION,
+        request=DeleteInputSerializer,
+        responses={204: None},
+    )
+    def delete(self, request: Request) -> Response:
+        data = self.DeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        form = AccountDeleteForm(data.validated_data, user=request.user)
+        if not form.is_valid():  # the page's rule: not the account's password
+            raise DjangoValidationError(form.errors.as_data())
+        user = request.user
+        if request.auth is None:  # a browser session: signed out first, as the page does
+            logout(request._request)
+        deletion.account_delete(user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -21,7 +21,20 @@ def _as_documented(authenticator: BaseAuthentication) -> BaseAuthentication:
 
 class AutoSchema(SpectacularAutoSchema):
     """Name nested serializers after their view (``RatingApi.InputSerializer`` becomes the
-    component ``RatingApiInput``) so that every view may call its own ``InputSerializer``."""
+    component ``RatingApiInput``) so that every view may call its own ``InputSerializer``.
+
+    A view whose ``DELETE`` takes a body (``DELETE /me/`` takes the password) says so with
+    ``delete_has_body = True``: drf-spectacular documents bodies of PUT, PATCH and POST only.
+    """
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE" or not getattr(self.view, "delete_has_body", False):
+            return super()._get_request_body(direction)
+        self.method = "POST"  # drf-spectacular's rule is on the method alone
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
     def get_serializer_name(self, serializer, direction) -> str:
         qualname = type(serializer).__qualname__

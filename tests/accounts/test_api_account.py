@@ -1,0 +1,78 @@
+"""The mobile app's account screen: deleting the account (``DELETE /api/v1/me/``, confirmed with
+the password, as the page is) and downloading the data export (``GET /api/v1/me/export/``)."""
+
+import pytest
+from django.core.files.storage import default_storage
+from rest_framework.test import APIClient
+
+from catalog.models import Track
+from recommender.models import ListenEvent, Rating
+from tests.factories import api_token
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"  # UserFactory's
+
+
+@pytest.fixture
+def ada_app(listener_with_data) -> APIClient:
+    """Ada's phone, signed in with its own API token."""
+    user, _ = listener_with_data
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user, device='Ada phone')}")
+    return client
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [({"password": "wrong"}, "not your password"), ({}, "required")],
+    ids=["wrong", "missing"],
+)
+def test_deleting_without_the_right_password_is_a_400_and_deletes_nothing(
+    ada_app, listener_with_data, body, message
+):
+    user, piece = listener_with_data
+    response = ada_app.delete("/api/v1/me/", body, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert list(fields) == ["password"] and message in fields["password"][0]
+    assert type(user).objects.filter(pk=user.pk).exists()
+    assert ListenEvent.objects.filter(user=user).count() == 2
+    assert Track.objects.filter(pk=piece.pk).exists()
+    assert ada_app.get("/api/v1/me/").status_code == 200  # still signed in
+
+
+def test_deleting_with_the_password_removes_everything_and_signs_every_device_out(
+    ada_app, listener_with_data, django_capture_on_commit_callbacks
+):
+    user, piece = listener_with_data
+    other_device = APIClient()
+    other_device.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user, device='Ada tablet')}")
+    files = [piece.midi_file.name, piece.audio_file.name]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ada_app.delete("/api/v1/me/", {"password": PASSWORD}, format="json")
+    assert response.status_code == 204 and response.content == b""
+    assert not type(user).objects.filter(pk=user.pk).exists()
+    assert not ListenEvent.objects.filter(user_id=user.pk).exists()
+    assert not Rating.objects.filter(user_id=user.pk).exists()
+    assert not Track.objects.filter(pk=piece.pk).exists()
+    assert not any(default_storage.exists(name) for name in files)
+    assert ListenEvent.objects.count() == 1  # Bob's listen stays
+    assert Track.objects.filter(title="Aria").exists()  # the public catalogue stays
+    assert ada_app.get("/api/v1/me/").status_code == 401
+    assert other_device.get("/api/v1/me/").status_code == 401
+
+
+def test_a_json_array_body_is_a_400_not_a_crash(ada_app):
+    response = ada_app.delete("/api/v1/me/", [PASSWORD], format="json")
+    assert response.status_code == 400
+
+
+def test_the_schema_says_what_deletion_deletes_and_keeps():
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/me/"]["delete"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert body["required"] == ["password"]
+    assert "**Deleted:**" in operation["description"] and "**Kept:**" in operation["description"]
+    assert "204" in operation["responses"] and "400" in operation["responses"]

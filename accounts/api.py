@@ -1,12 +1,14 @@
 """REST API of accounts: token sign-in for mobile clients (one token per device), the signed-in
-devices, sign-up, the caller's profile and the caller's account deletion."""
+devices, sign-up, the caller's profile, their data export and their account's deletion."""
 
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, logout
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import renderers, serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -15,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts import deletion, selectors, services
 from accounts.authentication import TokenAuthentication
+from accounts.export import export_build, export_filename
 from accounts.forms import AccountDeleteForm
 from accounts.models import ApiToken
 
@@ -231,3 +234,47 @@ class MeApi(APIView):
             logout(request._request)
         deletion.account_delete(user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ZipRenderer(renderers.BaseRenderer):
+    """Lets a client ask for ``Accept: application/zip``; the zip itself is a FileResponse."""
+
+    media_type = "application/zip"
+    format = "zip"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return data if isinstance(data, bytes) else b""
+
+
+class MeExportApi(APIView):
+    """Everything the site holds about the caller, as the data-export page's zip."""
+
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [*APIView.renderer_classes, ZipRenderer]  # errors stay JSON
+
+    @extend_schema(
+        summary="Download the account's data",
+        description="The data-export page's zip, built by the same service: README.txt, "
+        "profile.json, listens, ratings and likes (JSON and CSV), the generated pieces with "
+        "their MIDI files, the song requests, playlists and signed-in devices (never a token). "
+        "Sent as an attachment (`Content-Disposition: attachment; "
+        'filename="musicsite-<username>-<YYYYMMDD>.zip"`).',
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The zip")
+        },
+    )
+    def get(self, request: Request) -> FileResponse:
+        archive = export_build(user=request.user)
+        name = export_filename(user=request.user)
+        return FileResponse(
+            archive, as_attachment=True, filename=name, content_type=ZipRenderer.media_type
+        )
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        """Errors in the API's JSON format even to a client that asked for the zip only."""
+        if isinstance(getattr(request, "accepted_renderer", None), ZipRenderer):
+            request.accepted_renderer = self.renderer_classes[0]()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("auth/devices/<int:pk>/", api.DeviceRevokeApi.as_view(), name="api-auth-device"),
     path("auth/signup/", api.SignupApi.as_view(), name="api-auth-signup"),
     path("me/", api.MeApi.as_view(), name="api-me"),
+    path("me/export/", api.MeExportApi.as_view(), name="api-me-export"),
 ]

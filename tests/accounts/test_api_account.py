@@ -1,8 +1,13 @@
 """The mobile app's account screen: deleting the account (``DELETE /api/v1/me/``, confirmed with
 the password, as the page is) and downloading the data export (``GET /api/v1/me/export/``)."""
 
+import io
+import json
+import zipfile
+
 import pytest
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalog.models import Track
@@ -76,3 +81,29 @@ def test_the_schema_says_what_deletion_deletes_and_keeps():
     assert body["required"] == ["password"]
     assert "**Deleted:**" in operation["description"] and "**Kept:**" in operation["description"]
     assert "204" in operation["responses"] and "400" in operation["responses"]
+
+
+def _zip_names(content: bytes) -> set[str]:
+    return set(zipfile.ZipFile(io.BytesIO(content)).namelist())
+
+
+def test_the_export_is_the_pages_zip_as_an_attachment(ada_app, client, listener_with_data):
+    user, _ = listener_with_data
+    response = ada_app.get("/api/v1/me/export/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="musicsite-ada-')
+    content = b"".join(response.streaming_content)
+    client.force_login(user)
+    page = client.get(reverse("accounts:export"))
+    assert _zip_names(content) == _zip_names(b"".join(page.streaming_content))
+    listens = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("listens.json"))
+    assert len(listens) == 2  # Ada's, not Bob's
+
+
+def test_asking_for_the_zip_only_still_gets_errors_as_json(ada_app):
+    assert ada_app.get("/api/v1/me/export/", HTTP_ACCEPT="application/zip").status_code == 200
+    response = APIClient().get("/api/v1/me/export/", HTTP_ACCEPT="application/zip")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_authenticated"

@@ -9,7 +9,8 @@ Every error under ``/api/v1/`` has one shape::
 ``fields`` (present on validation errors only) maps each bad field to its messages. The DRF
 exception handler below applies it; ``api_not_found`` gives unknown API paths the same shape.
 Throttled requests (``musicsite.throttling``) get ``429`` with a ``Retry-After`` header (whole
-seconds).
+seconds); every response of a throttled request, 2xx and 429 alike, carries the
+``X-RateLimit-*`` headers, documented once as header components.
 """
 
 from __future__ import annotations
@@ -213,10 +214,36 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+_RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per period in the budget this response reports: of "
+    "the caller's budget (per account, or per address when anonymous) and the endpoint's, the "
+    "one closest to running out, or the one that refused a 429.",
+    "X-RateLimit-Remaining": "Requests left in that budget (0 on a 429).",
+    "X-RateLimit-Reset": "Whole seconds until X-RateLimit-Remaining goes up again (on a 429, "
+    "as Retry-After).",
+}
+
+
+def _rate_limit_headers(components: dict[str, Any]) -> dict[str, Any]:
+    """The ``X-RateLimit-*`` header components, added to ``components``; refs to them."""
+    headers = components.setdefault("headers", {})
+    refs = {}
+    for name, description in _RATE_LIMIT_HEADERS.items():
+        headers[name] = {
+            "description": description,
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+        refs[name] = {"$ref": f"#/components/headers/{name}"}
+    return refs
+
+
 def add_error_responses(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: document the error format on every operation."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas[ERROR_SCHEMA_NAME] = _ERROR_COMPONENT
+    """drf-spectacular postprocessing hook: document the error format on every operation, and
+    the rate-limit headers on its successes and 429s (every API view is throttled)."""
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {})[ERROR_SCHEMA_NAME] = _ERROR_COMPONENT
+    rate_limit = _rate_limit_headers(components)
     ref = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -236,4 +263,7 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
                         }
                 elif "content" not in existing:
                     existing["content"] = {"application/json": {"schema": ref}}
+            for code, response in responses.items():
+                if str(code).startswith("2") or str(code) == "429":
+                    response.setdefault("headers", {}).update(rate_limit)
     return result

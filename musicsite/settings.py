@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # X-RateLimit-* on the API's throttled responses (musicsite/throttling.py).
+    "musicsite.throttling.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "musicsite.urls"

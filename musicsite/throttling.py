@@ -17,6 +17,17 @@ Two ways of counting:
   read and rewritten whole on every request (3,000 timestamps for 3,000/min). On Redis a
   request's counters are counted in one round trip; elsewhere through the cache API.
 
+Every response of a throttled request, allowed or refused, tells the client where it stands in
+the budget it is closest to exhausting (the one that refused it, on a 429)::
+
+    X-RateLimit-Limit: 3000       requests allowed per period
+    X-RateLimit-Remaining: 2999   requests left (0 on a 429)
+    X-RateLimit-Reset: 60         whole seconds until Remaining goes up again (on a 429, the
+                                  Retry-After: a fixed window's end, or when the oldest request
+                                  of an exact log stops counting)
+
+The throttle leaves its ``Quota`` on the request; ``RateLimitHeadersMiddleware`` writes it.
+
 Keys are DRF's (``throttle_<scope>_<ident>``; ``:<window number>`` added for a window counter).
 An anonymous client is its address as ``musicsite.client_address`` decides it, never what it
 writes in ``X-Forwarded-For`` unless proxies are configured. While the cache's Redis cannot be
@@ -28,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
@@ -37,13 +49,15 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from redis import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from musicsite.client_address import client_address
 
-__all__ = ["ApiThrottle", "budgets_spend", "parse_rate"]
+__all__ = ["ApiThrottle", "Quota", "RateLimitHeadersMiddleware", "budgets_spend", "parse_rate"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +103,33 @@ class Budget(NamedTuple):
     seconds: int
 
 
+class Quota(NamedTuple):
+    """Where a request left its client in one budget."""
+
+    limit: int  # requests per period
+    remaining: int
+    reset: float  # seconds until ``remaining`` goes up again
+    refused: bool  # this request was over the budget
+
+    def headers(self) -> dict[str, str]:
+        """The ``X-RateLimit-*`` headers (whole seconds, at least 1, as ``Retry-After``)."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(max(1, math.ceil(self.reset))),
+        }
+
+
+QUOTA_ATTRIBUTE = "api_quota"  # on Django's request: the Quota its response reports
+
+
+def quota_reported(quotas: list[Quota]) -> Quota | None:
+    """The budget a response reports: of those that refused the request (if any), the longest
+    wait; else the one with the fewest requests left (then the longest until more)."""
+    candidates = [q for q in quotas if q.refused] or quotas
+    return min(candidates, key=lambda q: (q.remaining, -q.reset), default=None)
+
+
 class ApiThrottle(throttling.BaseThrottle):
     """The API's one throttle class: the client's budget and the view's, as described above."""
 
@@ -97,7 +138,7 @@ class ApiThrottle(throttling.BaseThrottle):
     timer: Callable[[], float] = time.time
 
     def __init__(self) -> None:
-        self.waits: list[float] = []
+        self.quotas: list[Quota] = []
 
     def get_ident(self, request) -> str:
         """The client's address (``musicsite.client_address``: ``X-Forwarded-For`` only behind
@@ -125,46 +166,51 @@ class ApiThrottle(throttling.BaseThrottle):
         return Budget(self.cache_format % {"scope": scope, "ident": ident}, requests, seconds)
 
     def allow_request(self, request, view) -> bool:
-        self.waits = self.spend(self.budgets(request, view))
-        return not self.waits
+        self.quotas = self.spend(self.budgets(request, view))
+        quota = quota_reported(self.quotas)
+        if quota is not None:  # for RateLimitHeadersMiddleware
+            setattr(getattr(request, "_request", request), QUOTA_ATTRIBUTE, quota)
+        return not any(q.refused for q in self.quotas)
 
-    def spend(self, budgets: list[Budget]) -> list[float]:
-        """Count one request in each of ``budgets``; the seconds to wait of those that refuse."""
+    def spend(self, budgets: list[Budget]) -> list[Quota]:
+        """Count one request in each of ``budgets``; where it leaves the client in each."""
         now = self.timer()
-        waits = []
+        quotas = []
         windowed: list[tuple[Budget, int]] = []  # and the number of the window now
         for budget in budgets:
             if budget.requests <= 0:  # a scope switched off
-                waits.append(float(budget.seconds))
+                quotas.append(Quota(0, 0, float(budget.seconds), refused=True))
             elif budget.requests > self.EXACT_UP_TO:
                 windowed.append((budget, int(now // budget.seconds)))
             else:
-                wait = _counted(functools.partial(_spend_from_log, budget=budget, now=now))
-                if wait is not None:
-                    waits.append(wait)
+                quotas.append(_counted(functools.partial(_spend_from_log, budget=budget, now=now)))
         if windowed:
             counters = [(f"{b.key}:{n}", b.seconds + 1) for b, n in windowed]
             counts = _counted(functools.partial(_window_counts, counters=counters))
             for (budget, n), count in zip(windowed, counts, strict=True):
-                if count > budget.requests:
-                    waits.append((n + 1) * budget.seconds - now)
-        return waits
+                remaining = max(0, budget.requests - count)
+                reset = (n + 1) * budget.seconds - now
+                quotas.append(Quota(budget.requests, remaining, reset, count > budget.requests))
+        return quotas
 
     def wait(self) -> float | None:
-        return max(self.waits) if self.waits else None
+        waits = [q.reset for q in self.quotas if q.refused]
+        return max(waits) if waits else None
 
 
-def _spend_from_log(cache: BaseCache, budget: Budget, now: float) -> float | None:
-    """Record the request in ``budget``'s log of request times (DRF's, newest first); None, or
-    the seconds to wait when ``budget.requests`` requests already fall within the period."""
+def _spend_from_log(cache: BaseCache, budget: Budget, now: float) -> Quota:
+    """Record the request in ``budget``'s log of request times (DRF's, newest first), unless
+    ``budget.requests`` requests already fall within the period (refused)."""
     history = cache.get(budget.key, [])
     while history and history[-1] <= now - budget.seconds:
         history.pop()
     if len(history) >= budget.requests:  # allowed again once the requests-th newest expires
-        return history[budget.requests - 1] + budget.seconds - now
+        wait = history[budget.requests - 1] + budget.seconds - now
+        return Quota(budget.requests, 0, wait, refused=True)
     history.insert(0, now)
     cache.set(budget.key, history, budget.seconds)
-    return None
+    reset = history[-1] + budget.seconds - now  # the oldest stops counting
+    return Quota(budget.requests, budget.requests - len(history), reset, refused=False)
 
 
 def _window_counts(cache: BaseCache, counters: list[tuple[str, int]]) -> list[int]:
@@ -204,5 +250,21 @@ def budgets_spend(spends: list[tuple[str, str]]) -> float | None:
     password-reset pages), as the API's throttle counts; None, or the longest wait."""
     throttle = ApiThrottle()
     budgets = [b for scope, ident in spends if (b := throttle.budget(scope, ident)) is not None]
-    waits = throttle.spend(budgets)
-    return max(waits) if waits else None
+    throttle.quotas = throttle.spend(budgets)
+    return throttle.wait()
+
+
+class RateLimitHeadersMiddleware:
+    """Writes the ``X-RateLimit-*`` headers of the quota a throttled API request left on the
+    request (``ApiThrottle.allow_request``), on its response whatever its status."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        quota: Quota | None = getattr(request, QUOTA_ATTRIBUTE, None)
+        if quota is not None:
+            for name, value in quota.headers().items():
+                response[name] = value
+        return response

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors
 from catalog.filters import TrackFilterForm
+from catalog.media_urls import MEDIA_URL_MAX_AGE, MediaKind, media_path
 from catalog.models import Track
 from musicsite.api import absolute_uri
 
@@ -32,6 +33,14 @@ class TrackPagination(PageNumberPagination):
 class NamedSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
+
+
+_MEDIA_HELP = (
+    "Fetch it as it is, no Authorization header needed (Range requests work). A private "
+    "piece's URL carries a signature for the caller that expires after "
+    f"{int(MEDIA_URL_MAX_AGE.total_seconds() // 3600)} hours: fetch the track again for a "
+    "fresh one."
+)
 
 
 class TrackListOutputSerializer(serializers.Serializer):
@@ -55,22 +64,29 @@ class TrackListOutputSerializer(serializers.Serializer):
     def _absolute(self, path: str) -> str:
         return absolute_uri(self.context, path)
 
+    def _media(self, track: Track, kind: MediaKind) -> str:
+        """Absolute media URL, signed for the caller when the piece is private (6 h)."""
+        request = self.context.get("request")
+        return self._absolute(media_path(track, kind, user=getattr(request, "user", None)))
+
     def get_url(self, track: Track) -> str:
         return self._absolute(reverse("api-track-detail", args=[track.pk]))
 
     def get_page_url(self, track: Track) -> str:
         return self._absolute(track.get_absolute_url())
 
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=_MEDIA_HELP))
     def get_audio_url(self, track: Track) -> str | None:
         """Where a player streams the piece (Range requests work); null until it is rendered."""
         if not track.audio_file or track.render_status != Track.RenderStatus.READY:
             return None
-        return self._absolute(reverse("catalog:track_audio", args=[track.pk]))
+        return self._media(track, "audio")
 
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=_MEDIA_HELP))
     def get_pianoroll_url(self, track: Track) -> str | None:
         if not track.pianoroll_image:
             return None
-        return self._absolute(reverse("catalog:track_pianoroll", args=[track.pk]))
+        return self._media(track, "pianoroll")
 
 
 class TrackDetailOutputSerializer(TrackListOutputSerializer):
@@ -80,8 +96,9 @@ class TrackDetailOutputSerializer(TrackListOutputSerializer):
     pitch_max = serializers.IntegerField()
     midi_url = serializers.SerializerMethodField()
 
+    @extend_schema_field(serializers.URLField(help_text=_MEDIA_HELP))
     def get_midi_url(self, track: Track) -> str:
-        return self._absolute(reverse("catalog:track_midi", args=[track.pk]))
+        return self._media(track, "midi")
 
 
 _FILTER_PARAMS = [

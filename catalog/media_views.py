@@ -1,7 +1,10 @@
 """Media of a track (audio, MIDI, piano roll), served with HTTP range requests so players can seek.
 
 Visibility follows ``Track.objects.visible_to``: a draft, hidden or another listener's private
-piece is a 404. Staff may also fetch draft and hidden public pieces (for curation).
+piece is a 404. Staff may also fetch draft and hidden public pieces (for curation). The viewer is
+the browser session's listener, or the one a valid ``?sig=`` was minted for (``catalog.media_urls``:
+how API clients holding only a token play their private pieces); a tampered or expired signature
+grants nothing, so the piece is then as much a 404 as a missing one.
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ from django.utils.http import http_date
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
+from catalog.media_urls import SIGNATURE_PARAM, MediaKind, media_signed_user
 from catalog.models import Track
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 
 
-def _visible_track(request: HttpRequest, pk: int) -> Track:
+def _visible_track(request: HttpRequest, pk: int, kind: MediaKind) -> Track:
+    signed_user = media_signed_user(request.GET.get(SIGNATURE_PARAM, ""), track_id=pk, kind=kind)
+    if signed_user is not None:
+        track = Track.objects.visible_to(signed_user).filter(pk=pk).first()
+        if track is not None:
+            return track
     tracks = Track.objects.visible_to(request.user)
     if request.user.is_staff:
         tracks = Track.objects.filter(Q(pk__in=tracks.values("pk")) | Q(owner__isnull=True))
@@ -130,14 +139,14 @@ def serve_file(
 @require_safe
 def track_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The rendered Ogg Vorbis audio of a track (404 until rendering is done)."""
-    track = _visible_track(request, pk)
+    track = _visible_track(request, pk, "audio")
     return serve_file(request, track.audio_file, "audio/ogg")
 
 
 @require_safe
 def track_midi(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The track's MIDI file, as a download."""
-    track = _visible_track(request, pk)
+    track = _visible_track(request, pk, "midi")
     filename = f"{slugify(track.title)[:80] or 'track'}-{track.pk}.mid"
     return serve_file(request, track.midi_file, "audio/midi", filename=filename)
 
@@ -145,5 +154,5 @@ def track_midi(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_safe
 def track_pianoroll(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The piano-roll PNG of a track."""
-    track = _visible_track(request, pk)
+    track = _visible_track(request, pk, "pianoroll")
     return serve_file(request, track.pianoroll_image, "image/png")

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.media_urls import MediaKind, media_path
+from catalog.models import Track
 from generator import selectors, services
 from generator.ml.styles import STYLES
 from generator.models import GenerationJob
@@ -32,6 +34,11 @@ class JobOutputSerializer(serializers.Serializer):
     def _absolute(self, path: str) -> str:
         return absolute_uri(self.context, path)
 
+    def _media(self, track: Track, kind: MediaKind) -> str:
+        """Absolute media URL of the job's (private) piece, signed for the caller (6 h)."""
+        request = self.context.get("request")
+        return self._absolute(media_path(track, kind, user=getattr(request, "user", None)))
+
     def get_url(self, job: GenerationJob) -> str:
         return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))
 
@@ -42,8 +49,8 @@ class JobOutputSerializer(serializers.Serializer):
             "id": job.track_id,
             "title": job.track.title,
             "url": self._absolute(reverse("api-track-detail", args=[job.track_id])),
-            "audio_url": self._absolute(reverse("catalog:track_audio", args=[job.track_id])),
-            "midi_url": self._absolute(reverse("catalog:track_midi", args=[job.track_id])),
+            "audio_url": self._media(job.track, "audio"),
+            "midi_url": self._media(job.track, "midi"),
         }
 
 
@@ -62,7 +69,7 @@ class GenerationJobCreateApi(APIView):
         temperature = serializers.FloatField(required=False, min_value=0.1, max_value=2.0)
         key = serializers.CharField(required=False, max_length=20)
         tempo_bpm = serializers.FloatField(required=False, min_value=40, max_value=200)
-        style = serializers.ChoiceField(
+        style = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.style
             choices=list(STYLES),
             required=False,
             help_text="Write in this style (default: the listener's taste chooses).",

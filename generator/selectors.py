@@ -60,12 +60,23 @@ def job_get_for_user(*, user, job_id: int) -> GenerationJob | None:
 
 def loved_generated_pieces() -> list[Piece]:
     """Generated pieces their listener loved (liked, or 4 stars or more), with the style they
-    were written in."""
+    were written in: examples for the generator's fine-tuning."""
     from recommender.listening.selectors import loved_generated_track_ids
 
-    tracks = Track.objects.filter(pk__in=loved_generated_track_ids()).select_related(
-        "generation_job"
-    )
+    return _generated_pieces(loved_generated_track_ids())
+
+
+def disliked_generated_pieces() -> list[Piece]:
+    """Generated pieces their listener disliked (2 stars or less, or "not interested"), with the
+    style they were written in: what the generator's fine-tuning learns not to write."""
+    from recommender.listening.selectors import disliked_generated_track_ids
+
+    return _generated_pieces(disliked_generated_track_ids())
+
+
+def _generated_pieces(track_ids: list[int]) -> list[Piece]:
+    """These generated tracks whose MIDI is on disk, as pieces in the style of their job."""
+    tracks = Track.objects.filter(pk__in=track_ids).select_related("generation_job")
     pieces = []
     for track in tracks.order_by("pk"):
         path = Path(track.midi_file.path)

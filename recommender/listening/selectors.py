@@ -10,6 +10,7 @@ from django.db.models import FloatField, IntegerField, QuerySet, Value
 from catalog.models import Track
 from recommender.listening.upsert import ListenRow
 from recommender.models import ListenEvent, ListeningSettings, Rating
+from recommender.models.listening import LOVED
 
 PAUSED = 0  # the track id that stands for "history paused" in listenable_or_paused()
 
@@ -85,6 +86,17 @@ def loved_generated_track_ids() -> list[int]:
     return list(
         Rating.objects.filter(track__origin=Track.Origin.GENERATED)
         .loved()
+        .values_list("track_id", flat=True)
+    )
+
+
+def disliked_generated_track_ids() -> list[int]:
+    """Generated pieces that their listener disliked (2 stars or less, or "not interested") and
+    did not also love: what the generator's fine-tuning learns not to write."""
+    return list(
+        Rating.objects.filter(track__origin=Track.Origin.GENERATED)
+        .disliked()
+        .exclude(LOVED)
         .values_list("track_id", flat=True)
     )
 

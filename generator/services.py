@@ -440,18 +440,28 @@ def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
 def generator_fine_tune(
     *, time_budget_s: float | None = None, max_epochs: int = 5, seed: int = 0
 ) -> GeneratorVersion | None:
-    """Fine-tune the active version on the catalog plus highly rated generated pieces.
+    """Fine-tune the active version on the catalog plus loved generated pieces, with the
+    generated pieces listeners disliked as examples of what not to write (unlikelihood).
 
-    The candidate is registered either way (with its metrics); it becomes active only if its
-    validation NLL on the same held-out pieces is no worse than the active version's.
+    The candidate is registered either way (with its metrics); it becomes active only if
+    ``generator.evaluation.promotion_gate`` passes it: validation NLL on the same held-out
+    pieces no worse than the active version's, and the music-quality OA mean of short songs
+    each writes from the same seeds no worse, within the gate's tolerance. Both sets of figures
+    go into the version's metrics and its notes.
     """
+    from generator.evaluation import promotion_gate
     from generator.ml.config import TrainConfig
     from generator.ml.data import evaluate_nll, split_by_piece, tokenize_pieces
     from generator.ml.train import fit
-    from generator.selectors import catalog_pieces, loved_generated_pieces
+    from generator.selectors import (
+        catalog_pieces,
+        disliked_generated_pieces,
+        loved_generated_pieces,
+    )
 
     active = generator_version_active()
     catalog_paths, loved = catalog_pieces(), loved_generated_pieces()
+    disliked = disliked_generated_pieces()
     paths = [(p.path, p.style) for p in catalog_paths + loved]
     if len(paths) < 3:
         logger.info("fine-tune skipped: %d pieces", len(paths))
@@ -462,6 +472,7 @@ def generator_fine_tune(
     split = split_by_piece(paths, val_fraction=0.1, test_fraction=0.0, seed=seed)
     train = tokenize_pieces(tokenizer, split["train"] + split["test"])
     val = tokenize_pieces(tokenizer, split["val"])
+    negatives = tokenize_pieces(tokenizer, [(p.path, p.style) for p in disliked])
     if not train or not val:
         logger.info("fine-tune skipped: no usable pieces")
         return None
@@ -480,7 +491,7 @@ def generator_fine_tune(
         device=getattr(settings, "ML_DEVICE", "auto"),
     )
     train_config.seq_len = min(train_config.seq_len, config.max_len)
-    _, step, new_val = fit(
+    candidate, step, new_val = fit(
         model_config=config,
         train_config=train_config,
         tokenizer=tokenizer,
@@ -489,24 +500,31 @@ def generator_fine_tune(
         out_dir=out,
         init_weights=model.state_dict(),
         progress=False,
+        negative_seqs=negatives,
     )
-    promoted = step > 0 and new_val <= base_val
+    gate = promotion_gate(
+        parent=model,
+        candidate=candidate,
+        tokenizer=tokenizer,
+        val_pieces=split["val"],
+        parent_val_nll=base_val,
+        val_nll=new_val,
+        trained=step > 0,
+    )
     version = generator_version_register(
         name=name,
         artifact_path=str(out) if out.is_absolute() else out_rel,
         parent=active,
-        activate=promoted,
+        activate=gate.promoted,
         notes=f"Fine-tuned on {len(catalog_paths)} catalog and {len(loved)} loved generated "
-        f"pieces; validation NLL {base_val:.4f} → {new_val:.4f} "
-        f"({'promoted' if promoted else 'not promoted'}).",
+        f"pieces, {len(negatives)} disliked as negatives; {gate.summary()}.",
     )
     version.metrics.update(
-        {
-            "val_nll": new_val,
-            "parent_val_nll": base_val,
-            "promoted": promoted,
+        gate.metrics()
+        | {
             "catalog_pieces": len(catalog_paths),
             "generated_pieces": len(loved),
+            "disliked_pieces": len(negatives),
         }
     )
     version.save(update_fields=["metrics"])

@@ -197,7 +197,8 @@ signed-in device (all API tokens stop working: 401 afterwards).
 and other listeners' data.
 
 Download the data first with `GET /api/v1/me/export/` to keep it. A wrong or missing password \
-is a 400 naming the `password` field, and nothing is deleted."""
+is a 400 naming the `password` field, and nothing is deleted. Attempts spend from the sign-in \
+budget (`auth`, 60 a minute by default): a 429 after that."""
 
 
 class MeApi(APIView):
@@ -205,6 +206,11 @@ class MeApi(APIView):
 
     permission_classes = [IsAuthenticated]
     delete_has_body = True  # the password (musicsite/api_schema.py documents it)
+
+    @property
+    def throttle_scope(self) -> str | None:
+        """A wrong password is a guess: a deletion spends from the sign-in budget (``auth``)."""
+        return "auth" if self.request.method == "DELETE" else None
 
     class DeleteInputSerializer(serializers.Serializer):
         password = serializers.CharField(

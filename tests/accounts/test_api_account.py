@@ -107,3 +107,14 @@ def test_asking_for_the_zip_only_still_gets_errors_as_json(ada_app):
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_password_guesses_are_throttled_as_sign_ins_and_reading_the_profile_is_not(
+    ada_app, settings
+):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    guesses = [ada_app.delete("/api/v1/me/", {"password": g}, format="json") for g in "abc"]
+    assert [r.status_code for r in guesses] == [400, 400, 429]
+    assert guesses[-1]["Retry-After"]
+    assert all(ada_app.get("/api/v1/me/").status_code == 200 for _ in range(3))

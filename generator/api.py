@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q, QuerySet
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 
 from catalog.media_urls import MediaKind, media_path
 from catalog.models import Track
-from generator import selectors, services
+from generator import idempotency, selectors, services
 from generator.ml.styles import STYLES
 from generator.models import GenerationJob
 from musicsite.api import absolute_uri, error_payload
@@ -104,6 +105,38 @@ class JobListParams(serializers.Serializer):
     )
 
 
+_KEY_RE = re.compile(rf"^[\x21-\x7e]{{1,{idempotency.KEY_MAX_LENGTH}}}$")
+
+_IDEMPOTENCY_PARAM = OpenApiParameter(
+    idempotency.IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A key of the client's choosing (1-255 visible ASCII characters, e.g. a UUID) that "
+        "makes retrying safe: within 24 hours the same key with the same settings returns the "
+        "job it made (200, its current state; no second job, no second count toward the hourly "
+        "limit); the same key with other settings is a 409 (code idempotency_key_reused)."
+    ),
+)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key``, None if absent; a 400 naming it if malformed."""
+    key = request.headers.get(idempotency.IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not _KEY_RE.fullmatch(key):
+        raise ValidationError(
+            {
+                idempotency.IDEMPOTENCY_HEADER: [
+                    "Expected 1-255 visible ASCII characters, for example a UUID."
+                ]
+            }
+        )
+    return key
+
+
 def _own_job(request: Request, job_id: int) -> GenerationJob:
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
     if job is None:
@@ -163,8 +196,17 @@ class GenerationJobCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
+        parameters=[_IDEMPOTENCY_PARAM],
         responses={
             201: JobOutputSerializer,
+            200: OpenApiResponse(
+                JobOutputSerializer,
+                description="Idempotency-Key replay: the job the same key made earlier.",
+            ),
+            409: OpenApiResponse(
+                description="The Idempotency-Key was used for a request with other settings "
+                "(code idempotency_key_reused)."
+            ),
             503: OpenApiResponse(
                 description="The workers' broker is unreachable: nothing was queued (the job "
                 "is failed and does not count toward the limit); retry after Retry-After."
@@ -174,8 +216,20 @@ class GenerationJobCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        key = _idempotency_key(request)
+        created = True
         try:
-            job = services.generation_job_create(user=request.user, **data.validated_data)
+            if key is None:
+                job = services.generation_job_create(user=request.user, **data.validated_data)
+            else:
+                job, created = idempotency.generation_job_create_once(
+                    user=request.user, key=key, settings=dict(data.validated_data)
+                )
+        except idempotency.IdempotencyKeyReused as exc:
+            return Response(
+                error_payload("idempotency_key_reused", str(exc)),
+                status=status.HTTP_409_CONFLICT,
+            )
         except services.QueueUnavailable as exc:  # the job was failed at once
             return Response(
                 error_payload("unavailable", str(exc)),
@@ -189,7 +243,7 @@ class GenerationJobCreateApi(APIView):
         except services.GenerationError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         body = JobOutputSerializer(job, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class GenerationJobDetailApi(APIView):

@@ -84,6 +84,14 @@ class GenerationJob(models.Model):
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Runs started (a run whose worker died is retried)"
     )
+    idempotency_key = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The client's Idempotency-Key for the request that made it (24 h)",
+    )
+    request_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of that request's settings"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -91,7 +99,12 @@ class GenerationJob(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(progress__lte=100), name="genjob_progress_le_100"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="genjob_user_idempotency_key",
+            ),
         ]
 
     def __str__(self) -> str:

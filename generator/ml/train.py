@@ -1,9 +1,9 @@
 """Fit a token language model: Adam (Kingma & Ba 2015) on next-token cross-entropy with a
-linear warm-up, the learning rate halved at each validation that does not improve (down to
-1/64), early stopping on validation loss (Prechelt 1998), best checkpoint kept. Given negative
-sequences (songs listeners disliked), each step also pushes down the probability of their tokens:
-token-level unlikelihood, Welleck et al. (2020), "Neural Text Generation with Unlikelihood
-Training" (ICLR).
+linear warm-up, the learning rate halved at every second validation in a row that does not
+improve (down to 1/64), early stopping on validation loss (Prechelt 1998), best checkpoint
+kept. Given negative sequences (songs listeners disliked), each step also pushes down the
+probability of their tokens: token-level unlikelihood, Welleck et al. (2020), "Neural Text
+Generation with Unlikelihood Training" (ICLR).
 
 A run can stop (a time budget, a killed process) and resume: ``train_state.pt`` beside the
 checkpoint holds the weights, the optimiser, the step, the best so far and the sampler's state.
@@ -67,13 +67,15 @@ def fit(
     progress: bool = True,
     augment: bool = True,
     resume: bool = False,
+    restart_lr: bool = False,
     negative_seqs: list[list[int]] | None = None,
     unlikelihood_weight: float = 0.5,
 ) -> tuple[torch.nn.Module, int, float]:
     """Train until early stopping / the budget; write the best checkpoint to ``out_dir``.
 
     ``augment``: transpose windows and nudge their tempo. ``resume``: go on from the
-    ``train_state.pt`` an earlier run left in ``out_dir`` (if any). ``negative_seqs``: examples
+    ``train_state.pt`` an earlier run left in ``out_dir`` (if any); ``restart_lr``: at the full
+    rate again (a warm restart, Loshchilov & Hutter 2017). ``negative_seqs``: examples
     of what not to write; each step adds ``unlikelihood_weight`` times the unlikelihood of a
     batch of their windows (``unlikelihood_loss``). Returns the best model (reloaded weights),
     its step and its validation NLL.
@@ -109,7 +111,7 @@ def fit(
     best: tuple[float, int, dict[str, Any] | None] = (math.inf, 0, None)
     stale = 0
     first = 1
-    lr_scale = 1.0  # halved at each evaluation that does not improve (a plateau schedule)
+    lr_scale = 1.0  # halved at every second evaluation in a row that does not improve
     state_path = Path(out_dir) / STATE_FILE
     if resume and state_path.is_file():
         saved = torch.load(state_path, map_location=device, weights_only=False)
@@ -117,7 +119,7 @@ def fit(
         opt.load_state_dict(saved["optimizer"])
         sampler.restore(saved["sampler"])
         best, stale, first = saved["best"], saved["stale"], saved["step"] + 1
-        lr_scale = saved.get("lr_scale", 1.0)
+        lr_scale = 1.0 if restart_lr else saved.get("lr_scale", 1.0)
         start -= saved["seconds"]
         logger.info("resuming at step %d (best val %.4f at %d)", first, best[0], best[1])
     base_lr = train_config.lr
@@ -161,7 +163,8 @@ def fit(
                 stale = 0
             else:
                 stale += 1
-                lr_scale = max(lr_scale / 2, 1 / 64)
+                if stale % 2 == 0:
+                    lr_scale = max(lr_scale / 2, 1 / 64)
             _save_state(
                 state_path,
                 model=model.state_dict(),
@@ -294,6 +297,7 @@ def train_on_pieces(
     train_config: TrainConfig,
     progress: bool = True,
     resume: bool = False,
+    restart_lr: bool = False,
     val_monitor: int = 200,
     score_test: bool = True,
 ) -> TrainResult:
@@ -332,6 +336,7 @@ def train_on_pieces(
         out_dir=out_dir,
         progress=progress,
         resume=resume,
+        restart_lr=restart_lr,
     )
     device = next(model.parameters()).device
     val, _ = evaluate_nll(model, seqs["val"], max_len=model_config.max_len, device=device)

@@ -53,6 +53,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--resume", action="store_true", help="go on from the state left in --out"
         )
+        parser.add_argument(
+            "--restart-lr",
+            action="store_true",
+            help="with --resume: start again at the full learning rate (a warm restart)",
+        )
         parser.add_argument("--lr", type=float, default=None)
         parser.add_argument("--eval-every", type=int, default=None, help="steps")
         parser.add_argument("--patience", type=int, default=None, help="evaluations")
@@ -81,6 +86,7 @@ class Command(BaseCommand):
                 model_config=model_config,
                 train_config=train_config,
                 resume=opts["resume"],
+                restart_lr=opts["restart_lr"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

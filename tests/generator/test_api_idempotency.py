@@ -1,13 +1,17 @@
 """Idempotency-Key on POST /api/v1/generation-jobs/: a phone that retries after a lost answer
 gets the same job back, not a second song, and not a second count toward the hourly limit."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
+from generator.idempotency import generation_job_create_once
 from generator.models import GenerationJob
 from tests.api.conftest import token_client
+from tests.conftest import REQUIRE_SERVICES
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +107,34 @@ def test_a_job_the_broker_never_got_does_not_keep_its_key(monkeypatch):
     retried = _post(app)
     assert retried.status_code == 201 and retried.json()["status"] == "queued"
     assert _post(app).json()["id"] == retried.json()["id"]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_ten_racing_retries_with_one_key_make_one_song(monkeypatch):
+    """A phone that fires the same request ten times at once gets one job, ten times."""
+    if connection.vendor != "postgresql":
+        assert not REQUIRE_SERVICES, "CI runs this on PostgreSQL"
+        pytest.skip("the race needs PostgreSQL's concurrent transactions")
+    monkeypatch.setattr("generator.tasks.run_generation_job.delay", lambda job_id: None)
+    user = UserFactory()
+    start = threading.Barrier(10)
+    made: list[tuple[int, bool]] = []
+
+    def request() -> None:
+        try:
+            start.wait()
+            job, created = generation_job_create_once(
+                user=user, key="same", settings={"seconds": 20.0}
+            )
+            made.append((job.pk, created))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({pk for pk, _ in made}) == 1 and sum(created for _, created in made) == 1
+    assert len(made) == 10 and GenerationJob.objects.filter(user=user).count() == 1

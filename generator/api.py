@@ -14,7 +14,12 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -30,6 +35,19 @@ from generator.models import GenerationJob
 from musicsite.api import absolute_uri, error_payload
 from recommender.feed.api import DEFAULT_PAGE_SIZE
 from recommender.feed.selectors import MAX_PAGE_SIZE
+
+
+class JobTrackSerializer(serializers.Serializer):
+    """The song a job made (documentation of ``JobOutputSerializer.track``)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    audio_url = serializers.URLField(
+        help_text="Signed for the caller, valid 6 hours; no Authorization header needed "
+        "(Range requests work). 404 until the song is rendered."
+    )
+    midi_url = serializers.URLField(help_text="Signed for the caller, valid 6 hours.")
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -55,6 +73,7 @@ class JobOutputSerializer(serializers.Serializer):
     def get_url(self, job: GenerationJob) -> str:
         return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))
 
+    @extend_schema_field(JobTrackSerializer(allow_null=True))
     def get_track(self, job: GenerationJob) -> dict | None:
         if job.track is None:
             return None

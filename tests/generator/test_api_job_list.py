@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Track
@@ -76,3 +78,29 @@ def test_each_item_carries_its_playable_song():
 
 def test_the_list_needs_a_listener(client):
     assert client.get(URL).status_code in (401, 403)
+
+
+def test_a_longer_page_costs_no_more_queries():
+    alice = UserFactory()
+    for _ in range(12):
+        track = TrackFactory(owner=alice, origin=Track.Origin.GENERATED)
+        GenerationJobFactory(user=alice, track=track, status="succeeded", progress=100)
+    app = token_client(alice)
+
+    def queries(size: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert len(app.get(f"{URL}?page_size={size}").json()["results"]) == size
+        return len(captured)
+
+    queries(1)  # the token's first use writes its expiry and last use, once
+    assert queries(12) == queries(2)
+
+
+def test_the_schema_types_the_job_s_song():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    song = schema["components"]["schemas"]["JobTrack"]["properties"]
+    assert song["audio_url"]["format"] == "uri" and "6 hours" in song["audio_url"]["description"]
+    listing = schema["paths"]["/api/v1/generation-jobs/"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"cursor", "page_size"}

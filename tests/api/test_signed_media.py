@@ -111,3 +111,12 @@ def test_a_job_s_song_plays_from_its_job_output(as_alice, alice):
     output = as_alice.get(f"/api/v1/generation-jobs/{job.pk}/").json()["track"]
     assert as_alice.get(output["audio_url"], HTTP_RANGE="bytes=0-9").status_code == 206
     assert as_alice.get(output["midi_url"]).status_code == 200
+
+
+def test_the_feed_s_made_for_you_song_plays_with_only_a_token(catalog, as_alice, alice, as_bob):
+    song = _rendered(title="My song", owner=alice, origin=Track.Origin.GENERATED, collection=None)
+    items = as_alice.get("/api/v1/feed/?page_size=10").json()["results"]
+    mine = next(item["track"] for item in items if item["track"]["id"] == song.pk)
+    assert as_alice.get(mine["audio_url"], HTTP_RANGE="bytes=0-9").status_code == 206
+    bobs = as_bob.get("/api/v1/feed/?page_size=50").json()["results"]
+    assert song.pk not in {item["track"]["id"] for item in bobs}

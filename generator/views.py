@@ -58,7 +58,9 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         own = listener_styles(user)
         rest = [key for key in STYLES if key not in own]
-        self.fields["style"].choices = [
+        style = self.fields["style"]
+        assert isinstance(style, forms.ChoiceField)
+        style.choices = [
             ("", "As my taste says"),
             *((key, f"{STYLES[key].heading} (you love these)") for key in own),
             *((key, STYLES[key].heading) for key in rest),
@@ -66,7 +68,11 @@ class GenerateForm(forms.Form):
         songs = selectors.job_list_for_user(user=user).filter(
             status="succeeded", track__isnull=False
         )[:10]
-        self.fields["more_like"].choices = [("", "—")] + [(j.pk, j.track.title) for j in songs]
+        more_like = self.fields["more_like"]
+        assert isinstance(more_like, forms.ChoiceField)
+        more_like.choices = [("", "—")] + [
+            (str(j.pk), j.track.title) for j in songs if j.track is not None
+        ]
 
     def steering(self) -> dict:
         """The service's keyword arguments for what was chosen."""

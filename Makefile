@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll bench-generator-rolls browser clean fuzz-api
+.PHONY: run setup lock test test-fast lint format schema bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll bench-generator-rolls browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -117,6 +117,17 @@ bench-generator-rolls: $(STAMP)
 # Held-out NLL per token of checkpoints on the same pieces (BENCH_CHECKPOINTS=a,b to compare).
 bench-generator-nll: $(STAMP)
 	$(PY) bench/generator_nll.py
+
+# The committed schema (tests/api/test_openapi_committed.py checks it is current): generated,
+# validated, no warnings; refused when it breaks the committed one (a removed path, operation,
+# response field or enum value, a changed type) and the API version (SPECTACULAR_SETTINGS
+# ["VERSION"]) is the same. Run it after any change to the API.
+schema: $(STAMP)
+	@mkdir -p var
+	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.new.yaml
+	@if test -f openapi.yaml; then $(PY) -m musicsite.schema_diff openapi.yaml var/openapi.new.yaml; fi
+	@mv var/openapi.new.yaml openapi.yaml
+	@echo "==> openapi.yaml: $$(grep -c 'operationId:' openapi.yaml) operations"
 
 # schemathesis against the API's schema on gunicorn, all checks, with a token and anonymously:
 # prints cases, checks and failures by kind; fails on any 5xx (FUZZ_MAX_EXAMPLES, FUZZ_SEED).

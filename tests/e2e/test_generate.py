@@ -107,9 +107,9 @@ def _chorale(path, seed: int):
 def test_three_loved_chorales_make_a_chorale_for_a_choir(
     live_server,
     page,
-    tiny_checkpoint,
+    tiny_checkpoint,  # noqa: F811
     celery_worker_real,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     import symusic
 

@@ -74,7 +74,7 @@ def _write(path: Path, *, drum: bool, notes: bool) -> Path:
 def test_a_primer_without_pitched_notes_is_an_error_naming_it(loaded, tmp_path, drum, notes):
     _model, tokenizer = loaded
     path = _write(tmp_path / "silent-primer.mid", drum=drum, notes=notes)
-    with pytest.raises(ValueError, match="silent-primer.mid"):
+    with pytest.raises(ValueError, match=r"silent-primer\.mid"):
         opening_of_file(tokenizer, path)
 
 
@@ -82,5 +82,5 @@ def test_an_unreadable_primer_is_an_error_naming_it(loaded, tmp_path):
     _model, tokenizer = loaded
     path = tmp_path / "broken.mid"
     path.write_bytes(b"not a midi file")
-    with pytest.raises(ValueError, match="broken.mid"):
+    with pytest.raises(ValueError, match=r"broken\.mid"):
         opening_of_file(tokenizer, path)

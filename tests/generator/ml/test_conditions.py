@@ -97,9 +97,7 @@ def test_training_resumes_where_it_stopped(tok, midi_dir, tmp_path):
     kwargs = dict(tokenizer=tok, train_seqs=seqs[2:], val_seqs=seqs[:2], out_dir=tmp_path)
     fit(model_config=ModelConfig.tiny(), train_config=config, progress=False, **kwargs)
     first = torch.load(tmp_path / STATE_FILE, weights_only=False)["step"]
-    fit(
-        model_config=ModelConfig.tiny(), train_config=config, progress=False, resume=True, **kwargs
-    )
+    fit(model_config=ModelConfig.tiny(), train_config=config, progress=False, resume=True, **kwargs)
     second = torch.load(tmp_path / STATE_FILE, weights_only=False)["step"]
     assert second > first >= 5
 

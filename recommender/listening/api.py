@@ -208,6 +208,11 @@ class HistoryApi(ListAPIView):
     class OutputSerializer(serializers.ModelSerializer):
         track_title = serializers.CharField(source="track.title")
         outcome = serializers.CharField()
+        # Declared, not derived from the model: a derived field's maximum is the database
+        # backend's integer range, so the schema would differ between SQLite and PostgreSQL.
+        position_ms = serializers.IntegerField(min_value=0, help_text="Last known playhead")
+        played_ms = serializers.IntegerField(min_value=0, help_text="Time actually heard")
+        duration_ms = serializers.IntegerField(min_value=0, help_text="The piece's duration")
 
         class Meta:
             model = ListenEvent

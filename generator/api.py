@@ -32,6 +32,7 @@ from catalog.models import Track
 from generator import idempotency, selectors, services
 from generator.ml.styles import STYLES
 from generator.models import GenerationJob
+from generator.personalization import DENSITY_BIAS
 from musicsite.api import absolute_uri, error_payload
 from recommender.feed.api import DEFAULT_PAGE_SIZE
 from recommender.feed.selectors import MAX_PAGE_SIZE
@@ -50,12 +51,36 @@ class JobTrackSerializer(serializers.Serializer):
     midi_url = serializers.URLField(help_text="Signed for the caller, valid 6 hours.")
 
 
+class JobSettingsSerializer(serializers.Serializer):
+    """What a song was written with (``generator.personalization.Conditioning`` and its seed).
+
+    A song made before a field existed lacks it, so none is required."""
+
+    primer_track_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The loved piece the song is modelled on"
+    )
+    style = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.style
+        choices=list(STYLES), required=False, allow_null=True
+    )
+    key = serializers.CharField(required=False, allow_null=True, help_text='e.g. "G major"')
+    tempo_bpm = serializers.FloatField(required=False)
+    time_signature = serializers.CharField(required=False, help_text='e.g. "4/4"')
+    max_polyphony = serializers.IntegerField(required=False)
+    temperature = serializers.FloatField(required=False)
+    seconds = serializers.FloatField(required=False, help_text="The length asked for")
+    reason = serializers.CharField(required=False, help_text="What the song was made from")
+    tempo_factor = serializers.FloatField(required=False, allow_null=True)
+    density = serializers.ChoiceField(choices=list(DENSITY_BIAS), required=False, allow_null=True)
+    density_bias = serializers.FloatField(required=False)
+    seed = serializers.IntegerField(required=False, help_text="Writes the same song again")
+
+
 class JobOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=GenerationJob.Status.choices)
     progress = serializers.IntegerField()
     error = serializers.CharField()
-    settings = serializers.JSONField()
+    settings = JobSettingsSerializer()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

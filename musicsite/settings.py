@@ -330,6 +330,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Closed sets named for what they are (the default names, such as StatusEnum, say nothing).
+    "ENUM_NAME_OVERRIDES": {
+        "FeedSourceEnum": "recommender.feed.sources.SOURCES",
+        "ReasonCodeEnum": "recommender.feed.sources.REASON_CODES",
+        "ListenOutcomeEnum": "recommender.models.listening.OUTCOMES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "musicsite.api.add_error_responses",

@@ -30,19 +30,20 @@ from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
 from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks, tracks_by_id
 from recommender.feed.services import feed_page_serve
+from recommender.feed.sources import REASON_CODES, SOURCES
 
 DEFAULT_PAGE_SIZE = 20
 
 
 class ReasonSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="because_you_played, popular_in, new, made_for_you...")
+    code = serializers.ChoiceField(choices=REASON_CODES)
     text = serializers.CharField(help_text='e.g. "Because you played Wachet auf"')
 
 
 class FeedItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
-    source = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.source
-        help_text="next, taste, picks, fresh, popular, made_for_you"
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
+        choices=SOURCES, help_text="Which part of the feed chose the piece"
     )
     reason = ReasonSerializer()
     track = TrackListOutputSerializer()

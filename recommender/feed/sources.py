@@ -26,6 +26,21 @@ logger = logging.getLogger(__name__)
 NEW_DAYS = 7
 
 
+# The closed sets a feed item's ``source`` and ``reason_code`` come from (the API's enums).
+SOURCES = ("next", "taste", "picks", "fresh", "popular", "made_for_you")
+REASON_CODES = (
+    "because_you_played",
+    "because_you_liked",
+    "because_you_rated",
+    "because_you_chose",
+    "for_you",
+    "new",
+    "popular_in",
+    "popular",
+    "made_for_you",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     track_id: int

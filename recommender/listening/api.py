@@ -33,6 +33,7 @@ from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
 from recommender.listening import selectors, services
 from recommender.listening.reports import BatchRejected, parse_listen_payload
 from recommender.models import ListenContext, ListenEvent
+from recommender.models.listening import OUTCOMES
 
 
 def _record(user, payload) -> tuple[dict, int]:
@@ -207,7 +208,7 @@ class HistoryApi(ListAPIView):
 
     class OutputSerializer(serializers.ModelSerializer):
         track_title = serializers.CharField(source="track.title")
-        outcome = serializers.CharField()
+        outcome = serializers.ChoiceField(choices=OUTCOMES)
         # Declared, not derived from the model: a derived field's maximum is the database
         # backend's integer range, so the schema would differ between SQLite and PostgreSQL.
         position_ms = serializers.IntegerField(min_value=0, help_text="Last known playhead")

@@ -41,6 +41,10 @@ def play_threshold_ms(duration_ms: int) -> int:
     return min(PLAY_THRESHOLD_MS, max(duration_ms, 0) // 2)
 
 
+# What a listen came to, for the history page and the API (``ListenEvent.outcome``).
+OUTCOMES = ("completed", "played", "skipped", "started")
+
+
 class ListenContext(models.TextChoices):
     """Where the piece was played from."""
 

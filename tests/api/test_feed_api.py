@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from recommender.feed.cursor import FeedCursor
+from recommender.feed.sources import REASON_CODES, SOURCES
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,8 @@ def test_feed_pages_with_reasons_and_cursor(as_alice, catalog):
     second = as_alice.get(first["next"]).json()
     ids = lambda page: {r["track"]["id"] for r in page["results"]}  # noqa: E731
     assert len(second["results"]) == 5 and not ids(first) & ids(second)
+    for item in first["results"] + second["results"]:  # the schema's enums hold what is served
+        assert item["reason"]["code"] in REASON_CODES and item["source"] in SOURCES
 
 
 @pytest.mark.parametrize(

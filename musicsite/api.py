@@ -238,9 +238,36 @@ def _rate_limit_headers(components: dict[str, Any]) -> dict[str, Any]:
     return refs
 
 
+def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
+    """The error statuses an operation can really answer, read from what it declares.
+
+    400 needs input (a body or a parameter other than the path's), 404 a path parameter (or
+    the view's own declaration), 413 and 415 a body; 401 any credentials it reads (a wrong
+    or expired token is refused even where anonymous callers are welcome); 403 a session
+    cookie on an unsafe method (the CSRF check); 406 and 429 every operation (content
+    negotiation, throttles). Other statuses (409...) are the view's own ``responses``."""
+    parameters = operation.get("parameters") or []
+    has_body = "requestBody" in operation
+    security = operation.get("security") or []
+    schemes = {name for requirement in security for name in requirement}
+    found = ["406", "429"]
+    if has_body or any(p.get("in") != "path" for p in parameters):
+        found.append("400")
+    if schemes:
+        found.append("401")
+    if "cookieAuth" in schemes and method != "get":
+        found.append("403")
+    if any(p.get("in") == "path" for p in parameters):
+        found.append("404")
+    if has_body:
+        found += ["413", "415"]
+    return found
+
+
 def add_error_responses(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: document the error format on every operation, and
-    the rate-limit headers on its successes and 429s (every API view is throttled)."""
+    """drf-spectacular postprocessing hook: document the error format on each operation, with
+    the error statuses it can answer, and the rate-limit headers on its successes and 429s
+    (every API view is throttled)."""
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})[ERROR_SCHEMA_NAME] = _ERROR_COMPONENT
     rate_limit = _rate_limit_headers(components)
@@ -250,20 +277,20 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for code, description in _ERROR_DESCRIPTIONS.items():
+            for code in _error_statuses(method, operation):
                 existing = responses.get(code)
                 if existing is None:
                     responses[code] = {
-                        "description": description,
+                        "description": _ERROR_DESCRIPTIONS[code],
                         "content": {"application/json": {"schema": ref}},
                     }
                     if code == "429":
                         responses[code]["headers"] = {
                             "Retry-After": {"schema": {"type": "integer"}, "required": True}
                         }
-                elif "content" not in existing:
-                    existing["content"] = {"application/json": {"schema": ref}}
             for code, response in responses.items():
+                if not str(code).startswith("2") and "content" not in response:
+                    response["content"] = {"application/json": {"schema": ref}}
                 if str(code).startswith("2") or str(code) == "429":
                     response.setdefault("headers", {}).update(rate_limit)
     return result

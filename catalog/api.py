@@ -11,7 +11,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,12 +21,7 @@ from catalog.filters import TrackFilterForm
 from catalog.media_urls import MEDIA_URL_MAX_AGE, MediaKind, media_path
 from catalog.models import Track
 from musicsite.api import absolute_uri
-
-
-class TrackPagination(PageNumberPagination):
-    page_size = 24
-    page_size_query_param = "page_size"
-    max_page_size = 100
+from musicsite.pagination import NumberedPages
 
 
 class NamedSerializer(serializers.Serializer):
@@ -117,10 +111,10 @@ _FILTER_PARAMS = [
 
 
 class TrackListApi(APIView):
-    """The catalog the caller may see, filtered like the browse page, 24 a page."""
+    """The catalog the caller may see, filtered like the browse page, by page number."""
 
     permission_classes = [AllowAny]
-    pagination_class = TrackPagination  # so the OpenAPI schema describes the paginated body
+    pagination_class = NumberedPages  # so the OpenAPI schema describes the paginated body
 
     @extend_schema(parameters=_FILTER_PARAMS, responses=TrackListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -130,7 +124,7 @@ class TrackListApi(APIView):
                 {field: [str(e) for e in errors] for field, errors in form.errors.items()}
             )
         tracks = selectors.track_list(user=request.user, filters=form.to_filters())
-        paginator = TrackPagination()
+        paginator = NumberedPages()
         page = paginator.paginate_queryset(tracks, request, view=self)
         data = TrackListOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

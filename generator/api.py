@@ -6,12 +6,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q, QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -34,8 +30,7 @@ from generator.ml.styles import STYLES
 from generator.models import GenerationJob
 from generator.personalization import DENSITY_BIAS
 from musicsite.api import absolute_uri, error_payload
-from recommender.feed.api import DEFAULT_PAGE_SIZE
-from recommender.feed.selectors import MAX_PAGE_SIZE
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page, next_url
 
 
 class JobTrackSerializer(serializers.Serializer):
@@ -111,42 +106,8 @@ class JobOutputSerializer(serializers.Serializer):
         }
 
 
-class JobPageSerializer(serializers.Serializer):
+class JobPageSerializer(CursorPageSerializer):
     results = JobOutputSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-    next = serializers.CharField(allow_null=True, help_text="URL of the next page")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _job_cursor(job: GenerationJob) -> str:
-    """An opaque cursor just past ``job`` in newest-first order (its time and id)."""
-    raw = f"{(job.created_at - _EPOCH) // _MICROSECOND}:{job.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after_cursor(jobs: QuerySet[GenerationJob], cursor: str) -> QuerySet[GenerationJob]:
-    """The jobs older than the cursor's; ``ValueError`` if it is not one this API issued."""
-    if not cursor or len(cursor) > 64:
-        raise ValueError(cursor)
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        micros, pk = (int(part) for part in raw.split(":"))
-        created = _EPOCH + micros * _MICROSECOND
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise ValueError(cursor) from exc
-    if micros < 0 or pk < 0:
-        raise ValueError(cursor)
-    return jobs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-
-
-class JobListParams(serializers.Serializer):
-    cursor = serializers.CharField(required=False, max_length=64)
-    page_size = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
-    )
 
 
 _KEY_RE = re.compile(rf"^[\x21-\x7e]{{1,{idempotency.KEY_MAX_LENGTH}}}$")
@@ -194,33 +155,17 @@ class GenerationJobCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From next_cursor"),
-            OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description=f"1-{MAX_PAGE_SIZE}, default 20"
-            ),
-        ],
+        parameters=CURSOR_PARAMS,
         responses=JobPageSerializer,
         operation_id="generation_jobs_list",
     )
     def get(self, request: Request) -> Response:
-        params = JobListParams(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        size = params.validated_data["page_size"]
-        jobs = selectors.job_list_for_user(user=request.user).order_by("-created_at", "-id")
-        if "cursor" in params.validated_data:
-            try:
-                jobs = _after_cursor(jobs, params.validated_data["cursor"])
-            except ValueError as exc:
-                raise ValidationError({"cursor": ["The cursor is malformed."]}) from exc
-        page = list(jobs[: size + 1])
-        next_cursor = _job_cursor(page[size - 1]) if len(page) > size else None
-        next_url = None
-        if next_cursor:  # URL-safe base64 and a number: nothing to escape
-            path = reverse("api-generation-jobs")
-            next_url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
-        results = JobOutputSerializer(page[:size], many=True, context={"request": request}).data
-        return Response({"results": results, "next_cursor": next_cursor, "next": next_url})
+        jobs = selectors.job_list_for_user(user=request.user)
+        page, cursor = keyset_page(jobs, request, "created_at")
+        results = JobOutputSerializer(page, many=True, context={"request": request}).data
+        return Response(
+            {"results": results, "next_cursor": cursor, "next": next_url(request, cursor)}
+        )
 
     class InputSerializer(serializers.Serializer):
         seconds = serializers.FloatField(required=False, default=30.0, min_value=5, max_value=180)

@@ -19,6 +19,7 @@ from accounts.library import onboarding, playlists
 from accounts.models import Playlist, TempoRange
 from catalog.api import TrackListOutputSerializer
 from musicsite.api import absolute_uri
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, next_url, offset_page
 
 
 def _playlist_error(exc: playlists.PlaylistError) -> Exception:
@@ -148,14 +149,14 @@ class PlaylistDetailSerializer(PlaylistOutputSerializer):
     tracks = TrackListOutputSerializer(many=True)
 
 
-class PlaylistListSerializer(serializers.Serializer):
+class PlaylistListSerializer(CursorPageSerializer):
     liked_count = serializers.IntegerField(help_text='Pieces in the automatic "Liked" playlist')
     results = PlaylistOutputSerializer(many=True)
 
 
-class LikedPlaylistSerializer(serializers.Serializer):
+class LikedPlaylistSerializer(CursorPageSerializer):
     name = serializers.CharField()
-    track_count = serializers.IntegerField()
+    track_count = serializers.IntegerField(help_text="In all, not on this page")
     tracks = TrackListOutputSerializer(many=True)
 
 
@@ -190,15 +191,26 @@ def _detail(request: Request, playlist: Playlist) -> dict:
 
 
 class PlaylistListApi(APIView):
-    """The listener's playlists (and how many pieces they liked); ``POST`` creates one."""
+    """The listener's playlists in cursor pages (and how many pieces they liked); ``POST``
+    creates one."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=PlaylistListSerializer, operation_id="playlists_list")
+    @extend_schema(
+        parameters=CURSOR_PARAMS, responses=PlaylistListSerializer, operation_id="playlists_list"
+    )
     def get(self, request: Request) -> Response:
-        rows = playlists.playlists_for(request.user)
-        data = PlaylistOutputSerializer(rows, many=True, context={"request": request}).data
-        return Response({"liked_count": playlists.liked_count(user=request.user), "results": data})
+        rows, cursor = offset_page(playlists.playlists_for(request.user), request)
+        return Response(
+            {
+                "liked_count": playlists.liked_count(user=request.user),
+                "results": PlaylistOutputSerializer(
+                    rows, many=True, context={"request": request}
+                ).data,
+                "next_cursor": cursor,
+                "next": next_url(request, cursor),
+            }
+        )
 
     @extend_schema(request=PlaylistInputSerializer, responses={201: PlaylistDetailSerializer})
     def post(self, request: Request) -> Response:
@@ -212,15 +224,26 @@ class PlaylistListApi(APIView):
 
 
 class LikedPlaylistApi(APIView):
-    """The automatic "Liked" playlist: the pieces the listener liked, most recent first."""
+    """The automatic "Liked" playlist: the pieces the listener liked, most recent first, in
+    cursor pages."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=LikedPlaylistSerializer)
+    @extend_schema(parameters=CURSOR_PARAMS, responses=LikedPlaylistSerializer)
     def get(self, request: Request) -> Response:
         tracks = playlists.liked_tracks(user=request.user)
-        data = TrackListOutputSerializer(tracks, many=True, context={"request": request}).data
-        return Response({"name": "Liked", "track_count": len(tracks), "tracks": data})
+        page, cursor = offset_page(tracks, request)
+        return Response(
+            {
+                "name": "Liked",
+                "track_count": len(tracks),
+                "tracks": TrackListOutputSerializer(
+                    page, many=True, context={"request": request}
+                ).data,
+                "next_cursor": cursor,
+                "next": next_url(request, cursor),
+            }
+        )
 
 
 class PlaylistDetailApi(APIView):

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, cast
-from urllib.parse import urlencode
+from typing import cast
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -26,13 +24,23 @@ from rest_framework.views import APIView
 from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
 from catalog.selectors import track_get
+from musicsite.pagination import (
+    CURSOR_PARAMS,
+    CursorPageSerializer,
+    cursor_and_size,
+    ids_cursor,
+    ids_of,
+    next_url,
+    offset_of,
+    offset_page,
+)
 from recommender.feed.cursor import FeedCursor, InvalidCursor
-from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
-from recommender.feed.selectors import MAX_PAGE_SIZE, similar_tracks, tracks_by_id
+from recommender.feed.radio import MAX_AFTER, radio_next
+from recommender.feed.selectors import similar_tracks, tracks_by_id
 from recommender.feed.services import feed_page_serve
 from recommender.feed.sources import REASON_CODES, SOURCES
 
-DEFAULT_PAGE_SIZE = 20
+SIMILAR_MOST = 100  # similar pieces past these are hardly similar
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -49,61 +57,26 @@ class FeedItemSerializer(serializers.Serializer):
     track = TrackListOutputSerializer()
 
 
-class FeedPageSerializer(serializers.Serializer):
+class FeedPageSerializer(CursorPageSerializer):
     results = FeedItemSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-    next = serializers.CharField(allow_null=True, help_text="URL of the next page")
 
 
-class TrackListSerializer(serializers.Serializer):
+class TrackPageSerializer(CursorPageSerializer):
     results = TrackListOutputSerializer(many=True)
 
 
-class RadioSerializer(serializers.Serializer):
+class RadioSerializer(TrackPageSerializer):
     seed = serializers.IntegerField()
-    results = TrackListOutputSerializer(many=True)
-    next = serializers.CharField(help_text="URL of the batch after these")
 
 
-class LimitParams(serializers.Serializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=10)
-
-
-class RadioParams(serializers.Serializer):
-    after = serializers.CharField(required=False, allow_blank=True, max_length=2400, default="")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20)
-
-
-def _params(serializer_class, request: Request) -> dict:
-    params = serializer_class(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return params.validated_data
-
-
-_PAGE_SIZE = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE)
-
-
-def _page_params(request: Request) -> tuple[FeedCursor | None, int]:
-    """``cursor`` and ``page_size`` of a feed request, or a 400 naming each bad one.
-
-    One field validates ``page_size`` (DRF's rules and error codes): on the feed, the busiest
-    endpoint, a whole serializer cost more than the page.
-    """
-    query, errors = request.query_params, cast(dict[str, Any], {})
-    cursor, size = None, DEFAULT_PAGE_SIZE
-    if "page_size" in query:
-        try:
-            size = _PAGE_SIZE.run_validation(query["page_size"])
-        except ValidationError as exc:
-            errors["page_size"] = exc.detail
-    if "cursor" in query:
-        try:
-            cursor = FeedCursor.decode(query["cursor"])
-        except InvalidCursor as exc:
-            errors["cursor"] = [str(exc)]
-    if errors:
-        raise ValidationError(errors)
-    return cursor, size
+def _feed_cursor(query) -> FeedCursor | None:
+    """The feed request's decoded ``cursor`` (None without one), or a 400 naming it."""
+    if "cursor" not in query:
+        return None
+    try:
+        return FeedCursor.decode(query["cursor"])
+    except InvalidCursor as exc:
+        raise ValidationError({"cursor": [str(exc)]}) from exc
 
 
 def _track_data(tracks, request: Request) -> list[dict]:
@@ -166,15 +139,10 @@ class FeedApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "feed"
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From next_cursor"),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="1-50, default 20"),
-        ],
-        responses=FeedPageSerializer,
-    )
+    @extend_schema(parameters=CURSOR_PARAMS, responses=FeedPageSerializer)
     def get(self, request: Request) -> Response:
-        cursor, size = _page_params(request)
+        query = request.query_params
+        cursor, size = cursor_and_size(query, lambda: _feed_cursor(query))
         page = feed_page_serve(
             user=request.user,
             cursor=cursor,
@@ -191,56 +159,55 @@ class FeedApi(APIView):
             for item in page.items
         ]
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
-        next_url = None
+        url = None
         if next_cursor:  # URL-safe base64 and a number: nothing to escape
             path = reverse("api-feed")
-            next_url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
-        return Response({"results": results, "next_cursor": next_cursor, "next": next_url})
+            url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
+        return Response({"results": results, "next_cursor": next_cursor, "next": url})
 
 
 class SimilarTracksApi(APIView):
-    """Pieces like this one (MIDI features and tags); 404 if the piece is not visible."""
+    """Pieces like this one (MIDI features and tags), most alike first, in cursor pages (at
+    most ``SIMILAR_MOST`` in all); 404 if the piece is not visible."""
 
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("limit", OpenApiTypes.INT, description="1-50, default 10")],
-        responses=TrackListSerializer,
-    )
+    @extend_schema(parameters=CURSOR_PARAMS, responses=TrackPageSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        params = _params(LimitParams, request)
+        query = request.query_params
+        start, size = cursor_and_size(query, lambda: offset_of(query))
         track = track_get(user=request.user, pk=pk)
-        found = similar_tracks(user=request.user, track=track, k=params["limit"])
-        return Response({"results": _track_data(found, request)})
+        found = similar_tracks(
+            user=request.user, track=track, k=min(start + size + 1, SIMILAR_MOST)
+        )
+        page, cursor = offset_page(found, request)
+        return Response(
+            {
+                "results": _track_data(page, request),
+                "next_cursor": cursor,
+                "next": next_url(request, cursor),
+            }
+        )
 
 
 class RadioApi(APIView):
-    """The next pieces of the radio seeded by a piece, after the ids already queued."""
+    """The next pieces of the radio seeded by a piece: endless, so ``next_cursor`` is never
+    null; the cursor remembers the last ``MAX_AFTER`` pieces queued, none of which comes back."""
 
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "after",
-                OpenApiTypes.STR,
-                description=f"Comma-separated ids already queued, oldest first (≤{MAX_AFTER})",
-            ),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="1-50, default 20"),
-        ],
-        responses=RadioSerializer,
-    )
+    @extend_schema(parameters=CURSOR_PARAMS, responses=RadioSerializer)
     def get(self, request: Request, track_id: int) -> Response:
-        params = _params(RadioParams, request)
-        try:
-            after = parse_after(params["after"])
-        except ValueError as exc:
-            raise ValidationError(
-                {"after": [f"Expected comma-separated piece ids: {exc}."]}
-            ) from exc
+        query = request.query_params
+        after, size = cursor_and_size(query, lambda: ids_of(query, most=MAX_AFTER))
         seed = track_get(user=request.user, pk=track_id)
-        found = radio_next(user=request.user, seed=seed, after=after, k=params["limit"])
-        queued = (after + [t.pk for t in found])[-MAX_AFTER:]
-        query = urlencode({"after": ",".join(map(str, queued)), "limit": params["limit"]})
-        next_url = request.build_absolute_uri(f"{reverse('api-radio', args=[seed.pk])}?{query}")
-        return Response({"seed": seed.pk, "results": _track_data(found, request), "next": next_url})
+        found = radio_next(user=request.user, seed=seed, after=after, k=size)
+        cursor = ids_cursor((after + [t.pk for t in found])[-MAX_AFTER:])
+        return Response(
+            {
+                "seed": seed.pk,
+                "results": _track_data(found, request),
+                "next_cursor": cursor,
+                "next": next_url(request, cursor),
+            }
+        )

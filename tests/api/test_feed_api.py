@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from musicsite.pagination import ids_cursor, offset_cursor
 from recommender.feed.cursor import FeedCursor
 from recommender.feed.sources import REASON_CODES, SOURCES
 from tests.factories import TrackFactory
@@ -82,10 +83,13 @@ def test_page_size_errors_keep_drf_codes(as_alice, catalog):
 def test_similar_pieces_are_alike_and_never_private(as_alice, bob, catalog):
     TrackFactory(title="Bob's private", owner=bob, origin="generated", key="D minor")
     chorale = catalog["chorales"][0]
-    results = as_alice.get(f"/api/v1/tracks/{chorale.pk}/similar/?limit=5").json()["results"]
+    first = as_alice.get(f"/api/v1/tracks/{chorale.pk}/similar/?page_size=5").json()
+    results = first["results"]
     assert len(results) == 5
     assert all(r["collection"]["slug"] == "bach-chorales" for r in results)
     assert chorale.pk not in {r["id"] for r in results}
+    rest = as_alice.get(first["next"]).json()["results"]  # the next, less alike, page
+    assert rest and not {r["id"] for r in rest} & {r["id"] for r in results}
 
 
 def test_similar_of_someone_elses_private_piece_is_404(as_alice, bob, catalog):
@@ -97,7 +101,7 @@ def test_similar_of_someone_elses_private_piece_is_404(as_alice, bob, catalog):
 
 def test_radio_is_endless_and_does_not_repeat_soon(as_alice, catalog):
     seed = catalog["irish"][0]
-    first = as_alice.get(f"/api/v1/radio/{seed.pk}/?limit=5").json()
+    first = as_alice.get(f"/api/v1/radio/{seed.pk}/?page_size=5").json()
     assert first["seed"] == seed.pk and len(first["results"]) == 5
     second = as_alice.get(first["next"]).json()
     a = [r["id"] for r in first["results"]]
@@ -107,12 +111,34 @@ def test_radio_is_endless_and_does_not_repeat_soon(as_alice, catalog):
     assert first["results"][0]["collection"]["slug"] == "irish-folk"
 
 
-@pytest.mark.parametrize("after", ["x", "1,,2", "-3", "1," * 300])
-def test_radio_rejects_bad_after(as_alice, catalog, after):
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"cursor": "x"},
+        {"cursor": ids_cursor([1, 2])[:-2] + "!!"},
+        {"cursor": offset_cursor(5)},  # another list's cursor
+        {"cursor": ids_cursor([1] * 300)},  # longer than any radio issues
+        {"page_size": "51"},
+        {"page_size": "0"},
+    ],
+)
+def test_radio_rejects_what_it_did_not_issue(as_alice, catalog, query):
     seed = catalog["irish"][0]
-    response = as_alice.get(f"/api/v1/radio/{seed.pk}/", {"after": after})
+    response = as_alice.get(f"/api/v1/radio/{seed.pk}/", query)
     assert response.status_code == 400
-    assert "after" in response.json()["error"]["fields"]
+    assert set(response.json()["error"]["fields"]) == set(query)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/feed/", "/api/v1/radio/{id}/", "/api/v1/tracks/{id}/similar/"]
+)
+def test_every_stream_has_the_same_page_size_rules(as_alice, catalog, path):
+    url = path.format(id=catalog["irish"][0].pk)
+    assert len(as_alice.get(url).json()["results"]) == 20  # the default
+    assert len(as_alice.get(url, {"page_size": 3}).json()["results"]) == 3
+    for bad in ("0", "51", "abc"):
+        response = as_alice.get(url, {"page_size": bad})
+        assert response.status_code == 400 and "page_size" in response.json()["error"]["fields"]
 
 
 def test_feed_pages_need_few_queries(as_alice, catalog, django_assert_max_num_queries):

@@ -60,7 +60,7 @@ def test_mobile_client_end_to_end(catalog, django_capture_on_commit_callbacks):
     assert any(r["reason"]["text"] == f"Because you played {first['title']}" for r in after)
 
     # Radio from that piece, two batches, no repeats.
-    radio = app.get(f"/api/v1/radio/{first['id']}/?limit=4").json()
+    radio = app.get(f"/api/v1/radio/{first['id']}/?page_size=4").json()
     more = app.get(radio["next"]).json()
     queued = [t["id"] for t in radio["results"] + more["results"]]
     assert len(queued) == 8 == len(set(queued))
@@ -87,6 +87,11 @@ def test_mobile_client_end_to_end(catalog, django_capture_on_commit_callbacks):
     ).json()["token"]
     other.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert other.get(f"/api/v1/playlists/{playlist['id']}/").status_code == 404
-    assert other.get("/api/v1/playlists/").json() == {"liked_count": 0, "results": []}
+    assert other.get("/api/v1/playlists/").json() == {
+        "liked_count": 0,
+        "results": [],
+        "next_cursor": None,
+        "next": None,
+    }
     assert other.get("/api/v1/playlists/liked/").json()["tracks"] == []
     assert other.get("/api/v1/me/history/").json()["results"] == []

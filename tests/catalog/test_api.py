@@ -25,7 +25,7 @@ def test_list_is_paginated_with_count_and_filters(api):
     TrackFactory(title="Hidden", status=Track.Status.HIDDEN)
 
     body = api.get("/api/v1/tracks/").json()
-    assert body["count"] == 26 and len(body["results"]) == 24 and body["next"]
+    assert body["count"] == 26 and len(body["results"]) == 20 and body["next"]
 
     body = api.get("/api/v1/tracks/", {"composer": "bach", "tempo_max": 120}).json()
     assert body["count"] == 25
@@ -84,4 +84,25 @@ def test_list_query_count_does_not_grow_with_the_page(api, django_assert_num_que
         api.get("/api/v1/tracks/")
     TrackFactory.create_batch(30)
     with django_assert_num_queries(len(small.captured_queries)):
-        assert len(api.get("/api/v1/tracks/").json()["results"]) == 24
+        assert len(api.get("/api/v1/tracks/").json()["results"]) == 20
+
+
+def test_the_catalog_pages_by_number_with_the_api_s_page_size_rules(db):
+    from rest_framework.test import APIClient
+
+    from tests.factories import TrackFactory
+
+    for _ in range(23):
+        TrackFactory()
+    api = APIClient()
+    first = api.get("/api/v1/tracks/").json()
+    assert first["count"] == 23 and len(first["results"]) == 20  # the default
+    assert len(api.get(first["next"]).json()["results"]) == 3
+    for query, field in (
+        ("page_size=51", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page=9", "page"),
+    ):
+        response = api.get(f"/api/v1/tracks/?{query}")
+        assert response.status_code == 400, query  # not a silent cap, not a 404
+        assert field in response.json()["error"]["fields"]

@@ -184,3 +184,25 @@ def test_deleting_a_playlist_asks_first(client, owner):
     assert "This cannot be undone" in confirm and 'Yes, delete "Morning"' in confirm
     assert client.post(f"/library/playlists/{pid}/delete/").status_code == 302
     assert not owner.playlists.exists()
+
+
+def test_playlists_and_liked_pieces_come_in_cursor_pages(api, owner):
+    from accounts.models import Playlist
+
+    for i in range(5):
+        Playlist.objects.create(owner=owner, name=f"List {i}")
+    liked = [TrackFactory() for _ in range(5)]
+    for track in liked:
+        RatingFactory(user=owner, track=track, liked=True)
+    for path, key in (("/api/v1/playlists/", "results"), ("/api/v1/playlists/liked/", "tracks")):
+        seen, url = [], f"{path}?page_size=2"
+        while url:
+            page = api.get(url).json()
+            assert len(page[key]) <= 2
+            seen += [item["id"] for item in page[key]]
+            url = page["next"]
+        assert len(seen) == len(set(seen)) == 5, path
+    assert api.get("/api/v1/playlists/liked/?page_size=2").json()["track_count"] == 5
+    refused = api.get("/api/v1/playlists/", {"page_size": 51, "cursor": "?"})
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"page_size", "cursor"}

@@ -27,13 +27,18 @@ def account_delete(*, user) -> None:
     """Delete ``user`` and all their data: listens, ratings, settings, their private pieces,
     their API tokens (every device is signed out).
 
-    The private pieces' files (MIDI, audio, piano roll) are removed once the deletion commits,
-    so a failed deletion never leaves rows pointing at missing files.
+    The private pieces' files (MIDI, Ogg and MP3 audio, piano roll) are removed once the
+    deletion commits, so a failed deletion never leaves rows pointing at missing files.
     """
     files = [
         name
         for track in Track.objects.filter(owner=user)
-        for name in (track.midi_file.name, track.audio_file.name, track.pianoroll_image.name)
+        for name in (
+            track.midi_file.name,
+            track.audio_file.name,
+            track.audio_mp3_file.name,
+            track.pianoroll_image.name,
+        )
         if name
     ]
     user_id = user.pk

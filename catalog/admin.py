@@ -86,6 +86,7 @@ class TrackAdmin(admin.ModelAdmin):
         "pitch_min",
         "pitch_max",
         "audio_file",
+        "audio_mp3_file",
         "pianoroll_image",
         "pianoroll_preview",
         "render_status",
@@ -116,6 +117,7 @@ class TrackAdmin(admin.ModelAdmin):
                     "render_status",
                     "render_error",
                     "audio_file",
+                    "audio_mp3_file",
                     "pianoroll_image",
                     "pianoroll_preview",
                 )

@@ -105,7 +105,12 @@ class Track(models.Model):
     pitch_min = models.PositiveSmallIntegerField()
     pitch_max = models.PositiveSmallIntegerField()
 
-    audio_file = models.FileField(upload_to="audio/%Y/%m/", blank=True)
+    audio_file = models.FileField(upload_to="audio/%Y/%m/", blank=True, help_text="Ogg Vorbis")
+    audio_mp3_file = models.FileField(
+        upload_to="audio/%Y/%m/",
+        blank=True,
+        help_text="MP3, for players without Vorbis (iOS); empty on pieces rendered before it",
+    )
     pianoroll_image = models.FileField(upload_to="pianoroll/%Y/%m/", blank=True)
     render_status = models.CharField(
         max_length=10, choices=RenderStatus.choices, default=RenderStatus.PENDING

@@ -311,7 +311,7 @@ def render_died_message(attempts: int) -> str:
 
 
 def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
-    """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed.
+    """Render a track's audio (Ogg Vorbis and MP3) and piano roll; record ready or failed.
 
     ``skip_ready``: leave a track that is ready already (rendered ahead of its queued task).
     The render beats (``render_heartbeat_at``) while it runs; a track found still
@@ -360,14 +360,18 @@ def _render(track_id: int) -> Track:
         )
         track.refresh_from_db()
         return track
-    old = [str(f.name) for f in (track.audio_file, track.pianoroll_image) if f]
-    stem = str(track.midi_file.name).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    old = [
+        str(f.name) for f in (track.audio_file, track.audio_mp3_file, track.pianoroll_image) if f
+    ]
+    stem = _media_stem(track)
     saved: list[str] = []
     try:
         with transaction.atomic():
             track = Track.objects.select_for_update().get(pk=track_id)
             track.audio_file.save(f"{stem}.ogg", ContentFile(media.audio), save=False)
             saved.append(str(track.audio_file.name))
+            track.audio_mp3_file.save(f"{stem}.mp3", ContentFile(media.audio_mp3), save=False)
+            saved.append(str(track.audio_mp3_file.name))
             track.pianoroll_image.save(f"{stem}.png", ContentFile(media.pianoroll), save=False)
             saved.append(str(track.pianoroll_image.name))
             track.render_status = Track.RenderStatus.READY
@@ -376,6 +380,7 @@ def _render(track_id: int) -> Track:
             track.save(
                 update_fields=[
                     "audio_file",
+                    "audio_mp3_file",
                     "pianoroll_image",
                     "render_status",
                     "render_error",
@@ -391,6 +396,70 @@ def _render(track_id: int) -> Track:
         if name not in saved:
             track.audio_file.storage.delete(name)
     return track
+
+
+def _media_stem(track: Track) -> str:
+    """The name a track's rendered files take after its MIDI file's (``bwv66.6``)."""
+    return str(track.midi_file.name).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def track_encode_mp3(*, track_id: int) -> Track | None:
+    """Add the MP3 to a ready track rendered before there was one; its Ogg and piano roll stay.
+
+    The track stays ready (playable) throughout; a failure is logged and leaves it as it was,
+    for ``render_pending`` to try again. A track that is not ready, has its MP3 already or is
+    gone (None) is left alone.
+    """
+    track = Track.objects.filter(pk=track_id).first()
+    if track is None or track.render_status != Track.RenderStatus.READY or track.audio_mp3_file:
+        return track
+    try:
+        with track.midi_file.open("rb") as handle:
+            mp3 = rendering.encode_mp3(rendering.synthesize(handle.read()))
+    except Exception:
+        logger.exception("encoding the MP3 of track %s failed", track_id)
+        return track
+    saved = ""
+    try:
+        with transaction.atomic():
+            track = Track.objects.select_for_update().filter(pk=track_id).first()
+            if (
+                track is None
+                or track.render_status != Track.RenderStatus.READY
+                or track.audio_mp3_file
+            ):
+                return track  # deleted, or rendered again meanwhile
+            storage = track.audio_mp3_file.storage
+            track.audio_mp3_file.save(f"{_media_stem(track)}.mp3", ContentFile(mp3), save=False)
+            saved = str(track.audio_mp3_file.name)
+            track.save(update_fields=["audio_mp3_file", "updated_at"])
+    except BaseException:
+        if saved:
+            storage.delete(saved)
+        raise
+    return track
+
+
+def _queue_mp3(track_id: int) -> None:
+    from catalog.tasks import encode_track_mp3
+
+    try:
+        encode_track_mp3.delay(track_id)
+    except Exception:  # the broker is down: the track still lacks it and can be queued again
+        logger.exception("could not queue the MP3 of track %s", track_id)
+
+
+def tracks_queue_missing_mp3() -> int:
+    """Queue the MP3 of every ready track rendered before there was one (after commit)."""
+    with transaction.atomic():
+        ids = list(
+            Track.objects.filter(render_status=Track.RenderStatus.READY, audio_mp3_file="")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for track_id in ids:
+            transaction.on_commit(partial(_queue_mp3, track_id))
+    return len(ids)
 
 
 def tracks_set_status(*, track_ids: Iterable[int], status: str) -> int:

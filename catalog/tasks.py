@@ -20,6 +20,13 @@ def render_track(track_id: int, skip_ready: bool = False) -> str:
     return track.render_status
 
 
+@shared_task(name="catalog.encode_track_mp3", soft_time_limit=600, time_limit=660)
+def encode_track_mp3(track_id: int) -> bool:
+    """Add the MP3 to a track rendered before there was one; True if it has it now."""
+    track = services.track_encode_mp3(track_id=track_id)
+    return bool(track is not None and track.audio_mp3_file)
+
+
 @shared_task(name="catalog.reap_renders", soft_time_limit=60, time_limit=90)
 def reap_renders() -> dict[str, int]:
     """Beat entry: queue again or fail renders whose worker died."""

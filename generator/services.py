@@ -416,7 +416,7 @@ def _write_piece(job: GenerationJob) -> Track:
 
 def _discard(track: Track) -> None:
     """Delete a generated track and its stored files."""
-    for field in (track.midi_file, track.audio_file, track.pianoroll_image):
+    for field in (track.midi_file, track.audio_file, track.audio_mp3_file, track.pianoroll_image):
         if field:
             field.storage.delete(field.name)
     track.delete()

@@ -53,7 +53,7 @@ def test_deleting_with_the_password_removes_everything_and_signs_every_device_ou
     user, piece = listener_with_data
     other_device = APIClient()
     other_device.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user, device='Ada tablet')}")
-    files = [piece.midi_file.name, piece.audio_file.name]
+    files = [piece.midi_file.name, piece.audio_file.name, piece.audio_mp3_file.name]
     with django_capture_on_commit_callbacks(execute=True):
         response = ada_app.delete("/api/v1/me/", {"password": PASSWORD}, format="json")
     assert response.status_code == 204 and response.content == b""

@@ -23,7 +23,7 @@ def test_account_deletion_removes_all_their_data_and_files(
     client, listener_with_data, django_capture_on_commit_callbacks
 ):
     user, piece = listener_with_data
-    files = [piece.midi_file.name, piece.audio_file.name]
+    files = [piece.midi_file.name, piece.audio_file.name, piece.audio_mp3_file.name]
     assert all(default_storage.exists(name) for name in files)
     client.force_login(user)
     assert "2 listens" in client.get(reverse("accounts:account_delete")).content.decode()

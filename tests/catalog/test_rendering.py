@@ -1,4 +1,4 @@
-"""Rendering: MIDI → playable Ogg Vorbis and a piano-roll PNG, recorded on the track row."""
+"""Rendering: MIDI → playable Ogg Vorbis, MP3 and a piano-roll PNG, recorded on the track row."""
 
 import io
 from unittest import mock
@@ -10,7 +10,7 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Track
-from catalog.rendering import render_media
+from catalog.rendering import encode_mp3, render_media, synthesize
 from tests.catalog.midi_samples import midi_bytes
 
 
@@ -26,6 +26,20 @@ def test_render_media_produces_playable_ogg_and_png():
     assert image.format == "PNG" and image.size == (900, 300)
     colours = {c for _, c in image.getcolors(maxcolors=100_000)}
     assert len(colours) >= 3  # background, violin notes, drum notes
+    assert soundfile.info(io.BytesIO(media.audio_mp3)).format == "MP3"
+
+
+def test_encode_mp3_decodes_back_to_the_same_duration():
+    audio = synthesize(midi_bytes(notes=24, seconds_per_note=0.25, program=40, drums=True))
+    data = encode_mp3(audio)
+    info = soundfile.info(io.BytesIO(data))
+    assert info.format == "MP3" and info.subtype == "MPEG_LAYER_III"
+    decoded, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+    assert rate == 44100 and decoded.shape[1] == 2
+    assert abs(len(decoded) - len(audio)) <= 1152  # at most one MP3 frame of padding
+    assert abs(info.duration - len(audio) / rate) < 0.05
+    assert 0.3 < abs(decoded).max() <= 1.0  # audible, not clipped
+    assert 32_000 < len(data) * 8 / info.duration < 200_000  # VBR, bits per second
 
 
 @pytest.mark.django_db
@@ -40,13 +54,18 @@ def test_render_service_marks_ready_and_stores_files(django_capture_on_commit_ca
     with track.audio_file.open("rb") as handle:
         assert soundfile.info(handle).duration > 7.0
     assert track.audio_file.name.endswith(".ogg") and track.pianoroll_image.name.endswith(".png")
+    with track.audio_mp3_file.open("rb") as handle:
+        assert soundfile.info(handle).duration > 7.0
+    assert track.audio_mp3_file.name.endswith(".mp3")
 
     # Rendering again replaces the files rather than piling them up.
-    old_audio = track.audio_file.name
+    old_audio, old_mp3 = track.audio_file.name, track.audio_mp3_file.name
     services.track_render(track_id=track.pk)
     track.refresh_from_db()
     assert track.audio_file.storage.exists(track.audio_file.name)
     assert old_audio == track.audio_file.name or not track.audio_file.storage.exists(old_audio)
+    assert track.audio_mp3_file.storage.exists(track.audio_mp3_file.name)
+    assert old_mp3 == track.audio_mp3_file.name or not track.audio_file.storage.exists(old_mp3)
 
 
 @pytest.mark.django_db
@@ -81,19 +100,81 @@ def test_render_pending_command_requeues_only_unfinished(django_capture_on_commi
 
     pending = TrackFactory(render_status=Track.RenderStatus.PENDING)
     failed = TrackFactory(render_status=Track.RenderStatus.FAILED)
-    TrackFactory(render_status=Track.RenderStatus.READY)
+    TrackFactory(render_status=Track.RenderStatus.READY, audio_mp3_file="audio/test/a.mp3")
     with (
         mock.patch("catalog.tasks.render_track.delay") as delay,
+        mock.patch("catalog.tasks.encode_track_mp3.delay") as mp3,
         django_capture_on_commit_callbacks(execute=True),
     ):
         call_command("render_pending")
     assert [c.args[0] for c in delay.call_args_list] == [pending.pk]
+    assert not mp3.called  # the ready piece has its MP3
     with (
         mock.patch("catalog.tasks.render_track.delay") as delay,
+        mock.patch("catalog.tasks.encode_track_mp3.delay"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         call_command("render_pending", "--failed")
     assert sorted(c.args[0] for c in delay.call_args_list) == sorted([pending.pk, failed.pk])
+
+
+@pytest.mark.django_db
+def test_render_pending_backfills_the_mp3_of_a_piece_rendered_before_it(
+    django_capture_on_commit_callbacks,
+):
+    from django.core.management import call_command
+
+    from catalog.tasks import encode_track_mp3
+
+    with mock.patch("catalog.tasks.render_track.delay"):
+        track = services.track_ingest(filename="tune.mid", data=midi_bytes(notes=16))
+    services.track_render(track_id=track.pk)
+    track.refresh_from_db()
+    track.audio_mp3_file.delete(save=True)  # as rendered before there was an MP3
+    ogg, roll = track.audio_file.name, track.pianoroll_image.name
+    with (
+        mock.patch("catalog.tasks.render_track.delay") as render,
+        mock.patch("catalog.tasks.encode_track_mp3.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("render_pending")
+    assert [c.args[0] for c in delay.call_args_list] == [track.pk] and not render.called
+    track.refresh_from_db()
+    assert track.render_status == Track.RenderStatus.READY  # still playable meanwhile
+
+    assert encode_track_mp3.run(track.pk) is True
+    track.refresh_from_db()
+    assert track.render_status == Track.RenderStatus.READY
+    assert (track.audio_file.name, track.pianoroll_image.name) == (ogg, roll)  # kept as they were
+    with track.audio_mp3_file.open("rb") as handle:
+        info = soundfile.info(handle)
+    assert info.format == "MP3" and 4.0 < info.duration < 6.0  # 16 quarter-second notes + tail
+    with mock.patch("catalog.rendering.synthesize") as synth:
+        assert encode_track_mp3.run(track.pk) is True  # already there: nothing to do
+    assert not synth.called
+    with (
+        mock.patch("catalog.tasks.encode_track_mp3.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("render_pending")
+    assert not delay.called
+
+
+@pytest.mark.django_db
+def test_a_failed_mp3_backfill_leaves_the_piece_playable():
+    from catalog.tasks import encode_track_mp3
+
+    with mock.patch("catalog.tasks.render_track.delay"):
+        track = services.track_ingest(filename="tune.mid", data=midi_bytes())
+    services.track_render(track_id=track.pk)
+    track.refresh_from_db()
+    track.audio_mp3_file.delete(save=True)
+    with mock.patch("catalog.rendering.encode_mp3", side_effect=RuntimeError("lame exploded")):
+        assert encode_track_mp3.run(track.pk) is False
+    track.refresh_from_db()
+    assert track.render_status == Track.RenderStatus.READY and track.audio_file
+    assert not track.audio_mp3_file
+    assert encode_track_mp3.run(10**9) is False  # a piece deleted meanwhile
 
 
 @pytest.mark.django_db

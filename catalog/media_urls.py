@@ -5,6 +5,9 @@ A public piece's URL is plain: anyone may fetch it. A private piece's URL carrie
 for, valid ``MEDIA_URL_MAX_AGE``: a phone holding only an API token can then play the piece
 without a browser session. The media views still apply ``Track.objects.visible_to`` to that
 listener, so a signature grants what its listener may see and nothing more.
+
+Audio comes in two renditions, Ogg Vorbis and MP3 (for iOS): ``?format=ogg|mp3`` picks one, and
+an audio signature holds for both (``...?sig=...&format=mp3``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from django.urls import reverse
 from catalog.models import Track
 
 MediaKind = Literal["audio", "midi", "pianoroll"]
+AudioFormat = Literal["ogg", "mp3"]
 MEDIA_URL_MAX_AGE = timedelta(hours=6)
 SIGNATURE_PARAM = "sig"
+FORMAT_PARAM = "format"
 _ROUTES: dict[str, str] = {
     "audio": "catalog:track_audio",
     "midi": "catalog:track_midi",
@@ -32,13 +37,21 @@ def _signer(track_id: int, kind: str) -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=f"catalog.media:{track_id}:{kind}")
 
 
-def media_path(track: Track, kind: MediaKind, *, user) -> str:
-    """The path of ``track``'s ``kind`` media for ``user``: signed for ``user`` when private."""
+def media_path(
+    track: Track, kind: MediaKind, *, user, audio_format: AudioFormat | None = None
+) -> str:
+    """The path of ``track``'s ``kind`` media for ``user``: signed for ``user`` when private;
+    with ``audio_format``, that rendition of the audio (without, the server picks: Ogg unless
+    the client's ``Accept`` favours MP3)."""
+    if audio_format is not None and kind != "audio":
+        raise ValueError(f"{kind} media has no audio format")
     path = reverse(_ROUTES[kind], args=[track.pk])
-    if not track.is_private or user is None or not user.is_authenticated:
-        return path
-    token = _signer(track.pk, kind).sign(str(user.pk))
-    return f"{path}?{SIGNATURE_PARAM}={token}"
+    params = []
+    if track.is_private and user is not None and user.is_authenticated:
+        params.append(f"{SIGNATURE_PARAM}={_signer(track.pk, kind).sign(str(user.pk))}")
+    if audio_format is not None:
+        params.append(f"{FORMAT_PARAM}={audio_format}")
+    return f"{path}?{'&'.join(params)}" if params else path
 
 
 def media_signed_user(token: str, *, track_id: int, kind: MediaKind):

@@ -5,6 +5,11 @@ piece is a 404. Staff may also fetch draft and hidden public pieces (for curatio
 the browser session's listener, or the one a valid ``?sig=`` was minted for (``catalog.media_urls``:
 how API clients holding only a token play their private pieces); a tampered or expired signature
 grants nothing, so the piece is then as much a 404 as a missing one.
+
+Audio is Ogg Vorbis or MP3 (iOS cannot play Vorbis): ``?format=ogg|mp3`` asks for one (anything
+else is a 400; an MP3 not rendered yet is a 404); without it the ``Accept`` header picks (MP3
+when the client takes ``audio/mpeg`` at least as gladly as ``audio/ogg``; Ogg when it sends no
+``Accept``, and whenever the MP3 is missing), with ``Vary: Accept``.
 """
 
 from __future__ import annotations
@@ -20,19 +25,24 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseBase,
+    HttpResponseNotFound,
     StreamingHttpResponse,
 )
+from django.http.request import MediaType
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from catalog.media_urls import SIGNATURE_PARAM, MediaKind, media_signed_user
+from catalog.media_urls import FORMAT_PARAM, SIGNATURE_PARAM, MediaKind, media_signed_user
 from catalog.models import Track
 
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
+AUDIO_TYPES = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
 
 
 def _visible_track(request: HttpRequest, pk: int, kind: MediaKind) -> Track:
@@ -136,11 +146,51 @@ def serve_file(
     return response
 
 
+def accept_quality(accept: str, media_type: str) -> float:
+    """The weight (q) an ``Accept`` header gives ``media_type``: that of the most specific range
+    matching it (RFC 9110, 12.5.1), so ``audio/mpeg;q=0, */*`` refuses MP3; 0 when none does."""
+    target = MediaType(media_type)
+    matching = [MediaType(token) for token in accept.split(",") if target.match(token.strip())]
+    if not matching:
+        return 0.0
+    return max(matching, key=lambda accepted: accepted.specificity).quality
+
+
+def negotiated_audio_format(accept: str) -> str:
+    """``mp3`` when the client accepts ``audio/mpeg`` and does not prefer ``audio/ogg``; else
+    ``ogg``, the default (also with no ``Accept`` header at all)."""
+    if not accept.strip():
+        return "ogg"
+    mp3 = accept_quality(accept, AUDIO_TYPES["mp3"])
+    return "mp3" if mp3 > 0 and mp3 >= accept_quality(accept, AUDIO_TYPES["ogg"]) else "ogg"
+
+
 @require_safe
 def track_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """The rendered Ogg Vorbis audio of a track (404 until rendering is done)."""
+    """A track's rendered audio, Ogg Vorbis or MP3 (404 until rendering is done)."""
+    asked = request.GET.get(FORMAT_PARAM)
+    if asked is not None and asked not in AUDIO_TYPES:
+        return HttpResponseBadRequest(
+            f"Unknown {FORMAT_PARAM}={asked[:20]!r}: the {FORMAT_PARAM} parameter takes "
+            f"{' or '.join(AUDIO_TYPES)}.",
+            content_type="text/plain; charset=utf-8",
+        )
     track = _visible_track(request, pk, "audio")
-    return serve_file(request, track.audio_file, "audio/ogg")
+    response: HttpResponseBase
+    if asked == "mp3" and not track.audio_mp3_file:
+        response = HttpResponseNotFound(
+            "The MP3 of this piece is not available yet; try again later, or ask for "
+            f"{FORMAT_PARAM}=ogg.",
+            content_type="text/plain; charset=utf-8",
+        )
+    else:
+        chosen = asked or negotiated_audio_format(request.headers.get("Accept", ""))
+        if chosen == "mp3" and track.audio_mp3_file:
+            response = serve_file(request, track.audio_mp3_file, AUDIO_TYPES["mp3"])
+        else:
+            response = serve_file(request, track.audio_file, AUDIO_TYPES["ogg"])
+    patch_vary_headers(response, ["Accept"])
+    return response
 
 
 @require_safe

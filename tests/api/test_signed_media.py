@@ -73,6 +73,19 @@ def test_a_signature_for_bob_does_not_open_alices_piece(client, alice, bob):
     assert client.get(transplanted).status_code == 404
 
 
+def test_a_signed_audio_url_opens_both_renditions(client, alice):
+    track = _rendered(owner=alice, origin=Track.Origin.GENERATED)
+    track.audio_mp3_file.save("t.mp3", ContentFile(b"ID3" + AUDIO), save=True)
+    mp3 = media_path(track, "audio", user=alice, audio_format="mp3")
+    assert mp3 == media_path(track, "audio", user=alice) + "&format=mp3"
+    part = client.get(mp3, HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206 and part["Content-Type"] == "audio/mpeg"
+    assert _body(part) == (b"ID3" + AUDIO)[:10]
+    ogg = client.get(media_path(track, "audio", user=alice, audio_format="ogg"))
+    assert ogg.status_code == 200 and ogg["Content-Type"] == "audio/ogg"
+    assert client.get(mp3.replace("?sig=", "?sig=x")).status_code == 404
+
+
 def test_a_signature_opens_only_its_kind_of_media(client, alice):
     track = _rendered(owner=alice)
     audio_sig = media_path(track, "audio", user=alice).split("?")[1]

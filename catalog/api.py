@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors
 from catalog.filters import TrackFilterForm
-from catalog.media_urls import MEDIA_URL_MAX_AGE, MediaKind, media_path
+from catalog.media_urls import MEDIA_URL_MAX_AGE, AudioFormat, MediaKind, media_path
 from catalog.models import Track
 from musicsite.api import absolute_uri
 from musicsite.pagination import NumberedPages
@@ -34,6 +34,14 @@ _MEDIA_HELP = (
     "piece's URL carries a signature for the caller that expires after "
     f"{int(MEDIA_URL_MAX_AGE.total_seconds() // 3600)} hours: fetch the track again for a "
     "fresh one."
+)
+_AUDIO_HELP = (
+    "Ogg Vorbis, or MP3 when the request's Accept header takes audio/mpeg at least as gladly "
+    "as audio/ogg; null until the piece is rendered. " + _MEDIA_HELP
+)
+_AUDIO_MP3_HELP = (
+    "The MP3 rendition, for players without Ogg Vorbis (iOS): the audio URL with format=mp3. "
+    "Null until it is rendered (a piece rendered before MP3s gets one later). " + _MEDIA_HELP
 )
 
 
@@ -53,15 +61,16 @@ class TrackListOutputSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
     audio_url = serializers.SerializerMethodField()
+    audio_mp3_url = serializers.SerializerMethodField()
     pianoroll_url = serializers.SerializerMethodField()
 
     def _absolute(self, path: str) -> str:
         return absolute_uri(self.context, path)
 
-    def _media(self, track: Track, kind: MediaKind) -> str:
+    def _media(self, track: Track, kind: MediaKind, audio_format: AudioFormat | None = None) -> str:
         """Absolute media URL, signed for the caller when the piece is private (6 h)."""
-        request = self.context.get("request")
-        return self._absolute(media_path(track, kind, user=getattr(request, "user", None)))
+        user = getattr(self.context.get("request"), "user", None)
+        return self._absolute(media_path(track, kind, user=user, audio_format=audio_format))
 
     def get_url(self, track: Track) -> str:
         return self._absolute(reverse("api-track-detail", args=[track.pk]))
@@ -69,12 +78,19 @@ class TrackListOutputSerializer(serializers.Serializer):
     def get_page_url(self, track: Track) -> str:
         return self._absolute(track.get_absolute_url())
 
-    @extend_schema_field(serializers.URLField(allow_null=True, help_text=_MEDIA_HELP))
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=_AUDIO_HELP))
     def get_audio_url(self, track: Track) -> str | None:
         """Where a player streams the piece (Range requests work); null until it is rendered."""
         if not track.audio_file or track.render_status != Track.RenderStatus.READY:
             return None
         return self._media(track, "audio")
+
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text=_AUDIO_MP3_HELP))
+    def get_audio_mp3_url(self, track: Track) -> str | None:
+        """The MP3 (iOS plays no Vorbis); null until it is rendered."""
+        if not track.audio_mp3_file or track.render_status != Track.RenderStatus.READY:
+            return None
+        return self._media(track, "audio", "mp3")
 
     @extend_schema_field(serializers.URLField(allow_null=True, help_text=_MEDIA_HELP))
     def get_pianoroll_url(self, track: Track) -> str | None:

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.media_urls import MediaKind, media_path
+from catalog.media_urls import AudioFormat, MediaKind, media_path
 from catalog.models import Track
 from generator import idempotency, selectors, services
 from generator.ml.styles import STYLES
@@ -41,7 +41,13 @@ class JobTrackSerializer(serializers.Serializer):
     url = serializers.URLField()
     audio_url = serializers.URLField(
         help_text="Signed for the caller, valid 6 hours; no Authorization header needed "
-        "(Range requests work). 404 until the song is rendered."
+        "(Range requests work). 404 until the song is rendered. Ogg Vorbis, or MP3 when the "
+        "request's Accept header takes audio/mpeg at least as gladly as audio/ogg."
+    )
+    audio_mp3_url = serializers.URLField(
+        allow_null=True,
+        help_text="The MP3, for players without Ogg Vorbis (iOS): the audio URL with "
+        "format=mp3, signed the same way. Null until it is rendered.",
     )
     midi_url = serializers.URLField(help_text="Signed for the caller, valid 6 hours.")
 
@@ -85,10 +91,10 @@ class JobOutputSerializer(serializers.Serializer):
     def _absolute(self, path: str) -> str:
         return absolute_uri(self.context, path)
 
-    def _media(self, track: Track, kind: MediaKind) -> str:
+    def _media(self, track: Track, kind: MediaKind, audio_format: AudioFormat | None = None) -> str:
         """Absolute media URL of the job's (private) piece, signed for the caller (6 h)."""
-        request = self.context.get("request")
-        return self._absolute(media_path(track, kind, user=getattr(request, "user", None)))
+        user = getattr(self.context.get("request"), "user", None)
+        return self._absolute(media_path(track, kind, user=user, audio_format=audio_format))
 
     def get_url(self, job: GenerationJob) -> str:
         return self._absolute(reverse("api-generation-job-detail", args=[job.pk]))
@@ -102,6 +108,9 @@ class JobOutputSerializer(serializers.Serializer):
             "title": job.track.title,
             "url": self._absolute(reverse("api-track-detail", args=[job.track_id])),
             "audio_url": self._media(job.track, "audio"),
+            "audio_mp3_url": (
+                self._media(job.track, "audio", "mp3") if job.track.audio_mp3_file else None
+            ),
             "midi_url": self._media(job.track, "midi"),
         }
 

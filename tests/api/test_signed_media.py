@@ -49,6 +49,24 @@ def test_a_token_client_plays_and_seeks_its_own_private_piece(as_alice, alice):
     assert as_alice.get(unsigned).status_code == 404  # the token alone opens no media
 
 
+def test_a_token_client_plays_and_seeks_the_mp3_of_its_own_private_piece(as_alice, alice):
+    track = _rendered(owner=alice, origin=Track.Origin.GENERATED)
+    mp3 = b"ID3" + AUDIO
+    track.audio_mp3_file.save("t.mp3", ContentFile(mp3), save=True)
+    detail = as_alice.get(f"/api/v1/tracks/{track.pk}/").json()
+    assert "?sig=" in detail["audio_mp3_url"] and detail["audio_mp3_url"].endswith("&format=mp3")
+
+    part = as_alice.get(detail["audio_mp3_url"], HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Type"] == "audio/mpeg"
+    assert _body(part) == mp3[100:200] and part["Content-Range"] == f"bytes 100-199/{len(mp3)}"
+    items = as_alice.get("/api/v1/tracks/?page_size=50").json()["results"]
+    mine = next(item for item in items if item["id"] == track.pk)
+    assert as_alice.get(mine["audio_mp3_url"], HTTP_RANGE="bytes=0-3").status_code == 206
+
+    unsigned = detail["audio_mp3_url"].split("?")[0] + "?format=mp3"
+    assert as_alice.get(unsigned).status_code == 404  # the token alone opens no media
+
+
 def test_list_items_carry_signed_urls_too(as_alice, alice):
     track = _rendered(owner=alice, origin=Track.Origin.GENERATED)
     items = as_alice.get("/api/v1/tracks/?page_size=50").json()["results"]
@@ -123,6 +141,11 @@ def test_a_job_s_song_plays_from_its_job_output(as_alice, alice):
     job = GenerationJob.objects.create(user=alice, track=track, status="succeeded", progress=100)
     output = as_alice.get(f"/api/v1/generation-jobs/{job.pk}/").json()["track"]
     assert as_alice.get(output["audio_url"], HTTP_RANGE="bytes=0-9").status_code == 206
+    assert output["audio_mp3_url"] is None  # not rendered yet
+    track.audio_mp3_file.save("t.mp3", ContentFile(b"ID3" + AUDIO), save=True)
+    output = as_alice.get(f"/api/v1/generation-jobs/{job.pk}/").json()["track"]
+    mp3 = as_alice.get(output["audio_mp3_url"], HTTP_RANGE="bytes=0-9")
+    assert mp3.status_code == 206 and mp3["Content-Type"] == "audio/mpeg"
     assert as_alice.get(output["midi_url"]).status_code == 200
 
 

@@ -57,6 +57,7 @@ def test_detail_has_absolute_media_urls(api):
     body = api.get(f"/api/v1/tracks/{track.pk}/").json()
     base = "http://testserver"
     assert body["audio_url"] == base + reverse("catalog:track_audio", args=[track.pk])
+    assert body["audio_mp3_url"] is None  # rendered before there was an MP3
     assert body["midi_url"] == base + reverse("catalog:track_midi", args=[track.pk])
     assert body["pianoroll_url"] == base + reverse("catalog:track_pianoroll", args=[track.pk])
     assert body["key"] == "C major" and body["note_count"] == 240
@@ -66,7 +67,21 @@ def test_detail_has_no_audio_url_until_rendered(api):
     track = TrackFactory(render_status=Track.RenderStatus.PENDING)
     body = api.get(f"/api/v1/tracks/{track.pk}/").json()
     assert body["audio_url"] is None and body["pianoroll_url"] is None
+    assert body["audio_mp3_url"] is None
     assert body["render_status"] == "pending"
+
+
+def test_list_and_detail_carry_both_renditions(api):
+    track = TrackFactory(render_status=Track.RenderStatus.READY)
+    track.audio_file.save("a.ogg", ContentFile(b"OggS"), save=False)
+    track.audio_mp3_file.save("a.mp3", ContentFile(b"ID3"), save=True)
+    audio = "http://testserver" + reverse("catalog:track_audio", args=[track.pk])
+    item = api.get("/api/v1/tracks/").json()["results"][0]
+    assert (item["audio_url"], item["audio_mp3_url"]) == (audio, audio + "?format=mp3")
+    detail = api.get(f"/api/v1/tracks/{track.pk}/").json()
+    assert detail["audio_mp3_url"] == audio + "?format=mp3"
+    mp3 = api.get(detail["audio_mp3_url"])
+    assert mp3.status_code == 200 and mp3["Content-Type"] == "audio/mpeg"
 
 
 def test_detail_is_404_for_invisible_tracks(api):

@@ -52,7 +52,6 @@ DRUM_COLOUR = (87, 83, 78)
 @dataclass(frozen=True)
 class RenderedMedia:
     audio: bytes  # Ogg Vorbis
-    audio_mp3: bytes  # MP3 (VBR)
     pianoroll: bytes  # PNG
     audio_seconds: float
 
@@ -159,14 +158,16 @@ def _png(image: Image.Image) -> bytes:
 
 
 def render_media(midi_bytes: bytes) -> RenderedMedia:
-    """Audio (Ogg and MP3) and piano roll for one MIDI file."""
+    """Audio (Ogg) and piano roll for one MIDI file: what makes a piece playable.
+
+    The MP3 (``encode_mp3``) comes after, in a task of its own: it costs about three times the
+    rest, and a piece should play as soon as it can (``catalog.services.track_encode_mp3``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
     audio = synthesize(midi_bytes)
     return RenderedMedia(
         audio=encode_ogg(audio),
-        audio_mp3=encode_mp3(audio),
         pianoroll=draw_pianoroll(midi),
         audio_seconds=len(audio) / SAMPLE_RATE,
     )

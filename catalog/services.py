@@ -311,7 +311,8 @@ def render_died_message(attempts: int) -> str:
 
 
 def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
-    """Render a track's audio (Ogg Vorbis and MP3) and piano roll; record ready or failed.
+    """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed, and once
+    ready queue its MP3 (``track_encode_mp3``).
 
     ``skip_ready``: leave a track that is ready already (rendered ahead of its queued task).
     The render beats (``render_heartbeat_at``) while it runs; a track found still
@@ -370,8 +371,7 @@ def _render(track_id: int) -> Track:
             track = Track.objects.select_for_update().get(pk=track_id)
             track.audio_file.save(f"{stem}.ogg", ContentFile(media.audio), save=False)
             saved.append(str(track.audio_file.name))
-            track.audio_mp3_file.save(f"{stem}.mp3", ContentFile(media.audio_mp3), save=False)
-            saved.append(str(track.audio_mp3_file.name))
+            track.audio_mp3_file = ""  # of the old audio: encoded again from this one, below
             track.pianoroll_image.save(f"{stem}.png", ContentFile(media.pianoroll), save=False)
             saved.append(str(track.pianoroll_image.name))
             track.render_status = Track.RenderStatus.READY
@@ -395,6 +395,7 @@ def _render(track_id: int) -> Track:
     for name in old:
         if name not in saved:
             track.audio_file.storage.delete(name)
+    transaction.on_commit(partial(_queue_mp3, track.pk, interactive=track.is_private))
     return track
 
 
@@ -440,11 +441,16 @@ def track_encode_mp3(*, track_id: int) -> Track | None:
     return track
 
 
-def _queue_mp3(track_id: int) -> None:
+def _queue_mp3(track_id: int, *, interactive: bool = False) -> None:
+    """Queue the MP3 of a ready track: a listener's own new song on the interactive queue (its
+    phone may be waiting), the catalog's on the default one, after the renders before it."""
     from catalog.tasks import encode_track_mp3
 
     try:
-        encode_track_mp3.delay(track_id)
+        if interactive:
+            encode_track_mp3.apply_async((track_id,), queue=INTERACTIVE_QUEUE)
+        else:
+            encode_track_mp3.delay(track_id)
     except Exception:  # the broker is down: the track still lacks it and can be queued again
         logger.exception("could not queue the MP3 of track %s", track_id)
 

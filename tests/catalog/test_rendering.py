@@ -26,7 +26,6 @@ def test_render_media_produces_playable_ogg_and_png():
     assert image.format == "PNG" and image.size == (900, 300)
     colours = {c for _, c in image.getcolors(maxcolors=100_000)}
     assert len(colours) >= 3  # background, violin notes, drum notes
-    assert soundfile.info(io.BytesIO(media.audio_mp3)).format == "MP3"
 
 
 def test_encode_mp3_decodes_back_to_the_same_duration():
@@ -48,24 +47,37 @@ def test_render_service_marks_ready_and_stores_files(django_capture_on_commit_ca
         track = services.track_ingest(filename="tune.mid", data=midi_bytes(notes=32))
     from catalog.tasks import render_track
 
-    assert render_track.run(track.pk) == "ready"
+    with (
+        mock.patch("catalog.tasks.encode_track_mp3.delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert render_track.run(track.pk) == "ready"
     track.refresh_from_db()
     assert track.render_status == Track.RenderStatus.READY and track.render_error == ""
     with track.audio_file.open("rb") as handle:
         assert soundfile.info(handle).duration > 7.0
     assert track.audio_file.name.endswith(".ogg") and track.pianoroll_image.name.endswith(".png")
+    # Playable at once; the MP3 follows in a task of its own.
+    assert not track.audio_mp3_file and queued.call_args.args == (track.pk,)
+    services.track_encode_mp3(track_id=track.pk)
+    track.refresh_from_db()
     with track.audio_mp3_file.open("rb") as handle:
         assert soundfile.info(handle).duration > 7.0
     assert track.audio_mp3_file.name.endswith(".mp3")
 
-    # Rendering again replaces the files rather than piling them up.
+    # Rendering again replaces the files rather than piling them up; the old MP3 goes with
+    # the old audio, and a new one is queued.
     old_audio, old_mp3 = track.audio_file.name, track.audio_mp3_file.name
-    services.track_render(track_id=track.pk)
+    with (
+        mock.patch("catalog.tasks.encode_track_mp3.delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.track_render(track_id=track.pk)
     track.refresh_from_db()
     assert track.audio_file.storage.exists(track.audio_file.name)
     assert old_audio == track.audio_file.name or not track.audio_file.storage.exists(old_audio)
-    assert track.audio_mp3_file.storage.exists(track.audio_mp3_file.name)
-    assert old_mp3 == track.audio_mp3_file.name or not track.audio_file.storage.exists(old_mp3)
+    assert not track.audio_mp3_file and not track.audio_file.storage.exists(old_mp3)
+    assert queued.call_args.args == (track.pk,)
 
 
 @pytest.mark.django_db

@@ -4,13 +4,23 @@
 500 per request). Its fields, and their checks, are ``recommender.listening.reports``'s
 ``REPORT_FIELDS``: the fast parser checks requests against them and ``ReportSerializer``, which
 documents them, is built from them. It is **all or nothing**: if any report is malformed or
-names a track the listener can't see, the answer is 400 in the API's error format,
-``{"error": {"code": "invalid_events", "message": ..., "events": [...]}}``, with one entry per
-problem (the report's ``index``, the ``field``, a ``code`` and a ``message``), and nothing is
-stored; more than 500 reports is 413 (``batch_too_large``); while the listener's history is
-paused it is 409 (``history_paused``: drop those events, don't retry). Otherwise every report
-is written before the 200 answer, with one result per report: ``created``, ``updated`` or
-``duplicate`` (a retry: acknowledged again, never stored twice).
+names a track the listener can't see, the answer is 400 in the API's error format with
+``fields`` naming each bad value by its place in the body, as the API's other validation errors
+do (``musicsite.api``): ``events.3.track`` in ``{"events": [...]}`` (and in the beacon's
+``events`` form field), ``3.track`` in a list, ``track`` for one report, and
+``events.3.non_field_errors`` for an item that is not an object::
+
+    {"error": {"code": "invalid_events", "message": "1 of 4 events are invalid; ...",
+               "fields": {"events.3.track": ["track 999 does not exist or ..."]},
+               "events": [{"index": 3, "field": "track", "code": "unknown_track",
+                           "message": "track 999 does not exist or ..."}]}}
+
+``error.events`` (one entry per problem: the report's ``index``, the ``field``, a ``code`` and a
+``message``) is **deprecated**: it stays for the clients that read it; new clients read
+``fields``. Nothing is stored; more than 500 reports is 413 (``batch_too_large``); while the
+listener's history is paused it is 409 (``history_paused``: drop those events, don't retry).
+Otherwise every report is written before the 200 answer, with one result per report:
+``created``, ``updated`` or ``duplicate`` (a retry: acknowledged again, never stored twice).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from recommender.listening.reports import (
     REPORT_FIELDS,
     BatchRejected,
     FieldInvalid,
+    ReportError,
     ReportField,
     field_value,
     parse_listen_payload,
@@ -50,15 +61,34 @@ from recommender.models import ListenEvent
 from recommender.models.listening import OUTCOMES
 
 
-def _record(user, payload) -> tuple[dict, int]:
-    """Check and store a listen payload; return the JSON answer and its HTTP status."""
+def _error_fields(errors: list[ReportError], payload: Any, *, outer: str = "") -> dict:
+    """The errors as the API's ``error.fields``, each bad value named by its place in the body
+    as ``musicsite.api`` names nested errors: ``events.3.track`` in ``{"events": [...]}``,
+    ``3.track`` in a list, ``track`` for one report; ``outer`` is the form field holding the
+    JSON (the beacon's ``events``)."""
+    path = [outer] if outer else []
+    indexed = isinstance(payload, list)
+    if isinstance(payload, dict) and "events" in payload:
+        path, indexed = [*path, "events"], True
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        name = error.field or "non_field_errors"  # not an object, as DRF says of such items
+        key = ".".join([*path, str(error.index), name] if indexed else [*path, name])
+        fields.setdefault(key, []).append(error.message)
+    return fields
+
+
+def _record(user, payload, *, outer: str = "") -> tuple[dict, int]:
+    """Check and store a listen payload; return the JSON answer and its HTTP status. ``outer``
+    is the form field that held the payload, if any (for the names in ``error.fields``)."""
     try:
         reports = parse_listen_payload(payload, now=timezone.now())
         results = services.listens_record(user=user, reports=reports)
     except BatchRejected as rejected:
-        body = error_payload(rejected.code, rejected.message)
+        fields = _error_fields(rejected.errors, payload, outer=outer)
+        body = error_payload(rejected.code, rejected.message, fields)
         if rejected.errors:
-            body["error"]["events"] = [e.as_dict() for e in rejected.errors]
+            body["error"]["events"] = [e.as_dict() for e in rejected.errors]  # deprecated
         return body, rejected.status
     except services.HistoryPaused as paused:
         return error_payload("history_paused", str(paused)), status.HTTP_409_CONFLICT
@@ -132,7 +162,8 @@ class ListensApi(APIView):
     """Record listen reports (start, progress, complete, skip); idempotent by client_event_id.
 
     Send one report, a list, or ``{"events": [...]}`` (at most 500). All or nothing: any invalid
-    report refuses the whole request (400, one entry per problem in ``error.events``).
+    report refuses the whole request (400, ``error.fields`` names each bad value by its place in
+    the body, such as ``events.3.track``; ``error.events``, one entry per problem, is deprecated).
     """
 
     permission_classes = [IsAuthenticated]
@@ -200,7 +231,8 @@ def listens_beacon(request: HttpRequest) -> JsonResponse:
 
     The browser posts ``application/x-www-form-urlencoded`` with ``csrfmiddlewaretoken`` and
     ``events`` (the JSON list), so Django's CSRF middleware checks it like any form, and the
-    session cookie authenticates it. Never exempt from CSRF.
+    session cookie authenticates it. Never exempt from CSRF. Errors are those of
+    ``POST /listens/``, with ``error.fields`` keyed ``events.<index>.<field>`` (the form field).
     """
     if not request.user.is_authenticated:
         return JsonResponse(
@@ -212,7 +244,7 @@ def listens_beacon(request: HttpRequest) -> JsonResponse:
         payload = None
     if payload is None or json_depth_exceeds(payload, MAX_JSON_DEPTH):
         return JsonResponse(error_payload("malformed", "events must be a JSON list"), status=400)
-    body, code = _record(request.user, payload)
+    body, code = _record(request.user, payload, outer="events")
     return JsonResponse(body, status=code)
 
 

@@ -116,7 +116,11 @@ def test_a_play_counts_at_30_s_or_half_the_piece(api, duration_s, played_ms, cou
     assert result["skipped"] is not counted  # moving on after the threshold is a play, not a skip
 
 
-def assert_rejected(response, *, index: int, field: str, code: str, status: int = 400) -> dict:
+def assert_rejected(
+    response, *, index: int, field: str, code: str, key: str, status: int = 400
+) -> dict:
+    """Refused whole: ``error.fields`` names the bad value ``key`` (its place in the body), and
+    the deprecated ``error.events`` says the same with the index, the field and a code."""
     assert response.status_code == status, response.content
     body = response.json()["error"]
     assert body["code"] == "invalid_events"
@@ -124,6 +128,8 @@ def assert_rejected(response, *, index: int, field: str, code: str, status: int 
     assert {"index": index, "field": field, "code": code} in [
         {k: e[k] for k in ("index", "field", "code")} for e in body["events"]
     ]
+    messages = [e["message"] for e in body["events"] if (e["index"], e["field"]) == (index, field)]
+    assert body["fields"][key] == messages
     assert ListenEvent.objects.count() == 0
     return body
 
@@ -131,7 +137,11 @@ def assert_rejected(response, *, index: int, field: str, code: str, status: int 
 def test_unknown_track_rejects_the_whole_batch(api, track, make_report):
     batch = [make_report(track), make_report(track, track=999_999)]
     body = assert_rejected(
-        api.post(URL, batch, format="json"), index=1, field="track", code="unknown_track"
+        api.post(URL, batch, format="json"),
+        index=1,
+        field="track",
+        code="unknown_track",
+        key="1.track",
     )
     assert "track 999999 does not exist or is not available to you" in body["events"][0]["message"]
 
@@ -144,6 +154,7 @@ def test_hidden_and_draft_tracks_are_refused(api, make_report, status):
         index=0,
         field="track",
         code="unknown_track",
+        key="track",
     )
 
 
@@ -156,6 +167,7 @@ def test_another_listeners_private_piece_is_refused_but_ones_own_is_fine(
         index=0,
         field="track",
         code="unknown_track",
+        key="track",
     )
     mine = TrackFactory(owner=listener, origin="generated")
     assert api.post(URL, make_report(mine, context="generated"), format="json").status_code == 200
@@ -185,7 +197,11 @@ def test_another_listeners_private_piece_is_refused_but_ones_own_is_fine(
 def test_bad_fields_name_the_event_and_the_reason(api, track, make_report, overrides, field, code):
     batch = [make_report(track), make_report(track, **overrides)]
     assert_rejected(
-        api.post(URL, {"events": batch}, format="json"), index=1, field=field, code=code
+        api.post(URL, {"events": batch}, format="json"),
+        index=1,
+        field=field,
+        code=code,
+        key=f"events.1.{field}",
     )
 
 
@@ -196,6 +212,7 @@ def test_future_timestamps_are_refused_beyond_a_small_clock_skew(api, track, mak
         index=0,
         field="started_at",
         code="in_future",
+        key="started_at",
     )
     slightly_ahead = (timezone.now() + timedelta(seconds=30)).isoformat()
     response = api.post(URL, make_report(track, started_at=slightly_ahead), format="json")
@@ -206,14 +223,48 @@ def test_every_bad_event_is_reported_not_just_the_first(api, track, make_report)
     batch = [make_report(track, position_ms=-1), make_report(track), make_report(track, track=0)]
     body = api.post(URL, batch, format="json").json()["error"]
     assert sorted({e["index"] for e in body["events"]}) == [0, 2]
+    assert sorted(body["fields"]) == ["0.position_ms", "2.track"]
     assert body["message"].startswith("2 of 3 events are invalid")
 
 
-@pytest.mark.parametrize("payload", ['{"events": "lots"}', "[1, 2]", '"hello"', "[]", "{not json"])
-def test_malformed_bodies_get_a_400(api, payload):
+def test_fields_name_each_bad_value_by_its_place_in_the_body(api, track, make_report):
+    """As the API's other validation errors (musicsite.api): events.<index>.<field> in a batch,
+    <index>.<field> in a list, the field alone for one report."""
+    bad = make_report(track, track="7", position_ms=-1)
+    batch = [make_report(track), bad, "not a report"]
+    body = api.post(URL, {"events": batch}, format="json").json()["error"]
+    assert body["fields"] == {
+        "events.1.track": ["track must be a whole number, got '7'"],
+        "events.1.position_ms": ["position_ms must be at least 0, got -1"],
+        "events.2.non_field_errors": ["each event must be a JSON object"],
+    }
+    assert [(e["index"], e["field"]) for e in body["events"]] == [
+        (1, "track"),
+        (1, "position_ms"),
+        (2, ""),
+    ]
+    listed = api.post(URL, batch, format="json").json()["error"]["fields"]
+    assert sorted(listed) == ["1.position_ms", "1.track", "2.non_field_errors"]
+    alone = api.post(URL, bad, format="json").json()["error"]["fields"]
+    assert sorted(alone) == ["position_ms", "track"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ('{"events": "lots"}', None),  # no report to name
+        ("[1, 2]", ["0.non_field_errors", "1.non_field_errors"]),
+        ('"hello"', None),
+        ("[]", None),
+        ("{not json", None),
+    ],
+)
+def test_malformed_bodies_get_a_400(api, payload, fields):
     response = api.post(URL, payload, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["message"]
+    named = response.json()["error"].get("fields")
+    assert (sorted(named) if named else None) == fields
     assert ListenEvent.objects.count() == 0
 
 
@@ -235,6 +286,7 @@ def test_a_listen_id_cannot_move_to_another_track(api, track, make_report):
     other = TrackFactory()
     body = assert_rejected_keeping(api.post(URL, {**first, "track": other.pk}, format="json"))
     assert body["error"]["events"][0]["code"] == "conflict"
+    assert list(body["error"]["fields"]) == ["client_event_id"]
 
 
 def assert_rejected_keeping(response) -> dict:

@@ -45,3 +45,15 @@ def test_beacon_with_bad_json_says_so(browser):
     response = browser.post(URL, {"csrfmiddlewaretoken": token, "events": "{oops"})
     assert response.status_code == 400
     assert "JSON" in response.json()["error"]["message"]
+
+
+def test_beacon_errors_name_the_bad_values_as_the_api_does(browser, track, make_report):
+    token = browser.cookies["csrftoken"].value
+    events = json.dumps([make_report(track), make_report(track, track=999_999, type="rewind")])
+    response = browser.post(URL, {"csrfmiddlewaretoken": token, "events": events})
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "invalid_events"
+    assert list(body["fields"]) == ["events.1.type"]  # the form field's JSON, then the report
+    assert [(e["index"], e["field"]) for e in body["events"]] == [(1, "type")]
+    assert not ListenEvent.objects.exists()

@@ -32,7 +32,12 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -47,6 +52,7 @@ from recommender.listening import selectors, services
 from recommender.listening.reports import (
     CLOCK_SKEW,
     MAX_AGE,
+    MAX_BATCH,
     POSITION_SLACK_MS,
     REPORT_FIELDS,
     BatchRejected,
@@ -59,6 +65,8 @@ from recommender.listening.reports import (
 )
 from recommender.models import ListenEvent
 from recommender.models.listening import OUTCOMES
+
+RESULT_STATUSES = ("created", "updated", "duplicate")  # what became of a report
 
 
 def _error_fields(errors: list[ReportError], payload: Any, *, outer: str = "") -> dict:
@@ -92,7 +100,7 @@ def _record(user, payload, *, outer: str = "") -> tuple[dict, int]:
         return body, rejected.status
     except services.HistoryPaused as paused:
         return error_payload("history_paused", str(paused)), status.HTTP_409_CONFLICT
-    counts = {"created": 0, "updated": 0, "duplicate": 0}
+    counts = dict.fromkeys(RESULT_STATUSES, 0)
     for result in results:
         counts[result.status] += 1
     body = {
@@ -158,6 +166,54 @@ def _report_field(spec: ReportField) -> serializers.Field:
     return _DateTimeFromSpec(spec, **common)
 
 
+class ListenResultSerializer(serializers.Serializer):
+    """What became of one report."""
+
+    index = serializers.IntegerField(help_text="The report's place in the request, from 0")
+    client_event_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=RESULT_STATUSES)
+    counted = serializers.BooleanField(help_text="Heard 30 s or half the piece: a play")
+    skipped = serializers.BooleanField()
+    completed = serializers.BooleanField()
+
+
+class ListenReportErrorSerializer(serializers.Serializer):
+    """One problem with one report (the deprecated ``error.events``)."""
+
+    index = serializers.IntegerField(help_text="The report's place in the request, from 0")
+    field = serializers.CharField(help_text='The field; "" when the report is not an object')
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+@extend_schema_serializer(deprecate_fields=["events"])
+class ListenRejectionSerializer(serializers.Serializer):
+    """Why the reports were refused: the API's error, with the deprecated ``events``."""
+
+    code = serializers.CharField(
+        help_text="invalid_events (fields names each bad value), malformed, empty_batch or "
+        "parse_error (the body is not JSON)"
+    )
+    message = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class: this is error.fields, and
+    # Serializer.fields stays as it is.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Each bad value, named by its place in the body (events.3.track in "
+        '{"events": [...]}, 3.track in a list, track for one report), to its messages',
+    )
+    events = serializers.ListField(
+        child=ListenReportErrorSerializer(),
+        required=False,
+        help_text="Deprecated (read fields): one entry per problem",
+    )
+
+
+class ListenReportsRejectedSerializer(serializers.Serializer):
+    error = ListenRejectionSerializer()
+
+
 class ListensApi(APIView):
     """Record listen reports (start, progress, complete, skip); idempotent by client_event_id.
 
@@ -195,30 +251,41 @@ class ListensApi(APIView):
             return attrs
 
     class BatchSerializer(serializers.Serializer):
-        events = serializers.ListField(max_length=500)  # of ReportSerializer
-
-    class ResultSerializer(serializers.Serializer):
-        index = serializers.IntegerField()
-        client_event_id = serializers.UUIDField()
-        status = serializers.ChoiceField(choices=["created", "updated", "duplicate"])
-        counted = serializers.BooleanField(help_text="Heard 30 s or half the piece: a play")
-        skipped = serializers.BooleanField()
-        completed = serializers.BooleanField()
+        # Built when used: a nested class can't name its sibling ReportSerializer when created.
+        def get_fields(self) -> dict[str, serializers.Field]:
+            reports = ListensApi.ReportSerializer()
+            events = serializers.ListField(child=reports, min_length=1, max_length=MAX_BATCH)
+            return {"events": events}
 
     class OutputSerializer(serializers.Serializer):
         accepted = serializers.IntegerField()
         created = serializers.IntegerField()
         updated = serializers.IntegerField()
         duplicate = serializers.IntegerField()
-        results = serializers.ListField()  # of ResultSerializer
+        results = serializers.ListField(child=ListenResultSerializer(), help_text="One per report")
 
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="ListenReports",
-            serializers=[ReportSerializer, BatchSerializer],
+            serializers=[ReportSerializer, ReportSerializer(many=True), BatchSerializer],
             resource_type_field_name=None,
+            many=False,  # the request is one of these, and one of them is a list
         ),
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                ListenReportsRejectedSerializer,
+                description="Malformed or invalid reports: nothing was recorded",
+            ),
+            409: OpenApiResponse(
+                description="The listener's history is paused (code history_paused): nothing "
+                "was recorded; drop these reports, don't retry."
+            ),
+            413: OpenApiResponse(
+                description=f"More than {MAX_BATCH} reports (code batch_too_large), or a body "
+                "over the size limit: nothing was recorded."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         body, code = _record(request.user, request.data)

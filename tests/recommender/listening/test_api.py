@@ -350,3 +350,27 @@ def test_form_encoded_bodies_are_refused_with_415(api):
     response = api.post(URL, "events=x&events=y", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert ListenEvent.objects.count() == 0
+
+
+def test_the_schema_types_each_report_result_and_rejection():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"][URL]["post"]
+    components = schema["components"]["schemas"]
+    report = {"$ref": "#/components/schemas/ListensApiReportRequest"}
+    assert components["ListenReportsRequest"]["oneOf"] == [
+        report,
+        {"type": "array", "items": report},
+        {"$ref": "#/components/schemas/ListensApiBatchRequest"},
+    ]
+    events = components["ListensApiBatchRequest"]["properties"]["events"]
+    assert (events["items"], events["minItems"], events["maxItems"]) == (report, 1, MAX_BATCH)
+    results = components["ListensApiOutput"]["properties"]["results"]
+    assert results["items"] == {"$ref": "#/components/schemas/ListenResult"}
+    rejected = operation["responses"]["400"]["content"]["application/json"]["schema"]
+    assert rejected == {"$ref": "#/components/schemas/ListenReportsRejected"}
+    error = components["ListenRejection"]["properties"]
+    assert error["fields"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    assert error["events"]["deprecated"] is True
+    assert {"409", "413"} <= set(operation["responses"])

@@ -310,9 +310,9 @@ def render_died_message(attempts: int) -> str:
     )
 
 
-def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
+def track_render(*, track_id: int, skip_ready: bool = False, queue_mp3: bool = True) -> Track:
     """Render a track's audio (Ogg Vorbis) and piano roll; record ready or failed, and once
-    ready queue its MP3 (``track_encode_mp3``).
+    ready queue its MP3 (``track_encode_mp3``), unless the caller encodes it (``queue_mp3``).
 
     ``skip_ready``: leave a track that is ready already (rendered ahead of its queued task).
     The render beats (``render_heartbeat_at``) while it runs; a track found still
@@ -343,10 +343,10 @@ def track_render(*, track_id: int, skip_ready: bool = False) -> Track:
         raise Track.DoesNotExist(f"track {track_id} does not exist")
     rows = Track.objects.filter(pk=track_id, render_status=Track.RenderStatus.RENDERING)
     with jobs.heartbeat(rows, field="render_heartbeat_at"):
-        return _render(track_id)
+        return _render(track_id, queue_mp3=queue_mp3)
 
 
-def _render(track_id: int) -> Track:
+def _render(track_id: int, *, queue_mp3: bool) -> Track:
     track = Track.objects.get(pk=track_id)
     try:
         with track.midi_file.open("rb") as handle:
@@ -395,7 +395,8 @@ def _render(track_id: int) -> Track:
     for name in old:
         if name not in saved:
             track.audio_file.storage.delete(name)
-    transaction.on_commit(partial(_queue_mp3, track.pk, interactive=track.is_private))
+    if queue_mp3:
+        transaction.on_commit(partial(_queue_mp3, track.pk))
     return track
 
 
@@ -441,16 +442,12 @@ def track_encode_mp3(*, track_id: int) -> Track | None:
     return track
 
 
-def _queue_mp3(track_id: int, *, interactive: bool = False) -> None:
-    """Queue the MP3 of a ready track: a listener's own new song on the interactive queue (its
-    phone may be waiting), the catalog's on the default one, after the renders before it."""
+def _queue_mp3(track_id: int) -> None:
+    """Queue the MP3 of a ready track (on the default queue, after the renders before it)."""
     from catalog.tasks import encode_track_mp3
 
     try:
-        if interactive:
-            encode_track_mp3.apply_async((track_id,), queue=INTERACTIVE_QUEUE)
-        else:
-            encode_track_mp3.delay(track_id)
+        encode_track_mp3.delay(track_id)
     except Exception:  # the broker is down: the track still lacks it and can be queued again
         logger.exception("could not queue the MP3 of track %s", track_id)
 

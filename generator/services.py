@@ -362,6 +362,10 @@ def generation_job_run(*, job_id: int, redelivered: bool = False) -> GenerationJ
                 )
                 if not done:  # cancelled (or failed by staff) at the last moment: not kept
                     _discard(track)
+            if done:  # the song plays (Ogg); its MP3, for phones, right after, in this task
+                from catalog.services import track_encode_mp3
+
+                track_encode_mp3(track_id=track.pk)
     job.refresh_from_db()
     return job
 
@@ -405,7 +409,7 @@ def _write_piece(job: GenerationJob) -> Track:
         ) from exc
     try:
         _set_progress(job.pk, 88)
-        track = track_render(track_id=track.pk)
+        track = track_render(track_id=track.pk, queue_mp3=False)  # encoded once it plays
         if track.render_status != Track.RenderStatus.READY:
             raise GenerationError(f"rendering failed: {track.render_error}")
     except BaseException:  # cancelled or failed after the row was written: keep nothing

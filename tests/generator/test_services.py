@@ -172,9 +172,9 @@ def test_cancel_while_rendering_keeps_no_track_or_file(active_version, monkeypat
     real_render = catalog.services.track_render
     job = GenerationJobFactory(version=active_version)
 
-    def cancel_then_render(*, track_id):
+    def cancel_then_render(*, track_id, **options):
         services.generation_job_cancel(job=GenerationJob.objects.get(pk=job.pk))
-        return real_render(track_id=track_id)
+        return real_render(track_id=track_id, **options)
 
     monkeypatch.setattr(catalog.services, "track_render", cancel_then_render)
     monkeypatch.setattr("catalog.tasks.render_track.delay", lambda track_id: None)

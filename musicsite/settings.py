@@ -278,8 +278,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 25,
+    "DEFAULT_PAGINATION_CLASS": "musicsite.pagination.NumberedPages",
     "DEFAULT_SCHEMA_CLASS": "musicsite.api_schema.AutoSchema",
     # One error format for every API error (musicsite/api.py).
     "EXCEPTION_HANDLER": "musicsite.api.exception_handler",
@@ -324,7 +323,8 @@ MIGRATION_MODULES = {"knox": None}
 SPECTACULAR_SETTINGS = {
     "TITLE": "musicsite API",
     "DESCRIPTION": "The API mobile clients use: catalog, listening signals, feed, generation.",
-    "VERSION": "1.0.0",
+    # 2.0.0: history pages by cursor (no more count/previous), as every stream does.
+    "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -335,6 +335,8 @@ SPECTACULAR_SETTINGS = {
         "FeedSourceEnum": "recommender.feed.sources.SOURCES",
         "ReasonCodeEnum": "recommender.feed.sources.REASON_CODES",
         "ListenOutcomeEnum": "recommender.models.listening.OUTCOMES",
+        "ListenResultStatusEnum": "recommender.listening.api.RESULT_STATUSES",
+        "StatusEnum": "generator.models.GenerationJob.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

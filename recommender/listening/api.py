@@ -39,14 +39,15 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
 from musicsite.api import error_payload
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page, next_url
 from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
 from recommender.listening import selectors, services
 from recommender.listening.reports import (
@@ -372,43 +373,57 @@ class RatingApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class HistoryApi(ListAPIView):
-    """The caller's listens, most recent first (paginated: ``?page=2``)."""
+class HistoryItemSerializer(serializers.ModelSerializer):
+    track_title = serializers.CharField(source="track.title")
+    piece = TrackListOutputSerializer(source="track", help_text="What a player needs")
+    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    # Declared, not derived from the model: a derived field's maximum is the database
+    # backend's integer range, so the schema would differ between SQLite and PostgreSQL.
+    position_ms = serializers.IntegerField(min_value=0, help_text="Last known playhead")
+    played_ms = serializers.IntegerField(min_value=0, help_text="Time actually heard")
+    duration_ms = serializers.IntegerField(min_value=0, help_text="The piece's duration")
+
+    class Meta:
+        model = ListenEvent
+        fields = [
+            "id",
+            "client_event_id",
+            "track",
+            "track_title",
+            "context",
+            "started_at",
+            "position_ms",
+            "played_ms",
+            "duration_ms",
+            "counted",
+            "completed",
+            "skipped",
+            "outcome",
+            "piece",
+        ]
+
+
+class HistoryPageSerializer(CursorPageSerializer):
+    results = HistoryItemSerializer(many=True)
+
+
+class HistoryApi(APIView):
+    """The caller's listens, most recent first, in cursor pages; each with its playable piece."""
 
     permission_classes = [IsAuthenticated]
 
-    class OutputSerializer(serializers.ModelSerializer):
-        track_title = serializers.CharField(source="track.title")
-        outcome = serializers.ChoiceField(choices=OUTCOMES)
-        # Declared, not derived from the model: a derived field's maximum is the database
-        # backend's integer range, so the schema would differ between SQLite and PostgreSQL.
-        position_ms = serializers.IntegerField(min_value=0, help_text="Last known playhead")
-        played_ms = serializers.IntegerField(min_value=0, help_text="Time actually heard")
-        duration_ms = serializers.IntegerField(min_value=0, help_text="The piece's duration")
-
-        class Meta:
-            model = ListenEvent
-            fields = [
-                "id",
-                "client_event_id",
-                "track",
-                "track_title",
-                "context",
-                "started_at",
-                "position_ms",
-                "played_ms",
-                "duration_ms",
-                "counted",
-                "completed",
-                "skipped",
-                "outcome",
-            ]
-
-    def get_serializer_class(self):
-        return self.OutputSerializer
-
-    def get_queryset(self):
-        return selectors.listens_for(self.request.user)
+    @extend_schema(
+        parameters=CURSOR_PARAMS,
+        responses=HistoryPageSerializer,
+        operation_id="me_history_list",
+    )
+    def get(self, request: Request) -> Response:
+        listens = selectors.listens_for(request.user).prefetch_related("track__tags")
+        rows, cursor = keyset_page(listens, request, "started_at")
+        results = HistoryItemSerializer(rows, many=True, context={"request": request}).data
+        return Response(
+            {"results": results, "next_cursor": cursor, "next": next_url(request, cursor)}
+        )
 
 
 class HistoryEventApi(APIView):

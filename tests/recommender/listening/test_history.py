@@ -83,17 +83,20 @@ def test_pause_and_resume_from_the_page(client, listener):
     assert not ListeningSettings.objects.get(user=listener).history_paused
 
 
-def test_history_api_is_paginated_and_private(api, listener):
-    for _ in range(30):
-        ListenEventFactory(user=listener)
+def test_history_api_is_a_cursor_stream_and_private(api, listener):
+    listens = [ListenEventFactory(user=listener) for _ in range(30)]
     ListenEventFactory(user=UserFactory(username="bob"))
     body = api.get("/api/v1/me/history/").json()
-    assert body["count"] == 30
-    assert len(body["results"]) == 25 and body["next"]
-    assert {"track", "track_title", "played_ms", "counted", "skipped", "outcome"} <= set(
-        body["results"][0]
-    )
-    assert len(api.get("/api/v1/me/history/?page=2").json()["results"]) == 5
+    assert len(body["results"]) == 20 and body["next"]  # the API's default page size
+    first = body["results"][0]
+    assert {"track", "track_title", "played_ms", "counted", "skipped", "outcome"} <= set(first)
+    assert first["piece"]["id"] == first["track"] and "audio_url" in first["piece"]
+    seen = [r["id"] for r in body["results"]]
+    ListenEventFactory(user=listener)  # a new listen arrives: the next page does not shift
+    rest = api.get(body["next"]).json()
+    seen += [r["id"] for r in rest["results"]]
+    assert rest["next"] is None and sorted(seen) == sorted(e.pk for e in listens)
+    assert api.get("/api/v1/me/history/?cursor=nope").status_code == 400
 
 
 def test_history_api_delete_and_pause(api, listener):

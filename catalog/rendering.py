@@ -80,46 +80,43 @@ def synthesize(midi_bytes: bytes) -> np.ndarray:
     return np.concatenate([audio, tail]) if audio.size else tail
 
 
-def encode_ogg(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """Encode (samples, channels) float audio as Ogg Vorbis.
+def _encode(audio: np.ndarray, sample_rate: int, **options) -> bytes:
+    """Encode (samples, channels) float audio with libsndfile ``options`` (format, subtype...).
 
     Written in one-second blocks: libsndfile's Vorbis encoder crashes on very large writes.
     """
     buffer = io.BytesIO()
-    with soundfile.SoundFile(
-        buffer,
-        "w",
-        sample_rate,
-        audio.shape[1],
-        format="OGG",
-        subtype="VORBIS",
-        compression_level=VORBIS_COMPRESSION,
-    ) as handle:
+    with soundfile.SoundFile(buffer, "w", sample_rate, audio.shape[1], **options) as handle:
         for start in range(0, len(audio), sample_rate):
             handle.write(audio[start : start + sample_rate])
     return buffer.getvalue()
+
+
+def encode_ogg(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Encode (samples, channels) float audio as Ogg Vorbis."""
+    return _encode(
+        audio,
+        sample_rate,
+        format="OGG",
+        subtype="VORBIS",
+        compression_level=VORBIS_COMPRESSION,
+    )
 
 
 def encode_mp3(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     """Encode (samples, channels) float audio as variable-bitrate MP3 (MPEG-1 Layer III).
 
     The file opens with a LAME/Xing header, so players know its duration and decoders trim the
-    encoder's padding (it decodes to exactly ``len(audio)`` samples). One-second blocks, as Ogg.
+    encoder's padding (it decodes to exactly ``len(audio)`` samples).
     """
-    buffer = io.BytesIO()
-    with soundfile.SoundFile(
-        buffer,
-        "w",
+    return _encode(
+        audio,
         sample_rate,
-        audio.shape[1],
         format="MP3",
         subtype="MPEG_LAYER_III",
         compression_level=MP3_COMPRESSION,
         bitrate_mode="VARIABLE",
-    ) as handle:
-        for start in range(0, len(audio), sample_rate):
-            handle.write(audio[start : start + sample_rate])
-    return buffer.getvalue()
+    )
 
 
 def draw_pianoroll(midi: pretty_midi.PrettyMIDI, size: tuple[int, int] = ROLL_SIZE) -> bytes:

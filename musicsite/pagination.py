@@ -37,7 +37,6 @@ CURSOR_PARAMS = [CURSOR_PARAM, PAGE_SIZE_PARAM]
 _PAGE_SIZE = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-Item = TypeVar("Item")
 Value = TypeVar("Value")
 
 
@@ -144,7 +143,7 @@ def cursor_and_size(query: Mapping[str, Any], read: Callable[[], Value]) -> tupl
     return value, size
 
 
-def offset_page(items: Sequence[Item], request: Request) -> tuple[list[Item], str | None]:
+def offset_page(items: Sequence[Any] | QuerySet, request: Request) -> tuple[list, str | None]:
     """The page of ``items`` the request asks for (cursor, page_size) and the next cursor."""
     query = request.query_params
     start, size = cursor_and_size(query, lambda: offset_of(query))

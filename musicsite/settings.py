@@ -279,6 +279,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "musicsite.pagination.NumberedPages",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "musicsite.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "musicsite.api_schema.AutoSchema",
     # One error format for every API error (musicsite/api.py).
     "EXCEPTION_HANDLER": "musicsite.api.exception_handler",

@@ -31,3 +31,17 @@ def test_unacceptable_type_is_a_406_in_the_error_format():
     response = APIClient().get("/api/v1/tracks/", HTTP_ACCEPT="application/xml")
     assert response.status_code == 406
     assert response.json()["error"]["code"] == "not_acceptable"
+
+
+def test_an_unknown_format_is_a_400_naming_it(db):
+    from rest_framework.test import APIClient
+
+    from tests.api.conftest import token_client
+    from tests.factories import UserFactory
+
+    app = token_client(UserFactory())
+    response = app.get("/api/v1/me/export/", {"format": "xml"})
+    assert response.status_code == 400
+    (message,) = response.json()["error"]["fields"]["format"]
+    assert message.startswith("Unknown format “xml”; choose one of") and "zip" in message
+    assert APIClient().get("/api/v1/tracks/", {"format": "json"}).status_code == 200

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors
-from catalog.filters import TrackFilterForm
+from catalog.filters import TEMPO_MAX_BPM, TEMPO_MIN_BPM, TrackFilterForm
 from catalog.media_urls import MEDIA_URL_MAX_AGE, AudioFormat, MediaKind, media_path
 from catalog.models import Track
 from musicsite.api import absolute_uri
@@ -111,7 +111,18 @@ class TrackDetailOutputSerializer(TrackListOutputSerializer):
         return self._media(track, "midi")
 
 
-_FILTER_PARAMS = [
+class TempoParams(serializers.Serializer):
+    """The tempo filter's bounds, for the schema (``TrackFilterForm`` reads them)."""
+
+    tempo_min = serializers.IntegerField(
+        required=False, min_value=TEMPO_MIN_BPM, max_value=TEMPO_MAX_BPM, help_text="Lowest (bpm)"
+    )
+    tempo_max = serializers.IntegerField(
+        required=False, min_value=TEMPO_MIN_BPM, max_value=TEMPO_MAX_BPM, help_text="Highest (bpm)"
+    )
+
+
+_FILTER_PARAMS: list = [
     OpenApiParameter(
         "q",
         OpenApiTypes.STR,
@@ -121,8 +132,7 @@ _FILTER_PARAMS = [
     OpenApiParameter("composer", OpenApiTypes.STR, description="Composer slug"),
     OpenApiParameter("tag", OpenApiTypes.STR, description="Tag slug"),
     OpenApiParameter("key", OpenApiTypes.STR, description='Key, e.g. "D minor"'),
-    OpenApiParameter("tempo_min", OpenApiTypes.INT, description="Lowest tempo (bpm)"),
-    OpenApiParameter("tempo_max", OpenApiTypes.INT, description="Highest tempo (bpm)"),
+    TempoParams,
 ]
 
 

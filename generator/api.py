@@ -126,6 +126,7 @@ _IDEMPOTENCY_PARAM = OpenApiParameter(
     OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=_KEY_RE.pattern,
     description=(
         "A key of the client's choosing (1-255 visible ASCII characters, e.g. a UUID) that "
         "makes retrying safe: within 24 hours the same key with the same settings returns the "

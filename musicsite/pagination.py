@@ -18,8 +18,6 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -30,9 +28,17 @@ MAX_PAGE_SIZE = 50
 MAX_CURSOR_LENGTH = 64
 _SIZE_HELP = f"1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}"
 
-PAGE_SIZE_PARAM = OpenApiParameter("page_size", OpenApiTypes.INT, description=_SIZE_HELP)
-CURSOR_PARAM = OpenApiParameter("cursor", OpenApiTypes.STR, description="From next_cursor")
-CURSOR_PARAMS = [CURSOR_PARAM, PAGE_SIZE_PARAM]
+
+class CursorParams(serializers.Serializer):
+    """The query parameters of a cursor page, for the schema (``page_size`` reads them)."""
+
+    cursor = serializers.CharField(required=False, help_text="From next_cursor")
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, help_text=_SIZE_HELP
+    )
+
+
+CURSOR_PARAMS = [CursorParams]
 
 _PAGE_SIZE = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -205,4 +211,6 @@ class NumberedPages(PageNumberPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["description"] = _SIZE_HELP
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters

@@ -31,7 +31,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
@@ -89,6 +90,16 @@ def _validation_payload(exc: exceptions.ValidationError) -> dict[str, Any]:
     # One bad field: its own code ("required", "max_value"...); several: "invalid".
     code = _first_code(exc.get_codes(), "invalid") if len(fields) <= 1 else "invalid"
     return error_payload(code, message, fields or None)
+
+
+class InputBooleanField(serializers.BooleanField):
+    """A boolean the request may leave out, in JSON and in a form alike.
+
+    DRF reads a boolean missing from a form-encoded body as False (an HTML form omits an
+    unticked checkbox), so a form PUT of ``stars`` alone cleared a like, and a required one
+    was never missing."""
+
+    default_empty_html = empty
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -46,7 +46,7 @@ from rest_framework.views import APIView
 
 from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
-from musicsite.api import error_payload
+from musicsite.api import InputBooleanField, error_payload
 from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page, next_url
 from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
 from recommender.listening import selectors, services
@@ -326,8 +326,8 @@ class RatingApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         stars = serializers.IntegerField(min_value=1, max_value=5, allow_null=True, required=False)
-        liked = serializers.BooleanField(required=False)
-        not_interested = serializers.BooleanField(required=False)
+        liked = InputBooleanField(required=False)
+        not_interested = InputBooleanField(required=False)
 
         def validate(self, attrs: dict) -> dict:
             if not attrs:
@@ -448,7 +448,7 @@ class HistorySettingsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        paused = serializers.BooleanField()
+        paused = InputBooleanField()
 
     @extend_schema(responses=InputSerializer)
     def get(self, request: Request) -> Response:

@@ -54,6 +54,18 @@ def test_put_sets_only_the_fields_sent(api, track):
     assert api.get(api_url(track)).json()["liked"] is True
 
 
+@pytest.mark.parametrize("body_format", ["json", "multipart"])
+def test_a_field_left_out_is_kept_in_a_form_body_too(api, track, body_format):
+    api.put(api_url(track), {"liked": True, "not_interested": False}, format=body_format)
+    body = api.put(api_url(track), {"stars": 3}, format=body_format).json()
+    assert (body["stars"], body["liked"]) == (3, True)  # a form used to clear the like
+
+
+def test_pausing_history_needs_paused_in_a_form_body_too(api):
+    refused = api.put("/api/v1/me/history/settings/", {}, format="multipart")
+    assert refused.status_code == 400 and "paused" in refused.json()["error"]["fields"]
+
+
 def test_delete_removes_stars_like_and_not_interested(api, listener, track):
     RatingFactory(user=listener, track=track, stars=2, liked=True, not_interested=True)
     assert api.delete(api_url(track)).status_code == 204

@@ -25,7 +25,7 @@ from accounts.models import ApiToken
 class UserOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="An e-mail address, or empty when none was given")
     date_joined = serializers.DateTimeField()
 
 

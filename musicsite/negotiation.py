@@ -10,10 +10,19 @@ from rest_framework.negotiation import DefaultContentNegotiation
 
 
 class ContentNegotiation(DefaultContentNegotiation):
+    def select_renderer(self, request, renderers, format_suffix=None):
+        name = self.settings.URL_FORMAT_OVERRIDE
+        if not format_suffix and name and request.query_params.get(name, None) == "":
+            raise _unknown("", renderers)  # DRF ignores an empty one: a typo passes unseen
+        return super().select_renderer(request, renderers, format_suffix)
+
     def filter_renderers(self, renderers, format):
         chosen = [renderer for renderer in renderers if renderer.format == format]
         if not chosen:
-            known = ", ".join(sorted({str(renderer.format) for renderer in renderers}))
-            shown = format[:40]
-            raise ValidationError({"format": [f"Unknown format “{shown}”; choose one of {known}."]})
+            raise _unknown(format, renderers)
         return chosen
+
+
+def _unknown(format: str, renderers) -> ValidationError:
+    known = ", ".join(sorted({str(renderer.format) for renderer in renderers}))
+    return ValidationError({"format": [f"Unknown format “{format[:40]}”; choose one of {known}."]})

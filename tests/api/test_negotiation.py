@@ -44,4 +44,5 @@ def test_an_unknown_format_is_a_400_naming_it(db):
     assert response.status_code == 400
     (message,) = response.json()["error"]["fields"]["format"]
     assert message.startswith("Unknown format “xml”; choose one of") and "zip" in message
+    assert app.get("/api/v1/me/export/", {"format": ""}).status_code == 400
     assert APIClient().get("/api/v1/tracks/", {"format": "json"}).status_code == 200

@@ -63,6 +63,11 @@ class TrackQuerySet(QuerySet["Track"]):
         return self.filter(public)
 
 
+# The largest row id a client may name (the database's 32-bit integer); a larger number names
+# no row, and is refused before a query that could not hold it.
+MAX_ID = 2**31 - 1
+
+
 class Track(models.Model):
     """One piece of music: its MIDI, the metadata parsed from it, and its rendered media."""
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Profile, TempoRange
 from catalog import selectors
-from catalog.models import Artist, Collection, Tag, Track
+from catalog.models import MAX_ID, Artist, Collection, Tag, Track
 from recommender.listening import hub
 
 MAX_PICKS = 30
@@ -76,6 +76,11 @@ def onboarding_picks(profile: Profile | None) -> dict[str, list[str]]:
     }
 
 
+def _is_id(key: str) -> bool:
+    """Whether a pick names a row by id: ASCII digits, within the ids a row can have."""
+    return key.isascii() and key.isdigit() and int(key) <= MAX_ID
+
+
 def _resolve(
     choices: QuerySet, values: list, field: str, errors: dict[str, list[str]], noun: str = ""
 ) -> QuerySet:
@@ -85,8 +90,8 @@ def _resolve(
     if len(keys) > MAX_PICKS:
         errors[field] = [f"Pick at most {MAX_PICKS}."]
         return choices.none()
-    ids = [int(k) for k in keys if k.isdigit()]
-    slugs = [k for k in keys if not k.isdigit()]
+    ids = [int(k) for k in keys if _is_id(k)]
+    slugs = [k for k in keys if not _is_id(k)]
     found = choices.filter(Q(pk__in=ids) | Q(slug__in=slugs))
     known = {str(o.pk) for o in found} | {o.slug for o in found}
     unknown = [k for k in keys if k not in known]

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Playlist, PlaylistItem
-from catalog.models import Track
+from catalog.models import MAX_ID, Track
 from recommender.listening.selectors import liked_for
 
 MAX_ITEMS = 1000
@@ -155,7 +155,9 @@ def playlist_add_to_new(*, user, name: str, track_id: int) -> Playlist:
 def playlist_remove(*, playlist: Playlist, track_id: int) -> None:
     """Take a piece out and close the gap."""
     Playlist.objects.select_for_update().filter(pk=playlist.pk).first()
-    item = PlaylistItem.objects.filter(playlist=playlist, track_id=track_id).first()
+    item = None
+    if 0 < track_id <= MAX_ID:
+        item = PlaylistItem.objects.filter(playlist=playlist, track_id=track_id).first()
     if item is None:
         raise PlaylistError("track", "That piece is not in this playlist.", "not_found")
     item.delete()

@@ -206,3 +206,14 @@ def test_playlists_and_liked_pieces_come_in_cursor_pages(api, owner):
     refused = api.get("/api/v1/playlists/", {"page_size": 51, "cursor": "?"})
     assert refused.status_code == 400
     assert set(refused.json()["error"]["fields"]) == {"page_size", "cursor"}
+
+
+def test_ids_no_row_can_have_are_unknown_not_a_crash(api, owner):
+    from accounts.models import Playlist
+
+    playlist = Playlist.objects.create(owner=owner, name="Huge")
+    gone = api.delete(f"/api/v1/playlists/{playlist.pk}/items/{10**27}/")
+    assert gone.status_code == 404
+    for pick in (str(10**23), "²"):  # digits beyond any id, a digit that is not ASCII
+        refused = api.put("/api/v1/onboarding/", {"composers": [pick]}, format="json")
+        assert refused.status_code == 400 and "composers" in refused.json()["error"]["fields"]

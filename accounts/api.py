@@ -20,6 +20,7 @@ from accounts.authentication import TokenAuthentication
 from accounts.export import export_build, export_filename
 from accounts.forms import AccountDeleteForm
 from accounts.models import ApiToken
+from musicsite.api import InputCharField
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -64,7 +65,7 @@ def _device_name(request: Request, given: str) -> str:
     return given or services.device_name_default(user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
-class DeviceField(serializers.CharField):
+class DeviceField(InputCharField):
     def __init__(self, **kwargs):
         super().__init__(
             required=False,
@@ -89,8 +90,8 @@ class AuthTokenApi(APIView):
     throttle_scope = "auth"
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        username = InputCharField()
+        password = InputCharField(style={"input_type": "password"}, trim_whitespace=False)
         device = DeviceField()
 
         class Meta:
@@ -163,9 +164,9 @@ class SignupApi(APIView):
     throttle_scope = "signup"  # per address, the sign-up page's budget (accounts/limits.py)
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = InputCharField(max_length=150)
         email = serializers.EmailField()
-        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        password = InputCharField(style={"input_type": "password"}, trim_whitespace=False)
         device = DeviceField()
 
         class Meta:
@@ -213,7 +214,7 @@ class MeApi(APIView):
         return "auth" if self.request.method == "DELETE" else None
 
     class DeleteInputSerializer(serializers.Serializer):
-        password = serializers.CharField(
+        password = InputCharField(
             style={"input_type": "password"},
             trim_whitespace=False,
             help_text="The account's password, to confirm the deletion",

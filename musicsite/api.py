@@ -35,6 +35,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.utils import html
 from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
@@ -92,14 +93,33 @@ def _validation_payload(exc: exceptions.ValidationError) -> dict[str, Any]:
     return error_payload(code, message, fields or None)
 
 
+def _json_body(field: serializers.Field) -> bool:
+    """Whether ``field``'s value came in a JSON body (typed), not a form (all text)."""
+    return not html.is_html_input(getattr(field.root, "initial_data", None))
+
+
 class InputBooleanField(serializers.BooleanField):
-    """A boolean the request may leave out, in JSON and in a form alike.
+    """A boolean the request may leave out, in JSON and in a form alike; in JSON, true or false.
 
     DRF reads a boolean missing from a form-encoded body as False (an HTML form omits an
     unticked checkbox), so a form PUT of ``stars`` alone cleared a like, and a required one
-    was never missing."""
+    was never missing; and it took 0, 1 or "yes" from JSON, where the schema says boolean."""
 
     default_empty_html = empty
+
+    def to_internal_value(self, data: Any) -> bool:
+        if _json_body(self) and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return super().to_internal_value(data)
+
+
+class InputCharField(serializers.CharField):
+    """Text that, in a JSON body, must be a string (DRF turns a number into text)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if _json_body(self) and not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from accounts.library import onboarding, playlists
 from accounts.models import Playlist, TempoRange
 from catalog.api import TrackListOutputSerializer
-from musicsite.api import absolute_uri
+from catalog.models import MAX_ID
+from musicsite.api import InputCharField, absolute_uri
 from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, next_url, offset_page
 
 
@@ -65,13 +66,13 @@ class OnboardingInputSerializer(serializers.Serializer):
     """Slugs (or ids) of what the listener likes; at least one pick in all."""
 
     collections = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, default=list, max_length=30
+        child=InputCharField(max_length=200), required=False, default=list, max_length=30
     )
     composers = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, default=list, max_length=30
+        child=InputCharField(max_length=200), required=False, default=list, max_length=30
     )
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, default=list, max_length=30
+        child=InputCharField(max_length=100), required=False, default=list, max_length=30
     )
     tempo_ranges = serializers.ListField(
         child=serializers.ChoiceField(choices=TempoRange.choices),
@@ -161,23 +162,23 @@ class LikedPlaylistSerializer(CursorPageSerializer):
 
 
 class PlaylistInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    name = InputCharField(max_length=100)
+    description = InputCharField(max_length=500, required=False, allow_blank=True)
 
 
 class PlaylistPatchSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    name = InputCharField(max_length=100, required=False)
+    description = InputCharField(max_length=500, required=False, allow_blank=True)
 
 
 class PlaylistItemInputSerializer(serializers.Serializer):
-    track = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    track = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     position = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
 
 
 class PlaylistOrderSerializer(serializers.Serializer):
     tracks = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         max_length=playlists.MAX_ITEMS,
         help_text="Every piece of the playlist exactly once, in the new order",
     )

@@ -69,3 +69,21 @@ def test_deep_json_in_the_beacon_is_a_400(client):
     response = client.post("/api/v1/listens/beacon/", {"events": "[" * 50_000 + "]" * 50_000})
     assert response.status_code == 400
     assert _error(response)["code"] == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body", "field"),
+    [
+        ("/api/v1/me/history/settings/", "put", {"paused": 0}, "paused"),
+        ("/api/v1/playlists/", "post", {"name": "Runs", "description": 0}, "description"),
+        ("/api/v1/playlists/", "post", {"name": 7}, "name"),
+        ("/api/v1/onboarding/", "put", {"tags": [1]}, "tags"),
+    ],
+)
+def test_json_values_of_the_wrong_type_are_refused_not_coerced(path, method, body, field):
+    from tests.api.conftest import token_client
+    from tests.factories import UserFactory
+
+    response = getattr(token_client(UserFactory()), method)(path, body, format="json")
+    assert response.status_code == 400, response.content
+    assert any(name.startswith(field) for name in response.json()["error"]["fields"])

@@ -119,6 +119,8 @@ class JobPageSerializer(CursorPageSerializer):
     results = JobOutputSerializer(many=True)
 
 
+# The keys generator.ml.constraints reads: a tonic (sharp or flat) and a mode.
+KEY_PATTERN = r"^(?:[A-Ga-g]|[CDFGAcdfga]#|[ABCDEFGabcdefg][b-]) (?:[Mm]ajor|[Mm]inor)$"
 _KEY_RE = re.compile(rf"^[\x21-\x7e]{{1,{idempotency.KEY_MAX_LENGTH}}}$")
 
 _IDEMPOTENCY_PARAM = OpenApiParameter(
@@ -180,7 +182,15 @@ class GenerationJobCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         seconds = serializers.FloatField(required=False, default=30.0, min_value=5, max_value=180)
         temperature = serializers.FloatField(required=False, min_value=0.1, max_value=2.0)
-        key = serializers.CharField(required=False, max_length=20)
+        key = serializers.RegexField(
+            KEY_PATTERN,
+            required=False,
+            max_length=20,
+            help_text='A tonic and a mode, e.g. "D minor" or "Bb major"',
+            error_messages={
+                "invalid": 'A key is a tonic and a mode, e.g. "D minor" or "Bb major".'
+            },
+        )
         tempo_bpm = serializers.FloatField(required=False, min_value=40, max_value=200)
         style = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.style
             choices=list(STYLES),

@@ -331,6 +331,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request bodies are JSON in the contract. Forms still parse (the browsable API, DRF's
+    # tests) but are not documented: a form has no types ("0" is a boolean, "null" a string).
+    "PARSER_WHITELIST": ["musicsite.parsers.JSONParser"],
     # Closed sets named for what they are (the default names, such as StatusEnum, say nothing).
     "ENUM_NAME_OVERRIDES": {
         "FeedSourceEnum": "recommender.feed.sources.SOURCES",

@@ -217,3 +217,13 @@ def test_ids_no_row_can_have_are_unknown_not_a_crash(api, owner):
     for pick in (str(10**23), "²"):  # digits beyond any id, a digit that is not ASCII
         refused = api.put("/api/v1/onboarding/", {"composers": [pick]}, format="json")
         assert refused.status_code == 400 and "composers" in refused.json()["error"]["fields"]
+
+
+def test_a_deleted_playlist_and_a_removed_piece_are_gone(api):
+    track = TrackFactory()
+    pid = api.post("/api/v1/playlists/", {"name": "Brief"}, format="json").json()["id"]
+    api.post(f"/api/v1/playlists/{pid}/items/", {"track": track.pk}, format="json")
+    assert api.delete(f"/api/v1/playlists/{pid}/items/{track.pk}/").status_code == 204
+    assert api.delete(f"/api/v1/playlists/{pid}/items/{track.pk}/").status_code == 404
+    assert api.delete(f"/api/v1/playlists/{pid}/").status_code == 204
+    assert api.get(f"/api/v1/playlists/{pid}/").status_code == 404

@@ -76,14 +76,25 @@ def _require_services() -> None:
             conn.default_channel.queue_purge(queue)
 
 
+# Python, made to receive SIGKILL when this test process dies (Linux's parent-death signal,
+# kept across exec), then running its arguments: a run killed mid-test (Ctrl-C twice, a
+# timeout) leaves no worker behind to take the next runs' messages from the shared broker.
+DIES_WITH_PYTEST = [
+    sys.executable,
+    "-c",
+    "import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGKILL);"
+    " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
+
+
 class Celery:
-    """One ``celery`` process (worker or beat) in its own process group."""
+    """One ``celery`` process (worker or beat) in its own process group, gone with pytest."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "musicsite", *args],
+                [*DIES_WITH_PYTEST, "-m", "celery", "-A", "musicsite", *args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

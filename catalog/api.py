@@ -145,10 +145,12 @@ class TrackListApi(APIView):
     @extend_schema(parameters=_FILTER_PARAMS, responses=TrackListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         form = TrackFilterForm(request.query_params, user=request.user)
-        if not form.is_valid():
-            raise ValidationError(
-                {field: [str(e) for e in errors] for field, errors in form.errors.items()}
-            )
+        errors = {field: [str(e) for e in found] for field, found in form.errors.items()}
+        for name in TempoParams().fields:  # the page's form reads an empty number as unset
+            if request.query_params.get(name) == "":
+                errors[name] = ["A whole number of beats per minute is required."]
+        if errors:
+            raise ValidationError(errors)
         tracks = selectors.track_list(user=request.user, filters=form.to_filters())
         paginator = NumberedPages()
         page = paginator.paginate_queryset(tracks, request, view=self)

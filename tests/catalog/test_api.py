@@ -117,6 +117,7 @@ def test_the_catalog_pages_by_number_with_the_api_s_page_size_rules(db):
         ("page_size=51", "page_size"),
         ("page_size=0", "page_size"),
         ("page=9", "page"),
+        ("tempo_min=", "tempo_min"),  # empty is no number (the browse page's form allows it)
     ):
         response = api.get(f"/api/v1/tracks/?{query}")
         assert response.status_code == 400, query  # not a silent cap, not a 404

@@ -90,7 +90,8 @@ class AuthTokenApi(APIView):
     throttle_scope = "auth"
 
     class InputSerializer(serializers.Serializer):
-        username = InputCharField()
+        # Blank once trimmed (spaces only) is a name no account has: 401, like a wrong one.
+        username = InputCharField(allow_blank=True)
         password = InputCharField(style={"input_type": "password"}, trim_whitespace=False)
         device = DeviceField()
 

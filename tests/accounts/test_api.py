@@ -37,6 +37,10 @@ def test_bad_credentials_are_a_clear_401(api):
     assert "username and password" in error["message"]
     missing = api.post("/api/v1/auth/token/", {"username": "eve"})
     assert missing.status_code == 400 and "password" in missing.json()["error"]["fields"]
+    spaces = api.post(
+        "/api/v1/auth/token/", {"username": "\u0085 ", "password": "x"}, format="json"
+    )
+    assert spaces.status_code == 401  # no account has a blank name: wrong credentials
 
 
 def test_revoke_token(api):

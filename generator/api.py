@@ -30,7 +30,7 @@ from generator.ml.styles import STYLES
 from generator.models import GenerationJob
 from generator.personalization import DENSITY_BIAS
 from musicsite.api import absolute_uri, error_payload
-from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page, next_url
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page
 
 
 class JobTrackSerializer(serializers.Serializer):
@@ -173,11 +173,9 @@ class GenerationJobCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         jobs = selectors.job_list_for_user(user=request.user)
-        page, cursor = keyset_page(jobs, request, "created_at")
-        results = JobOutputSerializer(page, many=True, context={"request": request}).data
-        return Response(
-            {"results": results, "next_cursor": cursor, "next": next_url(request, cursor)}
-        )
+        page = keyset_page(jobs, request, "created_at")
+        results = JobOutputSerializer(page.items, many=True, context={"request": request}).data
+        return Response({"results": results, "next_cursor": page.next_cursor, "next": page.next})
 
     class InputSerializer(serializers.Serializer):
         seconds = serializers.FloatField(required=False, default=30.0, min_value=5, max_value=180)

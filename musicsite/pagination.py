@@ -1,7 +1,7 @@
 """The API's one way to page each kind of list (README "Pagination").
 
 Streams (the feed, history, radio, a listener's songs) and short ranked or ordered lists
-(similar pieces, playlists, a playlist's pieces, the liked pieces) page with an opaque
+(similar pieces, playlists, the liked pieces) page with an opaque
 ``cursor`` (from the last page's ``next_cursor``; ``next`` is the whole URL). The catalog,
 ``/tracks/``, pages by ``page`` number. Everywhere ``page_size`` is 1-50, default 20; a value
 out of range, a page past the last or a cursor this API did not issue is a 400 naming the
@@ -14,7 +14,7 @@ import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -51,6 +51,15 @@ class CursorPageSerializer(serializers.Serializer):
 
     next_cursor = serializers.CharField(allow_null=True, help_text="null on the last page")
     next = serializers.CharField(allow_null=True, help_text="URL of the next page")
+
+
+class CursorPage(NamedTuple):
+    """A page of a cursor list: its items, the cursor of the next page and its whole URL (both
+    None on the last page)."""
+
+    items: list
+    next_cursor: str | None
+    next: str | None
 
 
 def page_size(query: Mapping[str, Any], name: str = "page_size") -> int:
@@ -122,12 +131,12 @@ def ids_of(query: Mapping[str, Any], most: int) -> list[int]:
     return ids
 
 
-def next_url(request: Request, cursor: str | None, **extra: Any) -> str | None:
-    """The URL of the page ``cursor`` starts, keeping the request's ``page_size`` and ``extra``."""
+def next_url(request: Request, cursor: str | None, size: int) -> str | None:
+    """The URL of the page ``cursor`` starts, ``size`` items long (None without a cursor)."""
     if cursor is None:
         return None
-    query = {**extra, "cursor": cursor, "page_size": page_size(request.query_params)}
-    return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
+    query = urlencode({"cursor": cursor, "page_size": size})
+    return request.build_absolute_uri(f"{request.path}?{query}")
 
 
 def cursor_and_size(query: Mapping[str, Any], read: Callable[[], Value]) -> tuple[Value, int]:
@@ -149,13 +158,18 @@ def cursor_and_size(query: Mapping[str, Any], read: Callable[[], Value]) -> tupl
     return value, size
 
 
-def offset_page(items: Sequence[Any] | QuerySet, request: Request) -> tuple[list, str | None]:
-    """The page of ``items`` the request asks for (cursor, page_size) and the next cursor."""
-    query = request.query_params
-    start, size = cursor_and_size(query, lambda: offset_of(query))
+def offset_params(query: Mapping[str, Any]) -> tuple[int, int]:
+    """Where an offset-cursor page starts and how long it is, or one 400 naming each bad one."""
+    return cursor_and_size(query, lambda: offset_of(query))
+
+
+def offset_page(
+    items: Sequence[Any] | QuerySet, request: Request, start: int, size: int
+) -> CursorPage:
+    """The ``size`` items of ``items`` from ``start`` (``offset_params``), and the next page's."""
     page = list(items[start : start + size + 1])
-    more = len(page) > size
-    return page[:size], offset_cursor(start + size) if more else None
+    cursor = offset_cursor(start + size) if len(page) > size else None
+    return CursorPage(page[:size], cursor, next_url(request, cursor, size))
 
 
 def keyset_cursor(at: datetime, pk: int) -> str:
@@ -177,15 +191,16 @@ def after_keyset(rows: QuerySet, query: Mapping[str, Any], field: str) -> QueryS
     return rows.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))
 
 
-def keyset_page(rows: QuerySet, request: Request, field: str) -> tuple[list, str | None]:
-    """A newest-first page of ``rows`` by ``field`` and the cursor just past it (or None)."""
+def keyset_page(rows: QuerySet, request: Request, field: str) -> CursorPage:
+    """The request's newest-first page of ``rows`` by ``field``, and the next page's."""
     query, rows = request.query_params, rows.order_by(f"-{field}", "-pk")
     rows, size = cursor_and_size(query, lambda: after_keyset(rows, query, field))
     page = list(rows[: size + 1])
-    if len(page) <= size:
-        return page, None
-    last = page[size - 1]
-    return page[:size], keyset_cursor(getattr(last, field), last.pk)
+    cursor = None
+    if len(page) > size:
+        last = page[size - 1]
+        cursor = keyset_cursor(getattr(last, field), last.pk)
+    return CursorPage(page[:size], cursor, next_url(request, cursor, size))
 
 
 class NumberedPages(PageNumberPagination):

@@ -20,7 +20,7 @@ from accounts.models import Playlist, TempoRange
 from catalog.api import TrackListOutputSerializer
 from catalog.models import MAX_ID
 from musicsite.api import InputCharField, absolute_uri
-from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, next_url, offset_page
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, offset_page, offset_params
 
 
 def _playlist_error(exc: playlists.PlaylistError) -> Exception:
@@ -201,15 +201,16 @@ class PlaylistListApi(APIView):
         parameters=CURSOR_PARAMS, responses=PlaylistListSerializer, operation_id="playlists_list"
     )
     def get(self, request: Request) -> Response:
-        rows, cursor = offset_page(playlists.playlists_for(request.user), request)
+        rows = playlists.playlists_for(request.user)
+        page = offset_page(rows, request, *offset_params(request.query_params))
         return Response(
             {
                 "liked_count": playlists.liked_count(user=request.user),
                 "results": PlaylistOutputSerializer(
-                    rows, many=True, context={"request": request}
+                    page.items, many=True, context={"request": request}
                 ).data,
-                "next_cursor": cursor,
-                "next": next_url(request, cursor),
+                "next_cursor": page.next_cursor,
+                "next": page.next,
             }
         )
 
@@ -233,16 +234,16 @@ class LikedPlaylistApi(APIView):
     @extend_schema(parameters=CURSOR_PARAMS, responses=LikedPlaylistSerializer)
     def get(self, request: Request) -> Response:
         tracks = playlists.liked_tracks(user=request.user)
-        page, cursor = offset_page(tracks, request)
+        page = offset_page(tracks, request, *offset_params(request.query_params))
         return Response(
             {
                 "name": "Liked",
                 "track_count": len(tracks),
                 "tracks": TrackListOutputSerializer(
-                    page, many=True, context={"request": request}
+                    page.items, many=True, context={"request": request}
                 ).data,
-                "next_cursor": cursor,
-                "next": next_url(request, cursor),
+                "next_cursor": page.next_cursor,
+                "next": page.next,
             }
         )
 

@@ -12,7 +12,6 @@ import threading
 import time
 from typing import cast
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -31,8 +30,8 @@ from musicsite.pagination import (
     ids_cursor,
     ids_of,
     next_url,
-    offset_of,
     offset_page,
+    offset_params,
 )
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, radio_next
@@ -159,10 +158,7 @@ class FeedApi(APIView):
             for item in page.items
         ]
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
-        url = None
-        if next_cursor:  # URL-safe base64 and a number: nothing to escape
-            path = reverse("api-feed")
-            url = request.build_absolute_uri(f"{path}?cursor={next_cursor}&page_size={size}")
+        url = next_url(request, next_cursor, size)
         return Response({"results": results, "next_cursor": next_cursor, "next": url})
 
 
@@ -174,18 +170,17 @@ class SimilarTracksApi(APIView):
 
     @extend_schema(parameters=CURSOR_PARAMS, responses=TrackPageSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        query = request.query_params
-        start, size = cursor_and_size(query, lambda: offset_of(query))
+        start, size = offset_params(request.query_params)
         track = track_get(user=request.user, pk=pk)
         found = similar_tracks(
             user=request.user, track=track, k=min(start + size + 1, SIMILAR_MOST)
         )
-        page, cursor = offset_page(found, request)
+        page = offset_page(found, request, start, size)
         return Response(
             {
-                "results": _track_data(page, request),
-                "next_cursor": cursor,
-                "next": next_url(request, cursor),
+                "results": _track_data(page.items, request),
+                "next_cursor": page.next_cursor,
+                "next": page.next,
             }
         )
 
@@ -208,6 +203,6 @@ class RadioApi(APIView):
                 "seed": seed.pk,
                 "results": _track_data(found, request),
                 "next_cursor": cursor,
-                "next": next_url(request, cursor),
+                "next": next_url(request, cursor, size),
             }
         )

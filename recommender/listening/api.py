@@ -47,7 +47,7 @@ from rest_framework.views import APIView
 from catalog.api import TrackListOutputSerializer
 from catalog.models import Track
 from musicsite.api import InputBooleanField, error_payload
-from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page, next_url
+from musicsite.pagination import CURSOR_PARAMS, CursorPageSerializer, keyset_page
 from musicsite.parsers import MAX_JSON_DEPTH, JSONParser, json_depth_exceeds
 from recommender.listening import selectors, services
 from recommender.listening.reports import (
@@ -419,11 +419,9 @@ class HistoryApi(APIView):
     )
     def get(self, request: Request) -> Response:
         listens = selectors.listens_for(request.user).prefetch_related("track__tags")
-        rows, cursor = keyset_page(listens, request, "started_at")
-        results = HistoryItemSerializer(rows, many=True, context={"request": request}).data
-        return Response(
-            {"results": results, "next_cursor": cursor, "next": next_url(request, cursor)}
-        )
+        page = keyset_page(listens, request, "started_at")
+        results = HistoryItemSerializer(page.items, many=True, context={"request": request}).data
+        return Response({"results": results, "next_cursor": page.next_cursor, "next": page.next})
 
 
 class HistoryEventApi(APIView):

@@ -406,11 +406,13 @@ def _media_stem(track: Track) -> str:
 
 
 def track_encode_mp3(*, track_id: int) -> Track | None:
-    """Add the MP3 to a ready track rendered before there was one; its Ogg and piano roll stay.
+    """Add the MP3 to a ready track: queued after each render, run in a new song's own job, and
+    by ``render_pending`` for tracks rendered before MP3s. Its Ogg and piano roll stay.
 
-    The track stays ready (playable) throughout; a failure is logged and leaves it as it was,
-    for ``render_pending`` to try again. A track that is not ready, has its MP3 already or is
-    gone (None) is left alone.
+    The MIDI is synthesized again (encoding the stored Ogg would stack two lossy codecs). The
+    track stays ready (playable) throughout; a failure is logged and leaves it as it was, for
+    ``render_pending`` to try again. A track that is not ready, has its MP3 already or is gone
+    (None) is left alone.
     """
     track = Track.objects.filter(pk=track_id).first()
     if track is None or track.render_status != Track.RenderStatus.READY or track.audio_mp3_file:

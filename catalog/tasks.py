@@ -22,7 +22,7 @@ def render_track(track_id: int, skip_ready: bool = False) -> str:
 
 @shared_task(name="catalog.encode_track_mp3", soft_time_limit=600, time_limit=660)
 def encode_track_mp3(track_id: int) -> bool:
-    """Add the MP3 to a track rendered before there was one; True if it has it now."""
+    """Add the MP3 to a ready track that lacks one; True if it has it now."""
     track = services.track_encode_mp3(track_id=track_id)
     return bool(track is not None and track.audio_mp3_file)
 

@@ -150,7 +150,8 @@ def spec_from_file(
 ) -> SongSpec:
     """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
     and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
-    (4/4 when the tokenizer lacks it) and, unless ``opening_bars`` is 0, its opening bars.
+    (4/4 when the tokenizer lacks it), one sounding note per part of the style and, unless
+    ``opening_bars`` is 0, its opening bars.
     ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
     score = read_score(path)
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
@@ -160,14 +161,15 @@ def spec_from_file(
     qpm = float(score.tempos[0].qpm) if len(score.tempos) else 100.0
     ts = score.time_signatures[0] if len(score.time_signatures) else None
     opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
+    style = style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks))
     return SongSpec(
-        style=style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks)),
+        style=style,
         key=f"{NOTE_NAMES[key[0]]} {key[1]}" if key else None,
         tempo_bpm=min(MAX_TEMPO, max(MIN_TEMPO, qpm)),
         time_signature=safe_time_signature(f"{ts.numerator}/{ts.denominator}" if ts else None),
         seconds=seconds,
         temperature=temperature,
-        max_polyphony=4,
+        max_polyphony=len(parts_of(style).parts),  # one note a part, as the site writes
         seed=seed,
         opening=opening,
         opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,

@@ -3,6 +3,11 @@ a guard against semitone clashes between notes that sound together, and a final 
 a key, the last bar's second half sounds only the tonic triad: notes from before its midpoint
 end by then, later ones are tonic-triad pitches, and the bar cannot close before one starts).
 
+The key and the clash guard are soft: a pitch outside the scale, or a semitone from a sounding
+note, has its logit lowered by a penalty rather than removed, because real music has both (a
+chorale's chromatic passing notes and suspensions: 5 % of its notes are outside the scale and
+1.7 % of its sounding pairs a semitone apart); an infinite penalty forbids them.
+
 Constrained decoding by masking logits of disallowed tokens at each step, as in controllable
 symbolic-music generation (e.g. Hadjeres et al. 2017 "DeepBach"'s constraints; the REMI token
 grammar is Huang & Yang 2020). The tracker follows the musical time of the tokens so far so that
@@ -21,6 +26,10 @@ _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B",
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)  # natural minor, plus the raised 7th below
 CLASHES = (1, 11)  # intervals mod 12 that grind: minor second, major seventh, minor ninth
+# Logit penalties (odds divided by e**penalty), chosen on the corpus's validation pieces by
+# ``make bench-generator`` (OA of in-scale share and clash share; see the commit).
+OUT_OF_KEY_PENALTY = 0.0  # the Key token conditions the model; a penalty only cost OA
+CLASH_PENALTY = 2.0
 
 
 def _parse_key(key: str) -> tuple[int, bool]:
@@ -65,8 +74,10 @@ class Constraints:
     max_polyphony: int = 6  # most notes sounding at once
     pitch_range: tuple[int, int] = (36, 96)  # lowest and highest allowed MIDI pitch
     program: int = 0  # General MIDI program of the written track (0 = piano)
-    avoid_clashes: bool = True  # no new pitch a semitone (mod 12) from a sounding one, if any fits
+    avoid_clashes: bool = True  # penalise a new pitch a semitone (mod 12) from a sounding one
     cadence: bool = True  # with a key: the last bar's second half sounds the tonic triad
+    out_of_key_penalty: float = OUT_OF_KEY_PENALTY  # logit penalty, pitch outside the key
+    clash_penalty: float = CLASH_PENALTY  # logit penalty, a semitone from a sounding pitch
 
 
 @dataclass
@@ -112,9 +123,13 @@ class ConstraintMasker:
             self._nearest("Tempo", constraints.tempo_bpm) if constraints.tempo_bpm else None
         )
         lo, hi = constraints.pitch_range
-        allowed = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
+        scale = scale_pitch_classes(constraints.key) if constraints.key else set(range(12))
         self.pitch_of = {i: int(self.values[i]) for i in self.by_type["Pitch"]}
-        self.pitch_ok = {i for i, p in self.pitch_of.items() if lo <= p <= hi and p % 12 in allowed}
+        self.pitch_ok = {i for i, p in self.pitch_of.items() if lo <= p <= hi}  # in range
+        self.in_key = {i for i in self.pitch_ok if self.pitch_of[i] % 12 in scale}
+        self.penalty = torch.zeros(self.size)  # the soft part of the mask, for pitches
+        for i in self.pitch_ok - self.in_key:
+            self.penalty[i] = constraints.out_of_key_penalty
         self.dur_len = {i: self.duration_positions(i) for i in self.by_type["Duration"]}
         self.longest = max(self.dur_len.values())
         self.final_bar = constraints.bars - 1
@@ -123,10 +138,8 @@ class ConstraintMasker:
         if constraints.key:
             tonic, dominant = tonic_triad(constraints.key), dominant_triad(constraints.key)
             if constraints.cadence:
-                self.tonic_ok = {i for i in self.pitch_ok if self.pitch_of[i] % 12 in tonic}
-            self.cadence_ok = {
-                i for i in self.pitch_ok if self.pitch_of[i] % 12 in tonic | dominant
-            }
+                self.tonic_ok = {i for i in self.in_key if self.pitch_of[i] % 12 in tonic}
+            self.cadence_ok = {i for i in self.in_key if self.pitch_of[i] % 12 in tonic | dominant}
         self.state = TimeTracker(res=self.res, bar_len=self.bar_len)
 
     def _nearest(self, kind: str, value: float) -> int:
@@ -137,9 +150,11 @@ class ConstraintMasker:
         return beats * self.res + sub * self.res // res
 
     def mask(self) -> torch.Tensor:
-        """0 for allowed tokens, -inf for forbidden ones."""
+        """0 for allowed tokens, -inf for forbidden ones, minus a penalty for allowed pitches
+        outside the key or a semitone from a sounding note."""
         s = self.state
         allowed: set[int] = set()
+        pitches: set[int] = set()
         if s.last_type == "Pitch":
             allowed.update(self._durations_allowed())
         elif s.last_type == "Bar":
@@ -151,14 +166,30 @@ class ConstraintMasker:
                 i for i in self.by_type["Position"] if s.pos < int(self.values[i]) < self.bar_len
             )
             if s.last_type in {"Position", "Tempo", "Duration"}:
-                allowed.update(self._pitches_allowed())
+                pitches = self._pitches_allowed()
+                allowed.update(pitches)
             if s.last_type == "Position":
                 allowed.update([self.tempo_id] if self.tempo_id else self.by_type["Tempo"])
         if not allowed:  # nothing fits in this bar any more: close it
             allowed.add(self.by_type["Bar"][0])
         m = torch.full((self.size,), float("-inf"))
         m[list(allowed)] = 0.0
+        if pitches:
+            penalised = m - self._pitch_penalty()
+            if torch.isfinite(penalised).any():  # infinite penalties never leave a dead end
+                m = penalised
         return m
+
+    def _pitch_penalty(self) -> torch.Tensor:
+        """The key's penalty, plus the clash penalty for pitches a semitone from a sounding note
+        (an infinite penalty forbids)."""
+        penalty = self.penalty.clone()
+        if self.c.avoid_clashes:
+            busy = {p for p, e in self.state.sounding if e > self.state.now}
+            clashing = _clashing(self.pitch_ok, self.pitch_of, busy)
+            if clashing:
+                penalty[list(clashing)] += self.c.clash_penalty
+        return penalty
 
     def in_second_half(self) -> bool:
         """Whether the current position is at or after the bar's midpoint."""
@@ -200,10 +231,8 @@ class ConstraintMasker:
         busy = {p for p, _ in active}
         free = {i for i in self.pitch_ok if self.pitch_of[i] not in busy}
         if self.tonic_ok is not None and self._in_final_cadence():
-            free = (free & self.tonic_ok) or free  # no tonic-triad pitch free: the scale
-        if not self.c.avoid_clashes:
-            return free
-        return _without_clashes(free, self.pitch_of, busy) or free  # never a dead end
+            free = (free & self.tonic_ok) or (free & self.in_key) or free
+        return free
 
     def observe(self, token: int) -> None:
         """Advance the tracker over a token (sampled or forced)."""
@@ -229,7 +258,7 @@ class ConstraintMasker:
             s.last_type = kind
 
 
-def _without_clashes(ids: set[int], pitch_of: dict[int, int], sounding: set[int]) -> set[int]:
-    """The pitch tokens of ``ids`` that are no semitone (mod 12) from any ``sounding`` pitch."""
+def _clashing(ids: set[int], pitch_of: dict[int, int], sounding: set[int]) -> set[int]:
+    """The pitch tokens of ``ids`` a semitone (mod 12) from any ``sounding`` pitch."""
     bad = {(p + d) % 12 for p in sounding for d in CLASHES}
-    return {i for i in ids if pitch_of[i] % 12 not in bad}
+    return {i for i in ids if pitch_of[i] % 12 in bad}

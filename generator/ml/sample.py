@@ -246,7 +246,9 @@ def finish_score(
     tokenizer: miditok.REMI, ids: list[int], c: Constraints, *, bars: int, bar_len: int, res: int
 ) -> symusic.Score:
     """Decode; one track with the asked program and tempo; every note ends inside the piece,
-    and the last onset's notes, when it is in the last bar's second half, are held to its end."""
+    the last onset's notes, when it is in the last bar's second half, are held to its end, and
+    no more than ``c.max_polyphony`` notes sound at once (a held note ends where a note past
+    the limit starts, or where its own pitch starts again: a replayed bar's first note)."""
     score = decode_ids(tokenizer, ids)
     tpq = score.ticks_per_quarter
     num, den = (int(x) for x in (c.time_signature or "4/4").split("/"))
@@ -262,11 +264,29 @@ def finish_score(
             if dur > 0:
                 track.notes.append(symusic.Note(note.time, dur, note.pitch, 90))
     track.notes.sort(key=lambda n: (n.time, n.pitch))
+    _cap_polyphony(track.notes, c.max_polyphony)
     out = symusic.Score(tpq)
     out.tempos.append(symusic.Tempo(0, float(c.tempo_bpm or 100.0)))
     out.time_signatures.append(symusic.TimeSignature(0, num, den))
     out.tracks.append(track)
     return out
+
+
+def _cap_polyphony(notes, cap: int) -> None:
+    """Shorten notes (sorted by onset) in place so that at most ``cap`` sound at each onset and
+    no pitch sounds twice: the earliest-started notes still sounding end at the new onset."""
+    sounding: list = []  # notes still sounding, in onset order
+    for note in notes:
+        sounding = [n for n in sounding if n.time + n.duration > note.time]
+        for held in [n for n in sounding if n.pitch == note.pitch and n.time < note.time]:
+            held.duration = note.time - held.time
+            sounding.remove(held)
+        earlier = [n for n in sounding if n.time < note.time]
+        while len(sounding) >= max(cap, 1) and earlier:
+            held = earlier.pop(0)
+            held.duration = note.time - held.time
+            sounding.remove(held)
+        sounding.append(note)
 
 
 def write_midi(score: symusic.Score, path: str | Path) -> Path:

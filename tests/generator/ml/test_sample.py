@@ -1,3 +1,6 @@
+import math
+from itertools import pairwise
+
 import pretty_midi
 import pytest
 
@@ -36,7 +39,9 @@ def test_piece_is_valid_midi_with_notes_that_all_end_inside_it(loaded, tmp_path)
 
 def test_key_and_polyphony_constraints_hold(loaded, tmp_path):
     model, tok = loaded
-    c = Constraints(bars=4, key="D minor", max_polyphony=2, pitch_range=(50, 80))
+    c = Constraints(
+        bars=4, key="D minor", max_polyphony=2, pitch_range=(50, 80), out_of_key_penalty=math.inf
+    )
     g = generate(model, tok, constraints=c, settings=SampleSettings(seed=1, temperature=1.5))
     notes = _reload(g.score, tmp_path).instruments[0].notes
     allowed = scale_pitch_classes("D minor")
@@ -44,6 +49,29 @@ def test_key_and_polyphony_constraints_hold(loaded, tmp_path):
     for n in notes:
         sounding = sum(1 for m in notes if m.start <= n.start < m.end)
         assert sounding <= 2
+
+
+def test_the_key_penalty_makes_notes_outside_the_key_rare(loaded):
+    model, tok = loaded
+    allowed = scale_pitch_classes("D minor")
+
+    def outside(penalty: float) -> float:
+        notes = [
+            n.pitch
+            for seed in range(4)
+            for t in generate(
+                model,
+                tok,
+                constraints=Constraints(bars=6, key="D minor", out_of_key_penalty=penalty),
+                settings=SampleSettings(seed=seed, temperature=1.5),
+            ).score.tracks
+            for n in t.notes
+        ]
+        return sum(p % 12 not in allowed for p in notes) / len(notes)
+
+    free, soft = outside(0.0), outside(3.0)
+    assert free > 0.1  # the tiny model, hot, ignores the key
+    assert 0 < soft < free / 2  # penalised, not forbidden
 
 
 def test_primer_conditions_but_is_not_copied(loaded, midi_dir):
@@ -103,3 +131,12 @@ def test_seconds_convert_to_bars():
     assert bars_for_seconds(30, 120, "4/4") == 15
     assert bars_for_seconds(30, 90, "3/4") == 15
     assert bars_for_seconds(1, 60, "4/4") == 1
+
+
+def test_a_one_voice_piece_never_sounds_two_notes(loaded):
+    model, tok = loaded
+    for seed in range(4):
+        c = Constraints(bars=16, max_polyphony=1)
+        score = generate(model, tok, constraints=c, settings=SampleSettings(seed=seed)).score
+        notes = sorted((n.time, n.end) for t in score.tracks for n in t.notes)
+        assert all(end <= start for (_, end), (start, _) in pairwise(notes))

@@ -203,12 +203,17 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
         if pieces[i][1] in taken and taken[pieces[i][1]] < cap:
             taken[pieces[i][1]] += 1
             real_pieces.append(pieces[i])
-    report = evaluate_songs(songs, validation_features(real_pieces))
+    report = evaluate_songs(songs, validation_features(real_pieces, seconds))
+    whole = evaluate_songs(songs, validation_features(real_pieces))
     print(
         f"songs written the way the site writes them ({len(manifest)} of {count}; {failed} "
-        f"failed), in {out_dir.relative_to(ROOT)}:"
+        f"failed), in {out_dir.relative_to(ROOT)}, against the real pieces' first {seconds:g} s:"
     )
     print(format_report(report))
+    print(
+        f"against whole real pieces: OA mean {whole['oa_mean']:.3f} (real vs real "
+        f"{whole['oa_mean_real']:.3f}), classifier accuracy {whole['classifier_accuracy']:.3f}"
+    )
     print(
         f"OA mean {report['oa_mean']:.3f}   (goal >= {GOAL_OA}; real vs real "
         f"{report['oa_mean_real']:.3f})\nclassifier accuracy {report['classifier_accuracy']:.3f}"
@@ -220,6 +225,13 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
         "oa_mean_real": report["oa_mean_real"],
         "classifier_accuracy": report["classifier_accuracy"],
         "classifier_accuracy_real": report["classifier_accuracy_real"],
+        "real_seconds": seconds,
+        "oa_mean_whole_pieces": whole["oa_mean"],
+        "classifier_accuracy_whole_pieces": whole["classifier_accuracy"],
+        "oa_by_style": {st: r["oa_mean"] for st, r in report.get("styles", {}).items()},
+        "classifier_accuracy_by_style": {
+            st: r["classifier_accuracy"] for st, r in report.get("styles", {}).items()
+        },
         "songs": len(manifest),
         "songs_failed": failed,
         "measures": report,

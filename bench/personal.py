@@ -58,7 +58,7 @@ from generator.corpus import read_manifest  # noqa: E402
 from generator.ml.checkpoint import load_checkpoint  # noqa: E402
 from generator.ml.compose import compose, spec_from_file  # noqa: E402
 from generator.ml.data import split_by_identity  # noqa: E402
-from generator.ml.measures import piece_features  # noqa: E402
+from generator.ml.measures import opening, piece_features  # noqa: E402
 from generator.ml.styles import COLLECTION_STYLES  # noqa: E402
 from generator.ml.tokenizer import read_score  # noqa: E402
 from generator.personalization import (  # noqa: E402
@@ -108,10 +108,7 @@ def validation_pieces(folder: Path) -> list[dict]:
 
 def opening_features(path: Path, seconds: float) -> dict[str, float] | None:
     """``piece_features`` of a MIDI file's first ``seconds`` seconds."""
-    score = read_score(path)
-    end = score.to("second").end()
-    cut = score.to("second").clip(0, min(seconds, end), clip_end=True).to("tick")
-    return piece_features(cut)
+    return piece_features(opening(read_score(path), seconds))
 
 
 def loved_track(tok, folder: Path, entry: dict, seconds: float) -> Track:

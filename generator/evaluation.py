@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -77,16 +78,29 @@ def songs_features(folder: Path) -> dict[str | None, list[Features]]:
     return dict(by_style)
 
 
-def folder_features(folder: Path) -> list[Features]:
-    """Features of every readable MIDI file with pitched notes under ``folder``."""
+def songs_seconds(folder: Path) -> float | None:
+    """The median length of the songs in ``folder``'s manifest (None when none says)."""
+    manifest = Path(folder) / MANIFEST
+    if not manifest.is_file():
+        return None
+    lengths = [e["seconds"] for e in json.loads(manifest.read_text()) if e.get("seconds")]
+    return float(statistics.median(lengths)) if lengths else None
+
+
+def folder_features(folder: Path, seconds: float | None = None) -> list[Features]:
+    """Features of every readable MIDI file with pitched notes under ``folder`` (of their
+    first ``seconds`` seconds when given)."""
     try:
-        return features_of_files(find_midi_files([folder]))
+        return features_of_files(find_midi_files([folder]), seconds)
     except FileNotFoundError as exc:
         raise EvaluationError(str(exc)) from exc
 
 
-def validation_features(pieces: list[tuple[Path, str | None, str]]) -> dict[str, list[Features]]:
-    """Features of the (path, style, identity) pieces in the validation split, by style."""
+def validation_features(
+    pieces: list[tuple[Path, str | None, str]], seconds: float | None = None
+) -> dict[str, list[Features]]:
+    """Features of the (path, style, identity) pieces in the validation split, by style (of
+    their first ``seconds`` seconds when given)."""
     val = split_by_identity(
         [ident for _, _, ident in pieces], val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION
     )["val"]
@@ -94,14 +108,15 @@ def validation_features(pieces: list[tuple[Path, str | None, str]]) -> dict[str,
     for i in val:
         path, style, _ = pieces[i]
         paths[style or ""].append(path)
-    return {style: features_of_files(files) for style, files in sorted(paths.items())}
+    return {style: features_of_files(files, seconds) for style, files in sorted(paths.items())}
 
 
-def catalog_validation_features() -> dict[str, list[Features]]:
-    """The published catalog's validation-split pieces' features, by style."""
+def catalog_validation_features(seconds: float | None = None) -> dict[str, list[Features]]:
+    """The published catalog's validation-split pieces' features, by style (of their first
+    ``seconds`` seconds when given)."""
     from generator.selectors import catalog_pieces  # the database, only when asked for
 
-    return validation_features([(p.path, p.style, p.ident) for p in catalog_pieces()])
+    return validation_features([(p.path, p.style, p.ident) for p in catalog_pieces()], seconds)
 
 
 def measure(generated: list[Features], real: list[Features]) -> dict[str, Any]:

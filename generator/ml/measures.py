@@ -140,8 +140,18 @@ def piece_features(score: symusic.Score) -> dict[str, float] | None:
     }
 
 
-def features_of_files(paths: Iterable[str | Path]) -> list[dict[str, float]]:
-    """Features of each readable MIDI file with pitched notes; the others are skipped."""
+def opening(score: symusic.Score, seconds: float) -> symusic.Score:
+    """The score's first ``seconds`` seconds (notes cut at the end), in ticks."""
+    timed = score.to("second")
+    return timed.clip(0, min(seconds, timed.end()), clip_end=True).to("tick")
+
+
+def features_of_files(
+    paths: Iterable[str | Path], seconds: float | None = None
+) -> list[dict[str, float]]:
+    """Features of each readable MIDI file with pitched notes (of its first ``seconds``
+    seconds when given: compared with songs that long, a whole piece's range and repeats
+    would measure its length); the others are skipped."""
     rows = []
     for path in paths:
         try:
@@ -149,7 +159,7 @@ def features_of_files(paths: Iterable[str | Path]) -> list[dict[str, float]]:
         except (RuntimeError, ValueError, OSError) as error:
             logger.warning("skipping unreadable MIDI %s: %s", path, error)
             continue
-        features = piece_features(score)
+        features = piece_features(opening(score, seconds) if seconds else score)
         if features is None:
             logger.info("skipping %s: no pitched notes", path)
             continue

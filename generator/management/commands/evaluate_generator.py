@@ -13,6 +13,7 @@ from generator.evaluation import (
     folder_features,
     format_report,
     songs_features,
+    songs_seconds,
 )
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.data import evaluate_nll, perplexity, tokenize_files
@@ -36,6 +37,12 @@ class Command(BaseCommand):
             help="with --songs: real MIDI files, one style (default: the catalog's validation "
             "pieces, by style)",
         )
+        parser.add_argument(
+            "--full-pieces",
+            action="store_true",
+            help="with --songs: compare with whole real pieces (default: their first seconds, "
+            "as long as the songs' median length)",
+        )
         parser.add_argument("--out", help="write the result as JSON")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--limit", type=int, default=None, help="score at most N files")
@@ -54,12 +61,18 @@ class Command(BaseCommand):
     def _songs(self, opts) -> dict:
         try:
             songs = songs_features(opts["songs"])
-            real = folder_features(opts["real"]) if opts["real"] else catalog_validation_features()
+            seconds = None if opts["full_pieces"] else songs_seconds(opts["songs"])
+            real = (
+                folder_features(opts["real"], seconds)
+                if opts["real"]
+                else catalog_validation_features(seconds)
+            )
             report = evaluate_songs(songs, real)
         except EvaluationError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(format_report(report))
-        return report
+        length = f"their first {seconds:.0f} s" if seconds else "whole pieces"
+        self.stdout.write(f"real pieces: {length}\n" + format_report(report))
+        return report | {"real_seconds": seconds}
 
     def _nll(self, opts) -> dict:
         try:

@@ -131,3 +131,13 @@ def test_features_of_files_skips_unreadable_and_empty_files(tmp_path):
     rows = features_of_files([good, empty, bad, tmp_path / "missing.mid"])
     assert len(rows) == 1
     assert rows[0]["pitch_range"] == 5
+
+
+def test_features_of_a_files_opening_read_only_its_first_seconds(tmp_path):
+    path = tmp_path / "climb.mid"
+    _melody(list(range(60, 84))).dump_midi(str(path))  # 24 eighths at 120 BPM: 6 s, 23 semitones
+    (whole,) = features_of_files([path])
+    (first,) = features_of_files([path], seconds=2.0)  # the first 8 eighths
+    assert whole["pitch_range"] == 23
+    assert first["pitch_range"] == 7
+    assert first["notes_per_second"] == pytest.approx(whole["notes_per_second"], rel=0.01)

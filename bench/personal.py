@@ -254,7 +254,12 @@ def learning(model, tok, learner: Listener, songs: int, seconds: float, seed: in
         rated.append((song.settings, good, not good))
         follows.append(good)
     third = max(1, songs // 3)  # 10 of 30: songs 1-10 against songs 21-30
+    unrated = []  # as many songs written for the learner before any rating
+    for _ in range(third):
+        song = next_song(model, tok, learner, [], rng, seconds)
+        unrated.append(song.tempo > FAST * base and song.features["notes_per_second"] > dense)
     return {
+        "learning_unrated": float(np.mean(unrated)),
         "learning_before": float(np.mean(follows[:third])),
         "learning_after": float(np.mean(follows[2 * third : 3 * third])),
         "rule_tempo_above": FAST * base,
@@ -321,7 +326,8 @@ def main() -> None:
         "per_seed": per_seed,
         **real_anchor(listeners),
     }
-    for key in ("taste_match", "taste_lift", "learning_before", "learning_after"):
+    keys = ("taste_match", "taste_lift", "learning_unrated", "learning_before", "learning_after")
+    for key in keys:
         if any(key in r for r in per_seed):
             results[key] = summary(per_seed, key)["mean"]
             results[f"{key}_summary"] = summary(per_seed, key)
@@ -348,6 +354,11 @@ def main() -> None:
             f"following the rule in songs 1-{third} {b['mean']:.3f} ± {b['std']:.3f}, in songs "
             f"{2 * third + 1}-{3 * third} {a['mean']:.3f} ± {a['std']:.3f}, rise "
             f"{statistics.mean(rise):.3f}   (goal: rise >= {GOAL_RISE})"
+        )
+        u = results["learning_unrated_summary"]
+        print(
+            f"  before any rating (songs written with none): {u['mean']:.3f} ± {u['std']:.3f}; "
+            f"rise to songs {2 * third + 1}-{3 * third} {a['mean'] - u['mean']:.3f}"
         )
     results["bench_seconds"] = time.perf_counter() - start
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,9 @@ their ratings of earlier generated songs, by Thompson sampling (Thompson 1933; C
 posterior over "the listener likes a song written with this arm", and the arm with the best draw
 is played. One bandit is over ``TEMPERATURE_ARMS``; the other over the song's *feel*, a pair of a
 tempo factor (times the tempo the taste chose, clamped to 40-200 BPM) and a density (the
-sampler's ``density_bias``: sparse, plain or dense onsets). A like or 4-5 stars is a success;
-"not interested", 1-2 stars or a skip (of a song never played through) a failure. Each song
+sampler's ``density_bias``: sparse, plain or dense onsets), tempo and density each drawn from
+its own margin. A like or 4-5 stars is a success; "not interested", 1-2 stars or a skip (of a
+song never played through) a failure. Each song
 stores its arms in its settings (``temperature``, ``tempo_factor``, ``density``), so a rating
 steers the very next song. Until the listener has rated a song written with a feel, the feel is
 their loved pieces' own (x1, plain). A tempo the listener asks for wins over the tempo factor,
@@ -22,7 +23,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
@@ -124,10 +125,23 @@ def feel_counts(outcomes: Iterable[Outcome]) -> dict[Feel, tuple[int, int]]:
 
 
 def draw_feel(counts: Mapping[Feel, tuple[int, int]], rng: random.Random) -> Feel:
-    """The neutral feel until a song with a feel is rated, then Thompson sampling."""
+    """The neutral feel until a song with a feel is rated, then Thompson sampling on tempo
+    and on density apart, each from the ratings of every song with that tempo (density): a
+    rating teaches three arms of nine, so fewer ratings find a liked feel."""
     if not any(s + f for s, f in counts.values()):
         return NEUTRAL_FEEL
-    return thompson_draw(counts, rng)
+    tempo = thompson_draw(_margin(counts, lambda feel: feel.tempo_factor), rng)
+    density = thompson_draw(_margin(counts, lambda feel: feel.density), rng)
+    return Feel(tempo, density)
+
+
+def _margin(counts: Mapping[Feel, tuple[int, int]], part: Callable[[Feel], Hashable]) -> dict:
+    """(successes, failures) summed over the feels that share ``part(feel)``."""
+    out: dict = {}
+    for feel, (s, f) in counts.items():
+        s0, f0 = out.get(part(feel), (0, 0))
+        out[part(feel)] = (s0 + s, f0 + f)
+    return out
 
 
 def next_arms(rated: Iterable[Outcome], rng: random.Random) -> tuple[float, Feel]:

@@ -97,6 +97,13 @@ bench-recsys: $(STAMP)
 bench-feed: $(STAMP)
 	$(PY) bench/feed.py
 
+# Simulated new listeners with random onboarding picks (issue 19): the share whose first page
+# shows each of their specific picks, and of reasons naming a piece like the one recommended
+# (BENCH_SEEDS, BENCH_LISTENERS; --catalog-from var/db.sqlite3 for the real demo catalog).
+.PHONY: bench-feed-picks
+bench-feed-picks: $(STAMP)
+	$(PY) bench/feed_picks.py
+
 bench-generator: $(STAMP)
 	$(PY) bench/generator.py
 

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from recommender.feed import sources
-from recommender.feed.blend import adjust, diversify, interleave, place_made_for_you
+from recommender.feed.blend import (
+    adjust,
+    cover_picks,
+    diversify,
+    drop_copies,
+    explain_anchors,
+    interleave,
+    place_made_for_you,
+)
 from recommender.feed.context import FeedContext
 
 FEED_LENGTH = 300
 PER_SOURCE = 120
 RECENTLY_PLAYED = 30  # the last this-many plays are not recommended again
+FIRST_PAGE = 12  # the feed page's size: a new listener's first page shows each specific pick
+COLD_PLAYS = 3  # below this many plays the listener is new: onboarding picks lead
 
 
 def source_weights(ctx: FeedContext) -> dict[str, float]:
     """How much each source contributes, by how much we know about the listener."""
     plays = len(ctx.recent_plays)
-    if plays < 3:  # cold start: onboarding choices lead, with popular and new pieces
+    if plays < COLD_PLAYS:  # cold start: onboarding choices lead, with popular and new pieces
         return {"picks": 4.0, "next": 1.5, "taste": 1.0, "popular": 1.5, "fresh": 1.0}
     if plays < 20:
         return {"next": 2.5, "taste": 2.0, "picks": 2.0, "popular": 1.0, "fresh": 1.0}
@@ -39,7 +49,10 @@ def build_feed(ctx: FeedContext, length: int = FEED_LENGTH) -> list[sources.Cand
     for name, weight in weights.items():
         found = SOURCES[name](ctx, PER_SOURCE)
         ranked.append((adjust(ctx, found, exclude=exclude), weight))
-    blended = interleave(ranked)
+    blended = drop_copies(ctx, interleave(ranked))
     varied = diversify(ctx, blended[: length + 40])[:length]
     mine = sources.made_for_you_source(ctx, 10)
-    return place_made_for_you(varied, mine)[:length]
+    feed = place_made_for_you(varied, mine)[:length]
+    if len(ctx.recent_plays) < COLD_PLAYS:
+        feed = cover_picks(ctx, feed, FIRST_PAGE)
+    return explain_anchors(ctx, feed)

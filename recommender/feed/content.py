@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,11 @@ def instrument_families(names: list[str]) -> list[int]:
     return sorted(families)
 
 
+def title_key(title: str) -> str:
+    """A title as compared for copies: case, punctuation and spacing left out."""
+    return " ".join(re.sub(r"[\W_]+", " ", title.casefold()).split())
+
+
 @dataclass
 class TrackInfo:
     """What the feed needs to know about one piece without touching the database."""
@@ -81,6 +87,10 @@ class TrackInfo:
     tempo_bpm: float
     created_ts: float
     tag_ids: tuple[int, ...] = ()
+    title_key: str = ""  # ``title_key(title)``: two pieces with one are copies of a tune
+
+
+CLOSEST_CHUNK = 64  # pieces whose closest neighbour is computed in one matrix product
 
 
 @dataclass
@@ -95,9 +105,42 @@ class CatalogIndex:
     collection_names: dict[int, str] = field(default_factory=dict)
     tag_names: dict[int, str] = field(default_factory=dict)
     signature: tuple = ()
+    # Filled on first use, kept as long as the index (its pieces do not change).
+    _closest: dict[int, int] = field(default_factory=dict, repr=False)
+    _members: dict[tuple[str, int], list[int]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.infos)
+
+    def members(self, kind: str, key: int) -> list[int]:
+        """Rows of the pieces in a ``collection``, by a ``composer`` or with a ``tag``."""
+        members = self._members
+        if members is None:
+            members = {}
+            for row, info in enumerate(self.infos):
+                if info.collection_id is not None:
+                    members.setdefault(("collection", info.collection_id), []).append(row)
+                if info.artist_id is not None:
+                    members.setdefault(("composer", info.artist_id), []).append(row)
+                for tag in info.tag_ids:
+                    members.setdefault(("tag", tag), []).append(row)
+            self._members = members
+        return members.get((kind, key), [])
+
+    def closest(self, track_ids: list[int]) -> dict[int, int]:
+        """Each indexed piece's closest other piece by content (computed once per piece)."""
+        known = self._closest
+        if len(self.infos) < 2:
+            return {}
+        missing = [t for t in dict.fromkeys(track_ids) if t in self.row_of and t not in known]
+        for start in range(0, len(missing), CLOSEST_CHUNK):
+            chunk = missing[start : start + CLOSEST_CHUNK]
+            rows = np.array([self.row_of[t] for t in chunk])
+            sims = self.vectors[rows] @ self.vectors.T
+            sims[np.arange(len(rows)), rows] = -np.inf
+            for tid, best in zip(chunk, np.argmax(sims, axis=1), strict=True):
+                known[tid] = int(self.ids[best])
+        return {t: known[t] for t in track_ids if t in known}
 
     def info(self, track_id: int) -> TrackInfo | None:
         row = self.row_of.get(track_id)
@@ -202,6 +245,7 @@ def _build_index(signature: tuple) -> CatalogIndex:
                 tempo_bpm=float(tempo or 0.0),
                 created_ts=created.timestamp(),
                 tag_ids=tuple(tags_of.get(tid, ())),
+                title_key=title_key(title),
             )
         )
     if n:

@@ -32,6 +32,15 @@ class Picks:
     def __bool__(self) -> bool:
         return bool(self.collections or self.artists or self.tags or self.tempo_ranges)
 
+    def specific(self) -> list[tuple[str, int]]:
+        """The specific picks, as ``CatalogIndex.members`` names them: every pick but the tempo
+        bands, which match a third of the catalog each."""
+        return [
+            *(("collection", c) for c in self.collections),
+            *(("composer", a) for a in self.artists),
+            *(("tag", t) for t in self.tags),
+        ]
+
     def tempo_match(self, bpm: float) -> str | None:
         for band in self.tempo_ranges:
             low, high = TEMPO_BOUNDS.get(band, (0.0, 0.0))

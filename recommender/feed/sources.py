@@ -9,6 +9,7 @@ active, so the feed works on a fresh machine.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Candidate:
     source: str
     reason_code: str
     reason_text: str
+    anchor: int | None = None  # the piece the reason names, if it names one
 
 
 # A provider answers (user_id, recent_plays, k) -> [(track_id, score), ...] or [] if it can't.
@@ -82,7 +84,7 @@ def next_source(ctx: FeedContext, k: int) -> list[Candidate]:
         vec = ctx.index.vector_of([last])
         content = ctx.index.nearest(vec[0], k // 2, exclude={last}) if len(vec) else []
         ranked = _hybrid(ctx, modelled, content, vec[0] if len(vec) else None)
-        return [Candidate(t, s, "next", *reason) for t, s in ranked[:k]]
+        return [Candidate(t, s, "next", *reason, anchor=last) for t, s in ranked[:k]]
     out: list[Candidate] = []
     exclude = set(ctx.recent_plays[:30])
     for weight, anchor in zip((1.0, 0.75, 0.55), ctx.recent_plays[:3], strict=False):
@@ -91,7 +93,7 @@ def next_source(ctx: FeedContext, k: int) -> list[Candidate]:
             continue
         text = f"Because you played {ctx.title(anchor)}"
         for tid, sim in ctx.index.nearest(vec[0], k // 2, exclude=exclude | {anchor}):
-            out.append(Candidate(tid, sim * weight, "next", "because_you_played", text))
+            out.append(Candidate(tid, sim * weight, "next", "because_you_played", text, anchor))
     out.sort(key=lambda c: -c.score)
     return out[:k]
 
@@ -168,37 +170,97 @@ def _explain(
             code, text = "because_you_rated", f"Because you gave {ctx.title(anchor)} {stars}★"
         else:
             code, text = "because_you_played", f"Because you played {ctx.title(anchor)}"
-        out.append(Candidate(tid, score, source, code, text))
+        out.append(Candidate(tid, score, source, code, text, anchor))
     return out
 
 
+# A tempo band's pieces come this often against one from each specific pick: a broad pick
+# ("moderate") must not swamp the specific ones (a collection, a composer, a tag).
+BROAD_WEIGHT = 0.25
+TEMPO_BONUS = 1.0  # a specific pick's pieces in the listener's tempo come first
+OVERLAP_BONUS = 0.5  # per other specific pick a piece also matches
+Queue = tuple[list[tuple[int, str]], float]  # (pieces with their reason, weight)
+
+
 def picks_source(ctx: FeedContext, k: int) -> list[Candidate]:
-    """Pieces matching what the listener chose at onboarding, most played first."""
+    """Pieces of what the listener chose at onboarding: each specific pick in turn (the
+    narrowest first), a tempo band's pieces now and then; within a pick the most played first,
+    in the listener's tempo first, with a stable per-listener shuffle among equals."""
     picks = ctx.picks
     if not picks:
         return []
     index = ctx.index
-    colls, arts, tags = set(picks.collections), set(picks.artists), set(picks.tags)
-    labels = dict(TempoRange.choices)
-    out = []
-    for info in index.infos:
-        if info.collection_id in colls:
-            text = f"Because you chose {index.collection_names.get(info.collection_id, '')}"
-        elif info.artist_id in arts:
-            text = f"Because you chose {index.artist_names.get(info.artist_id, '')}"
-        elif tags.intersection(info.tag_ids):
-            tag = next(t for t in info.tag_ids if t in tags)
-            text = f"Because you chose {index.tag_names.get(tag, '')}"
-        elif picks.tempo_ranges and (band := picks.tempo_match(info.tempo_bpm)):
-            text = f"Because you chose {labels[band].split(' (')[0].lower()} pieces"
-        else:
-            continue
-        # Popular pieces first, with a stable per-listener shuffle among equals.
+    specific = picks.specific()
+    names = {"collection": index.collection_names, "composer": index.artist_names}
+    matched: dict[int, int] = {}  # row -> how many specific picks it matches
+    members = {pick: index.members(*pick) for pick in specific}
+    for rows in members.values():
+        for row in rows:
+            matched[row] = matched.get(row, 0) + 1
+
+    def score(row: int) -> float:
+        info = index.infos[row]
         jitter = ((info.id * 2654435761 + ctx.user_id * 40503) % 1000) / 1000.0
-        score = np.log1p(ctx.popularity.get(info.id, 0.0)) + jitter
-        out.append(Candidate(info.id, float(score), "picks", "because_you_chose", text))
-    out.sort(key=lambda c: -c.score)
-    return out[:k]
+        value = float(np.log1p(ctx.popularity.get(info.id, 0.0))) + jitter
+        if picks.tempo_ranges and picks.tempo_match(info.tempo_bpm):
+            value += TEMPO_BONUS
+        return value + OVERLAP_BONUS * (matched.get(row, 1) - 1)
+
+    queues: list[Queue] = []
+    for (kind, key), rows in sorted(members.items(), key=lambda m: len(m[1])):
+        if not rows:
+            continue
+        text = f"Because you chose {names.get(kind, index.tag_names).get(key, '')}"
+        best = heapq.nlargest(k, rows, key=score)
+        queues.append(([(index.infos[r].id, text) for r in best], 1.0))
+    if picks.tempo_ranges:
+        labels = dict(TempoRange.choices)
+        broad = [
+            (row, band)
+            for row, info in enumerate(index.infos)
+            if row not in matched and (band := picks.tempo_match(info.tempo_bpm))
+        ]
+        best_broad = heapq.nlargest(k, broad, key=lambda rb: score(rb[0]))
+        queues.append(
+            (
+                [
+                    (index.infos[row].id, f"Because you chose {_band_label(labels, band)} pieces")
+                    for row, band in best_broad
+                ],
+                BROAD_WEIGHT if queues else 1.0,
+            )
+        )
+    merged = _round_robin(queues, k)
+    return [
+        Candidate(tid, float(k - n), "picks", "because_you_chose", text)
+        for n, (tid, text) in enumerate(merged)
+    ]
+
+
+def _band_label(labels: dict, band: str) -> str:
+    return str(labels[band]).split(" (")[0].lower()
+
+
+def _round_robin(queues: list[Queue], k: int) -> list[tuple[int, str]]:
+    """Weighted turns over the queues (a weight-1 queue gives four items for a weight-0.25
+    one's one), each piece once, at most ``k``."""
+    cursors = [0] * len(queues)
+    taken = [0.0] * len(queues)
+    seen: set[int] = set()
+    out: list[tuple[int, str]] = []
+    while len(out) < k:
+        live = [i for i, (items, _) in enumerate(queues) if cursors[i] < len(items)]
+        if not live:
+            break
+        i = min(live, key=lambda j: ((taken[j] + 1) / queues[j][1], j))
+        tid, text = queues[i][0][cursors[i]]
+        cursors[i] += 1
+        if tid in seen:
+            continue  # another pick's turn gave it already; this pick takes its next
+        seen.add(tid)
+        taken[i] += 1
+        out.append((tid, text))
+    return out
 
 
 def new_since(index) -> float:
@@ -231,12 +293,8 @@ def fresh_source(ctx: FeedContext, k: int) -> list[Candidate]:
     weights = ctx.taste_weights()
     vec = index.profile_vector(weights)
     if vec is None and ctx.picks:
-        picked = [
-            i.id
-            for i in index.infos
-            if i.collection_id in ctx.picks.collections or i.artist_id in ctx.picks.artists
-        ]
-        vec = index.profile_vector(dict.fromkeys(picked, 1.0))
+        picked = {row for pick in ctx.picks.specific() for row in index.members(*pick)}
+        vec = index.profile_vector({index.infos[row].id: 1.0 for row in picked})
     vecs = index.vector_of(fresh)
     scores = vecs @ vec if vec is not None else np.zeros(len(fresh))
     order = np.argsort(-scores, kind="stable")[:k]

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_GET
 from accounts.models import Profile
 from catalog.selectors import track_get
 from musicsite.htmx import HtmxHttpRequest
+from recommender.feed.builder import FIRST_PAGE
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
 from recommender.feed.selectors import FeedPage, ratings_for_tracks
 from recommender.feed.services import feed_page_serve
 
-PAGE_SIZE = 12
+PAGE_SIZE = FIRST_PAGE  # what the builder makes sure a new listener's first page holds
 RADIO_BATCH = 15
 
 

@@ -126,7 +126,11 @@ _FILTER_PARAMS: list = [
     OpenApiParameter(
         "q",
         OpenApiTypes.STR,
-        description="Words each found in the title, composer, collection or a tag",
+        description=(
+            "Words each found in the title, composer, collection or a tag; the best matches "
+            "first (a whole word before part of one; the title, then the composer, the "
+            "collection, a tag), ties by title"
+        ),
     ),
     OpenApiParameter("collection", OpenApiTypes.STR, description="Collection slug"),
     OpenApiParameter("composer", OpenApiTypes.STR, description="Composer slug"),
@@ -137,7 +141,8 @@ _FILTER_PARAMS: list = [
 
 
 class TrackListApi(APIView):
-    """The catalog the caller may see, filtered like the browse page, by page number."""
+    """The catalog the caller may see, filtered like the browse page, by page number: by title,
+    or with q the best matches first."""
 
     permission_classes = [AllowAny]
     pagination_class = NumberedPages  # so the OpenAPI schema describes the paginated body

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
+from django.db import connections
+from django.db.models import (
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.expressions import Combinable
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from catalog.filters import TrackFilters
 from catalog.models import Artist, Collection, Tag, Track
@@ -38,6 +56,8 @@ def track_list(*, user, filters: TrackFilters | None = None) -> QuerySet[Track]:
     if filters.tempo_max is not None:
         # An upper bound of 120 includes 120.4 bpm: tempos are shown rounded.
         tracks = tracks.filter(tempo_bpm__lt=filters.tempo_max + 0.5)
+    if filters.q:
+        return search_ranked(tracks, filters.q)
     return tracks.order_by("title", "id")
 
 
@@ -53,6 +73,83 @@ def search_matches(query: str) -> Q:
             | Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__icontains=word))
         )
     return matches
+
+
+# Where a word is found, from most to least telling: the ranking of both databases.
+SEARCH_WEIGHTS = {"title": 8.0, "composer": 4.0, "collection": 2.0, "tag": 1.0}
+PART_OF_A_WORD = 0.1  # "bach" in "Bachelor" counts a tenth of "bach" in "J. S. Bach"
+PREFIX_SHARE = 0.1  # PostgreSQL: a word's prefix ("mozar") against the whole word
+
+
+def search_ranked(tracks: QuerySet[Track], query: str) -> QuerySet[Track]:
+    """``tracks`` (already matched by ``search_matches``) best match first, as ``search_rank``:
+    a whole word counts more than part of one, and a word in the title more than in the composer,
+    the collection or a tag, in that order. PostgreSQL ranks by full-text search (weighted
+    ``SearchVector``, ``SearchRank``); other databases by the same weights, word by word."""
+    words = _search_words(query)
+    if not words:
+        return tracks.order_by("title", "id")
+    if connections[tracks.db].vendor == "postgresql":
+        rank = _fulltext_rank(query, words)
+    else:
+        rank = _word_rank(words)
+    return tracks.annotate(search_rank=rank).order_by("-search_rank", "title", "id")
+
+
+def _search_words(query: str) -> list[str]:
+    """The query's words as full-text search splits them (letters and digits), lower case."""
+    return [w for w in re.split(r"[\W_]+", query.casefold()) if w][:20]
+
+
+def _fulltext_rank(query: str, words: list[str]):
+    from django.contrib.postgres.aggregates import StringAgg
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    tag_names = Subquery(
+        Track.tags.through.objects.filter(track_id=OuterRef("pk"))
+        .values("track_id")
+        .annotate(names=StringAgg("tag__name", delimiter=" "))
+        .values("names")  # type: ignore[misc]  # the stubs miss names annotated just above
+    )
+    vector = (
+        SearchVector("title", weight="A", config="simple")
+        + SearchVector("artist__name", weight="B", config="simple")
+        + SearchVector("collection__name", weight="C", config="simple")
+        + SearchVector(tag_names, weight="D", config="simple")
+    )
+    exact = SearchQuery(query, search_type="plain", config="simple")  # parsed as the titles
+    prefix = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple")
+    weights = [SEARCH_WEIGHTS[f] / SEARCH_WEIGHTS["title"] for f in reversed(SEARCH_WEIGHTS)]
+    return ExpressionWrapper(
+        SearchRank(vector, exact, weights=weights)
+        + PREFIX_SHARE * SearchRank(vector, prefix, weights=weights),
+        output_field=FloatField(),
+    )
+
+
+def _word_rank(words: list[str]):
+    """The sum, over the query's words and the fields that hold them, of the field's weight
+    (a tenth of it where the word is only part of one of the field's words)."""
+    total: Combinable = Value(0.0, output_field=FloatField())
+    for word in words:
+        whole = rf"(^|[^\w]){re.escape(word)}($|[^\w])"
+        for field, weight in SEARCH_WEIGHTS.items():
+            has_whole: Exists | Q
+            has_part: Exists | Q
+            if field == "tag":
+                has_whole = Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__iregex=whole))
+                has_part = Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__icontains=word))
+            else:
+                name = {"title": "title", "composer": "artist__name"}.get(field, "collection__name")
+                has_whole = Q(**{f"{name}__iregex": whole})
+                has_part = Q(**{f"{name}__icontains": word})
+            total = total + Case(
+                When(has_whole, then=Value(weight)),
+                When(has_part, then=Value(weight * PART_OF_A_WORD)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+    return total
 
 
 def track_get(*, user, pk: int) -> Track:
@@ -83,19 +180,40 @@ def track_key_choices(*, user) -> list[str]:
     return list(keys.distinct())
 
 
-def track_featured(*, user, limit: int = 8) -> list[Track]:
-    """A few rendered pieces for the landing page, taken in turn from every collection: the
-    first piece (by title) of each collection, then the second of each, and so on (one query)."""
+_SHUFFLE_PRIME = 9973  # a day's shuffle: (id mod p) * m + day, mod p; fits 32-bit integers
+
+
+def _shuffled(field: str, day: int, salt: int) -> ExpressionWrapper:
+    """A pseudo-random order of the day over an integer column, the same in every database."""
+    p = _SHUFFLE_PRIME
+    multiplier = 1 + (day * 7919 + salt) % (p - 1)
+    return ExpressionWrapper(
+        (F(field) % p * multiplier + (day + salt) % p) % p, output_field=IntegerField()
+    )
+
+
+def track_featured(*, user, limit: int = 8, day: date | None = None) -> list[Track]:
+    """A spread of the catalog for the landing page: a piece of each collection in turn, then a
+    second of each, and so on, the collections and their pieces shuffled anew each day (the same
+    all ``day``, by default today); within a collection, pieces ready to play come first (one
+    query)."""
+    seed = (day or timezone.localdate()).toordinal()
+    not_ready = Case(
+        When(render_status=Track.RenderStatus.READY, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
     in_collection = Window(
-        RowNumber(), partition_by=F("collection_id"), order_by=(F("title").asc(), F("id").asc())
+        RowNumber(),
+        partition_by=F("collection_id"),
+        order_by=(not_ready.asc(), _shuffled("id", seed, 1).asc(), F("id").asc()),
     )
     tracks = (
         _visible(user)
-        .filter(render_status=Track.RenderStatus.READY)
-        .annotate(turn=in_collection)
+        .annotate(turn=in_collection, collection_turn=_shuffled("collection_id", seed, 2))
         .filter(turn__lte=limit)
         .select_related("artist", "collection")
-        .order_by("turn", "collection__name", "id")
+        .order_by("turn", "collection_turn", "collection_id", "id")
     )
     return list(tracks[:limit])
 

@@ -1,5 +1,7 @@
 """Catalog reads: visibility, filters, the play queue."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from catalog import selectors
@@ -108,18 +110,32 @@ def test_key_choices_are_distinct_and_sorted():
     assert selectors.track_key_choices(user=None) == ["C major", "D minor"]
 
 
-def test_featured_pieces_take_turns_across_every_collection():
-    """The landing page shows every collection's first piece before any collection's second,
-    however many pieces the first collections hold."""
+def test_featured_pieces_take_turns_across_every_collection_and_change_by_day():
+    """The landing page shows a piece of every collection before a second of any, however many
+    pieces the first collections hold; the same all day, other pieces (not the first by title)
+    on other days; pieces ready to play first, but a collection not rendered yet still shows."""
     collections = [CollectionFactory(name=name) for name in ("Airs", "Ballads", "Chorales")]
     for collection in collections:
         for n in range(300 if collection.name == "Airs" else 3):
             TrackFactory(title=f"{collection.name} {n:03d}", collection=collection)
-    TrackFactory(title="Chorales 000 (not rendered)", collection=collections[2])
+    TrackFactory(title="Chorales (not rendered)", collection=collections[2])
+    TrackFactory(title="Drones (not rendered)", collection=CollectionFactory(name="Drones"))
     Track.objects.filter(title__contains="not rendered").update(render_status="pending")
     Track.objects.exclude(title__contains="not rendered").update(render_status="ready")
 
-    featured = selectors.track_featured(user=None, limit=5)
-    assert [t.title for t in featured] == [
-        "Airs 000", "Ballads 000", "Chorales 000", "Airs 001", "Ballads 001",
-    ]  # fmt: skip
+    days = [date(2026, 12, 1) + timedelta(days=n) for n in range(7)]
+    picks = {day: selectors.track_featured(user=None, limit=6, day=day) for day in days}
+    for day, featured in picks.items():
+        colls = [t.collection.name for t in featured]
+        assert len(set(colls[:4])) == 4 and len(set(colls[4:])) == 2, colls
+        assert "Chorales (not rendered)" not in [t.title for t in featured]
+        assert "Drones (not rendered)" in [t.title for t in featured]
+        assert [t.pk for t in selectors.track_featured(user=None, limit=6, day=day)] == [
+            t.pk for t in featured
+        ]
+    airs = {
+        next(t.title for t in featured if t.collection.name == "Airs")
+        for featured in picks.values()
+    }
+    assert len(airs) >= 5, airs  # not "Airs 000" every day
+    assert len({tuple(t.collection.name for t in f[:4]) for f in picks.values()}) > 1

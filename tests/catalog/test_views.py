@@ -155,11 +155,17 @@ def test_pending_audio_polls_then_stops_when_ready(client):
 
 
 def test_home_welcomes_anonymous_visitors_with_a_few_pieces(client):
-    TrackFactory(title="Featured piece", render_status=Track.RenderStatus.READY)
-    TrackFactory(title="Not rendered yet", render_status=Track.RenderStatus.PENDING)
+    """Pieces of every collection (ready to play first), not the first eight of one."""
+    airs, reels = CollectionFactory(name="Airs"), CollectionFactory(name="Reels")
+    for n in range(12):
+        TrackFactory(title=f"Air {n:02d}", collection=airs, render_status="ready")
+    TrackFactory(title="Air not rendered yet", collection=airs, render_status="pending")
+    TrackFactory(title="Reel being rendered", collection=reels, render_status="rendering")
     html = client.get(reverse("home")).content.decode()
     assert "Create a free account" in html and reverse("accounts:signup") in html
-    assert "Featured piece" in html and "Not rendered yet" not in html
+    assert html.count('class="track-card"') == 8
+    assert "Reel being rendered" in html  # its collection has nothing ready yet
+    assert "Air not rendered yet" not in html  # its collection has pieces ready
     assert "context=home" in html
 
 

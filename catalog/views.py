@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
-from catalog import selectors, services
+from catalog import player, selectors, services
 from catalog.filters import TrackFilterForm, TrackFilters
 from catalog.models import Track
-from musicsite.htmx import HtmxHttpRequest
+from musicsite.htmx import HtmxHttpRequest, wants_partial
 
 BROWSE_PAGE_SIZE = 24
 
@@ -55,10 +55,9 @@ def browse(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def browse_template(request: HtmxHttpRequest) -> str:
-    """Only the results partial for an htmx swap; the whole page otherwise (and on history
-    restore, where htmx needs the full page)."""
-    partial = request.htmx and not request.htmx.history_restore_request
-    return "catalog/browse.html#results" if partial else "catalog/browse.html"
+    """Only the results partial for an htmx swap; the whole page otherwise (a boosted link, and
+    a history restore, where htmx needs the full page)."""
+    return "catalog/browse.html#results" if wants_partial(request) else "catalog/browse.html"
 
 
 # "Piece 3 of 20 in …": what the player's queue is, by where the listener came from.
@@ -85,9 +84,12 @@ def _player_context(request: HttpRequest, track: Track) -> dict:
     previous_id, next_id = selectors.queue_neighbours(queue, track.pk)
     context_label = selectors.clean_context(request.GET.get("context", ""))
     params = urlencode({"queue": ",".join(map(str, queue)), "context": context_label})
+    others = Track.objects.filter(pk__in=queue).exclude(pk=track.pk)
+    items = player.queue_items(queue, [track, *others.select_related("artist", "collection")])
     return {
         "track": track,
         "queue": queue,
+        "queue_items": player.queue_json(items or [player.queue_item(track)]),
         "queue_position": queue.index(track.pk) + 1 if track.pk in queue else None,
         "player_context": context_label,
         "queue_name": _queue_name(context_label, track, requested),
@@ -121,4 +123,18 @@ def track_player(request: HttpRequest, pk: int) -> HttpResponse:
     html = render_to_string("catalog/track_detail.html#player", context, request=request)
     if track.render_status in (Track.RenderStatus.PENDING, Track.RenderStatus.RENDERING):
         return HttpResponse(html)
+    if track.pianoroll_image:  # drawn with the audio: it replaces the page's empty slot
+        context["oob"] = True
+        html += render_to_string("catalog/track_detail.html#pianoroll", context, request=request)
     return HttpResponseStopPolling(html)
+
+
+@require_GET
+def track_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """The piece as the player's queue item (``catalog.player``): the player polls it, gently,
+    while the piece it is waiting to play is rendered (and asks for it to be rendered soon)."""
+    track = selectors.track_get(user=request.user, pk=pk)
+    _render_soon_if_pending(track)
+    response = JsonResponse(player.queue_item(track))
+    add_never_cache_headers(response)
+    return response

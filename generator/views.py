@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 from generator import selectors, services
 from generator.ml.styles import STYLES
 from generator.personalization import listener_styles
-from musicsite.htmx import HtmxHttpRequest
+from musicsite.htmx import HtmxHttpRequest, wants_partial
 
 # The job page's player: one piece, its plays recorded in the "generated" context.
 GENERATED_PLAYER = {"player_context": "generated", "queue_params": "context=generated"}
@@ -135,7 +135,7 @@ def _job_or_404(request: HttpRequest, job_id: int):
 def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request, job_id)
     context = {"job": job, "track": job.track, **GENERATED_PLAYER}
-    if request.htmx:
+    if wants_partial(request):
         response = render(request, "generator/job_detail.html#job-status", context)
         if job.is_finished:
             response.status_code = HttpResponseStopPolling.status_code

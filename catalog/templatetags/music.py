@@ -38,3 +38,29 @@ def note_name(midi_pitch: int | None) -> str:
 def milliseconds(seconds: float | int | None) -> int:
     """Seconds as whole milliseconds, for data attributes."""
     return 0 if seconds is None else round(float(seconds) * 1000)
+
+
+@register.filter
+def queue_item(track) -> str:
+    """A piece as the player's queue item (JSON, for a ``data-queue-item`` attribute)."""
+    from catalog.player import queue_item as item
+    from catalog.player import queue_json
+
+    return queue_json(item(track))
+
+
+@register.filter
+def pitch_axis(track) -> list[dict]:
+    """The piano roll's pitch labels: every C, and the outer notes (``catalog.player``)."""
+    from catalog.player import pitch_axis as axis
+
+    return axis(track.pitch_min, track.pitch_max)
+
+
+@register.filter
+def htmx_partial(request) -> bool:
+    """Whether htmx asked for a fragment (not a boosted page, not a history restore): what
+    out-of-band swaps are for (``musicsite.htmx.wants_partial``)."""
+    from musicsite.htmx import wants_partial
+
+    return hasattr(request, "htmx") and wants_partial(request)

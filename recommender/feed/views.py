@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Profile
 from catalog.selectors import track_get
-from musicsite.htmx import HtmxHttpRequest
+from musicsite.htmx import HtmxHttpRequest, wants_partial
 from recommender.feed.builder import FIRST_PAGE
 from recommender.feed.cursor import FeedCursor, InvalidCursor
 from recommender.feed.radio import MAX_AFTER, parse_after, radio_next
@@ -58,7 +58,7 @@ def feed(request: HtmxHttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("That page link is broken; start again from the top.")
     page = feed_page_serve(user=request.user, cursor=cursor, size=PAGE_SIZE)
     context = _items_context(request, page)
-    if request.htmx:
+    if wants_partial(request):
         return render(request, "feed/feed.html#items", context)
     context.update({"page": page, "profile": profile, "first_page": cursor is None})
     return render(request, "feed/feed.html", context)
@@ -84,6 +84,6 @@ def radio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
         "first": not after,
         "queue_query": urlencode({"queue": ",".join(map(str, play_ids)), "context": "radio"}),
     }
-    if request.htmx:
+    if wants_partial(request):
         return render(request, "feed/radio.html#batch", context)
     return render(request, "feed/radio.html", context)

@@ -254,7 +254,9 @@
 
   // Leaving or hiding the page: hand what is pending to the browser to deliver. A page being
   // left gets pagehide, then visibilitychange: the skip the player queues from its own pagehide
-  // handler (registered after this one when htmx swapped the player in) leaves with the second.
+  // handler (player.js comes first in <head>, so its handler runs first) leaves with the first,
+  // and again with the second. A boosted navigation inside the site leaves nothing: the player
+  // and this script go on, and so does the piece.
   window.addEventListener("pagehide", beacon);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") beacon();

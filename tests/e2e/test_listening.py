@@ -136,12 +136,14 @@ def test_failed_sends_are_retried_with_the_same_ids(transactional_db, live_serve
 
 
 @pytest.mark.parametrize("player", ["on the page", "swapped in by htmx"])
-def test_leaving_for_a_page_without_the_player_still_records_the_skip(
+def test_leaving_the_site_mid_piece_still_records_the_skip(
     transactional_db, live_server, browser_page, player
 ):
-    """No later track page flushes the queue: the skip must leave with the page itself, even
-    while an earlier report is still in flight (held here until the page is gone), and when
-    the player arrived after the page (its audio was still being rendered)."""
+    """Going to another page of the site (a boosted link: the menu's History) is not leaving the
+    piece: it goes on, and no skip is sent. Leaving the site for real (a full page load) is: the
+    skip must leave with the page itself, even while an earlier report is still in flight (held
+    here until the page is gone), and when the player got the piece after the page (its audio
+    was still being rendered)."""
     listener = UserFactory(username="hedy")
     longer = piece("Leaving Fugue", 20.0, 392.0)
     if player == "swapped in by htmx":
@@ -156,9 +158,18 @@ def test_leaving_for_a_page_without_the_player_still_records_the_skip(
         Track.objects.filter(pk=longer.pk).update(render_status=Track.RenderStatus.READY)
     page.click("[data-player-toggle]")
     page.wait_for_function("document.querySelector('[data-player-audio]').currentTime > 1.5")
-    with page.expect_navigation():  # the menu's History: no player, no reporter there
-        page.click("nav a:text-is('History')")
+
+    page.evaluate("window.__sameDocument = true")
+    page.click("nav a:text-is('History')")  # boosted: the piece plays on
+    page.wait_for_url("**/history/")
+    page.wait_for_function("document.querySelector('[data-player-audio]').currentTime > 2.5")
+    assert page.evaluate("window.__sameDocument") is True
+    assert not page.evaluate("document.querySelector('[data-player-audio]').paused")
+    time.sleep(0.5)
+    assert not ListenEvent.objects.filter(track=longer, skipped=True).exists()
+
+    page.goto(f"{live_server.url}/history/")  # a full page load: the site's page is left
     skipped = wait_for(lambda: ListenEvent.objects.filter(track=longer, skipped=True).first())
     assert held  # the start report was held in flight
     assert skipped.user_id == listener.pk and not skipped.counted
-    assert 1_000 <= skipped.played_ms < 10_000
+    assert 2_000 <= skipped.played_ms < 10_000

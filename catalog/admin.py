@@ -68,13 +68,21 @@ class TrackAdmin(admin.ModelAdmin):
         "time_signature",
     )
     list_select_related = ("artist", "collection", "owner")
-    search_fields = ("title", "artist__name", "collection__name", "source", "content_hash")
+    search_fields = (
+        "title",
+        "artist__name",
+        "collection__name",
+        "source",
+        "content_hash",
+        "music_hash",
+    )
     autocomplete_fields = ("artist", "collection", "tags", "owner")
     date_hierarchy = "created_at"
     list_per_page = 50
     actions = ("publish", "hide", "make_draft", "rerender", "fail_render")
     readonly_fields = (
         "content_hash",
+        "music_hash",
         "source",
         "midi_file",
         "duration_seconds",
@@ -102,6 +110,7 @@ class TrackAdmin(admin.ModelAdmin):
                 "fields": (
                     "midi_file",
                     "content_hash",
+                    "music_hash",
                     "source",
                     ("duration_seconds", "tempo_bpm"),
                     ("key", "time_signature"),

@@ -99,6 +99,12 @@ class Track(models.Model):
     content_hash = models.CharField(
         max_length=64, unique=True, help_text="SHA-256 of the MIDI bytes"
     )
+    music_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 of the notes (catalog.ingest.fingerprint): equal for the same music",
+    )
     source = models.CharField(max_length=500, blank=True, help_text="Where the piece came from")
 
     duration_seconds = models.FloatField()
@@ -151,6 +157,16 @@ class Track(models.Model):
             models.Index(fields=["tempo_bpm"]),
             models.Index(fields=["key"]),
             models.Index(fields=["-created_at"]),
+        ]
+        constraints = [
+            # One public entry per piece of music (private pieces: one per owner, checked by
+            # the ingest service). Rows from before fingerprints have none until
+            # ``merge_duplicate_tracks`` fills them in.
+            models.UniqueConstraint(
+                fields=["music_hash"],
+                condition=Q(owner__isnull=True) & ~Q(music_hash=""),
+                name="track_unique_public_music",
+            ),
         ]
 
     def __str__(self) -> str:

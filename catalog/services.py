@@ -23,14 +23,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import rendering
+from catalog.ingest.fingerprint import music_hash
 from catalog.ingest.sources import (
     DuplicateError,
     IngestError,
     IngestLimits,
+    SkippedFile,
     SourceFile,
     collect_all,
 )
-from catalog.midi import MidiError, read_midi
+from catalog.midi import MidiError, describe, parse_midi
 from catalog.models import Artist, Collection, Tag, Track
 from musicsite import jobs
 
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 INTERACTIVE_QUEUE = "interactive"  # Celery queue for work a person is waiting on
 RENDER_SOON_SECONDS = 120
 
-CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
+CREATED, DUPLICATE, REJECTED, SKIPPED = "created", "duplicate", "rejected", "skipped"
 
 
 def ingest_limits() -> IngestLimits:
@@ -65,12 +67,14 @@ def ingest_limits() -> IngestLimits:
 
 @dataclass
 class IngestResult:
-    """The outcome for one file: created, duplicate (of an existing track) or rejected."""
+    """The outcome for one file: created, duplicate (of an existing track), rejected (with the
+    reason) or skipped (a hidden file or macOS metadata in an archive)."""
 
     filename: str
     outcome: str
     reason: str = ""
     track: Track | None = None
+    duplicate_of: int | None = None  # the public track a duplicate is the same piece as
 
     @property
     def message(self) -> str:
@@ -88,9 +92,10 @@ class IngestReport:
 
     @property
     def summary(self) -> str:
+        skipped = self.count(SKIPPED)
         return (
             f"{self.count(CREATED)} created, {self.count(DUPLICATE)} duplicates, "
-            f"{self.count(REJECTED)} rejected"
+            f"{self.count(REJECTED)} rejected" + (f", {skipped} skipped" if skipped else "")
         )
 
 
@@ -115,11 +120,14 @@ def _title_from_filename(filename: str) -> str:
     return stem.replace("_", " ").replace("-", " ").strip().title() or "Untitled"
 
 
-def _queue_render(track_id: int) -> None:
+def _queue_render(track_id: int, *, mp3: bool = True) -> None:
     from catalog.tasks import render_track
 
     try:
-        render_track.delay(track_id, skip_ready=True)
+        if mp3:
+            render_track.delay(track_id, skip_ready=True)
+        else:
+            render_track.delay(track_id, skip_ready=True, mp3=False)
     except Exception:  # the broker is down: the row stays "pending" and can be re-queued
         logger.exception("could not queue rendering of track %s", track_id)
 
@@ -136,15 +144,32 @@ def content_key(data: bytes, *, owner: Any = None) -> str:
     return hashlib.sha256(b"owner %d\n" % owner.pk + data).hexdigest()
 
 
-def _duplicate_reason(existing: Track, *, owner: Any) -> str:
+def _duplicate_reason(existing: Track, *, owner: Any, same: str = "") -> str:
     """Names the existing piece only to whoever may see it: staff for a public one, its owner.
     (Private rows from before ``content_key`` keep the plain SHA-256, so an import can still
-    meet one.)"""
+    meet one.) ``same`` says how it is the same when not byte for byte ("the same notes")."""
+    detail = f" ({same})" if same else ""
     if existing.owner_id is None:
-        return f"duplicate of “{existing.title}”"
+        return f"duplicate of #{existing.pk} “{existing.title}”{detail}"
     if owner is not None and existing.owner_id == owner.pk:
-        return f"duplicate of your “{existing.title}”"
+        return f"duplicate of your “{existing.title}”{detail}"
     return "duplicate of a listener's private piece"
+
+
+def _public_id(track: Track) -> int | None:
+    return track.pk if track.owner_id is None else None
+
+
+def music_duplicate(music_hash: str, *, owner: Any = None, exclude_pk: int | None = None):
+    """The earliest track with the same music (``Track.music_hash``) in the same scope: the
+    public catalog, or one owner's private pieces. None if there is none."""
+    if not music_hash:
+        return None
+    rows = Track.objects.filter(music_hash=music_hash)
+    rows = rows.filter(owner__isnull=True) if owner is None else rows.filter(owner=owner)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return rows.order_by("pk").first()
 
 
 def track_ingest(
@@ -164,8 +189,10 @@ def track_ingest(
 ) -> Track:
     """Create one track from MIDI bytes; raise ``IngestError`` (duplicate or invalid).
 
-    ``owner`` makes it a private piece (only that owner's copy is a duplicate of it, see
-    ``content_key``). The MIDI is parsed once; the row, its tags and its stored file are
+    A duplicate is the same bytes (``content_key``) or the same music (the notes, whatever the
+    tempo, key, instruments or file layout: ``catalog.ingest.fingerprint``) as a piece in the
+    same scope: the public catalog, or ``owner``'s own private pieces (``owner`` makes it a
+    private piece). The MIDI is parsed once; the row, its tags and its stored file are
     written together or not at all, and rendering is queued once the transaction commits
     (unless ``queue_render`` is False, for callers that render at once themselves).
     """
@@ -173,19 +200,28 @@ def track_ingest(
     if len(data) > limits.max_file_bytes:
         raise IngestError(filename, f"larger than the {limits.max_file_bytes} byte limit")
     try:
-        info = read_midi(data, max_duration_seconds=limits.max_duration_seconds)
+        midi = parse_midi(data)
+        info = describe(midi, max_duration_seconds=limits.max_duration_seconds)
     except MidiError as exc:
         raise IngestError(filename, str(exc)) from exc
     content_hash = content_key(data, owner=owner)
     existing = Track.objects.filter(content_hash=content_hash).first()
     if existing is not None:
-        raise DuplicateError(filename, _duplicate_reason(existing, owner=owner))
+        raise DuplicateError(
+            filename, _duplicate_reason(existing, owner=owner), _public_id(existing)
+        )
+    notes_hash = music_hash(midi)
+    existing = music_duplicate(notes_hash, owner=owner)
+    if existing is not None:
+        reason = _duplicate_reason(existing, owner=owner, same="the same notes")
+        raise DuplicateError(filename, reason, _public_id(existing))
 
     title = (title or _title_from_filename(filename))[:300]
     stored_name = f"{slugify(title)[:60] or 'track'}-{content_hash[:12]}.mid"
     track = Track(
         title=title,
         content_hash=content_hash,
+        music_hash=notes_hash,
         source=source[:500],
         duration_seconds=info.duration_seconds,
         tempo_bpm=info.tempo_bpm,
@@ -260,6 +296,8 @@ def _ingest_item(
     tag_names: Sequence[str],
     status: str,
 ) -> IngestResult:
+    if isinstance(item, SkippedFile):
+        return IngestResult(item.filename, SKIPPED, item.reason)
     if isinstance(item, IngestError):
         return IngestResult(item.filename, REJECTED, item.reason)
     try:
@@ -273,9 +311,10 @@ def _ingest_item(
             source=item.name,
             limits=limits,
         )
+    except DuplicateError as exc:
+        return IngestResult(item.name, DUPLICATE, exc.reason, duplicate_of=exc.existing_id)
     except IngestError as exc:
-        outcome = DUPLICATE if isinstance(exc, DuplicateError) else REJECTED
-        return IngestResult(item.name, outcome, exc.reason)
+        return IngestResult(item.name, REJECTED, exc.reason)
     except Exception:  # a failure no check foresaw: this file alone fails (track_ingest cleans up)
         logger.exception("importing %s failed", item.name)
         reason = "could not be imported (an unexpected error, logged for the site's staff)"

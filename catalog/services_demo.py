@@ -11,9 +11,11 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import Q
 
 from catalog import services
 from catalog.ingest import demo
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 class DemoImportResult:
     created: int = 0
     duplicates: int = 0
+    duplicate_of: list[str] = field(default_factory=list)  # "<source>: duplicate of #id “title”"
     failed: list[str] = field(default_factory=list)
     already_present: int = 0  # demo pieces in the catalog before this run
     skipped_jobs: int = 0
@@ -49,14 +52,30 @@ def _converted(jobs: list[demo.DemoJob], processes: int) -> Iterator[tuple[Any, 
         yield from zip(jobs, pool.imap(demo.convert_job, jobs), strict=True)
 
 
+def demo_catalog_pending(*, limit: int | None = None) -> int:
+    """How many planned demo pieces an import would still read (0: it is all there)."""
+    jobs = demo.plan_jobs(limit=limit)
+    wanted = [ident for job in jobs for ident in job.idents]
+    present = set(
+        Track.objects.filter(source__in=wanted).values_list("source", flat=True).iterator()
+    )
+    return sum(job.size for job in jobs if not present.intersection(job.idents))
+
+
 def demo_catalog_import(
     *,
     limit: int | None = None,
     processes: int = 2,
     status: str = Track.Status.PUBLISHED,
     progress: Callable[[int], Any] | None = None,
+    defer_mp3: bool = False,
 ) -> DemoImportResult:
-    """Import the demo catalog (or ``limit`` pieces of it); safe to run again."""
+    """Import the demo catalog (or ``limit`` pieces of it); safe to run again.
+
+    ``defer_mp3``: render each piece's audio (Ogg, what makes it play) without queueing its MP3
+    behind it, so the whole catalog plays sooner; the caller queues the MP3s once every piece
+    is ready (``services.tracks_queue_missing_mp3``; ``render_pending`` does it too).
+    """
     jobs = demo.plan_jobs(limit=limit)
     wanted = [ident for job in jobs for ident in job.idents]
     present = set(
@@ -71,7 +90,7 @@ def demo_catalog_import(
     bar = progress(sum(job.size for job in pending)) if progress else None
     for job, (pieces, failures) in _converted(pending, processes):
         result.failed.extend(failures)
-        _ingest_job(pieces, status, result)
+        _ingest_job(pieces, status, result, defer_mp3=defer_mp3)
         if bar is not None:
             bar.update(job.size)
     if bar is not None:
@@ -81,8 +100,15 @@ def demo_catalog_import(
     return result
 
 
-def _ingest_job(pieces: list[demo.DemoPiece], status: str, result: DemoImportResult) -> None:
-    """Ingest one job's pieces in one transaction; if it rolls back, remove their files too."""
+def _ingest_job(
+    pieces: list[demo.DemoPiece],
+    status: str,
+    result: DemoImportResult,
+    *,
+    defer_mp3: bool = False,
+) -> None:
+    """Ingest one job's pieces in one transaction; if it rolls back, remove their files too.
+    Their renders are queued once it commits (without their MP3s with ``defer_mp3``)."""
     stored: list[Track] = []
     try:
         with transaction.atomic():
@@ -91,24 +117,43 @@ def _ingest_job(pieces: list[demo.DemoPiece], status: str, result: DemoImportRes
                     track = services.track_ingest(
                         filename=piece.source.removeprefix("music21:"),
                         data=piece.midi,
-                        title=piece.title,
+                        title=_distinct_title(piece),
                         artist_name=piece.artist or None,
                         collection_name=piece.collection,
                         tag_names=piece.tags,
                         status=status,
                         source=piece.source,
+                        queue_render=not defer_mp3,
                     )
-                except DuplicateError:
+                except DuplicateError as exc:
                     result.duplicates += 1
+                    result.duplicate_of.append(f"{piece.source}: {exc.reason}")
                 except IngestError as exc:
                     result.failed.append(str(exc))
                 else:
                     stored.append(track)
+                    if defer_mp3:
+                        transaction.on_commit(partial(services._queue_render, track.pk, mp3=False))
     except BaseException:
         for track in stored:
             track.midi_file.storage.delete(track.midi_file.name)
         raise
     result.created += len(stored)
+
+
+def _distinct_title(piece: demo.DemoPiece) -> str:
+    """The piece's title, or, when its collection has a piece of that title already (another
+    setting of a tune, another version of a ballad: different notes, or it would be refused as
+    a duplicate), the title with "(setting 2)" or "(version 2)", so no two entries look alike."""
+    word = "version" if "song" in piece.tags else "setting"
+    base = piece.title[:280]
+    same = Track.objects.filter(owner__isnull=True, collection__name=piece.collection).filter(
+        Q(title=base)
+        | Q(title__startswith=f"{base} (setting ")
+        | Q(title__startswith=f"{base} (version ")
+    )
+    count = same.count()
+    return base if count == 0 else f"{base} ({word} {count + 1})"
 
 
 def _ensure_collections() -> None:

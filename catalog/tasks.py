@@ -14,9 +14,10 @@ from catalog import services, services_recovery
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def render_track(track_id: int, skip_ready: bool = False) -> str:
-    """Render a track's audio and piano roll; the row records ready/failed."""
-    track = services.track_render(track_id=track_id, skip_ready=skip_ready)
+def render_track(track_id: int, skip_ready: bool = False, mp3: bool = True) -> str:
+    """Render a track's audio and piano roll; the row records ready/failed. ``mp3``: queue its
+    MP3 once ready (the demo import leaves them until every piece plays)."""
+    track = services.track_render(track_id=track_id, skip_ready=skip_ready, queue_mp3=mp3)
     return track.render_status
 
 

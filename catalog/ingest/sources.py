@@ -3,8 +3,9 @@
 Nothing is extracted to disk. Archives are checked before any member is read: member count,
 declared total size, compression ratio (zip bombs) and member paths (zip-slip: ``../`` or
 absolute names). Reading is capped again by the bytes actually produced, so a lying header
-cannot get past the limits. An archive-level problem rejects the whole archive, so an upload is
-either read completely or not at all.
+cannot get past the limits. The report lists every member: one that is unsafe, not MIDI, too
+large or damaged is refused alone with its reason and the others are still read; a problem of
+the archive as a whole (its total size or ratio) refuses all of it, every member listed unread.
 """
 
 from __future__ import annotations
@@ -34,7 +35,17 @@ class IngestError(Exception):
 
 
 class DuplicateError(IngestError):
-    """The file's content is already in the catalog (reported, never fatal to a batch)."""
+    """The file's content is already in the catalog (reported, never fatal to a batch).
+    ``existing_id``: the public track it duplicates, for staff to open (None otherwise)."""
+
+    def __init__(self, filename: str, reason: str, existing_id: int | None = None) -> None:
+        super().__init__(filename, reason)
+        self.existing_id = existing_id
+
+
+class SkippedFile(IngestError):
+    """An archive member that is no piece and no mistake (a hidden file, macOS metadata):
+    listed in the report as skipped."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +92,50 @@ def _skippable_member(name: str) -> bool:
     return not parts or parts[0] == "__MACOSX" or parts[-1].startswith(".")
 
 
-def read_zip(handle: IO[bytes] | str | Path, archive_name: str, limits: IngestLimits) -> list[Any]:
-    """Validate an archive, then return its members as ``SourceFile`` or ``IngestError``.
+def _member_refusal(
+    info: zipfile.ZipInfo, display: str, limits: IngestLimits
+) -> IngestError | None:
+    """Why one member is not read (before anything is unpacked), or None to read it."""
+    name = info.filename
+    if _unsafe_member_name(name):
+        return IngestError(
+            display, "unsafe path inside the archive (it points outside it): not read"
+        )
+    if _skippable_member(name):
+        return SkippedFile(display, "skipped: a hidden file or macOS metadata, not a piece")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        return IngestError(display, "archives inside archives are not accepted")
+    if suffix not in MIDI_SUFFIXES:
+        return IngestError(display, "not a MIDI file (expected .mid or .midi)")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
+        return IngestError(display, f"expands {ratio:.0f}x when unpacked (possible zip bomb)")
+    if info.file_size > limits.max_file_bytes:
+        return IngestError(display, f"larger than the {_mib(limits.max_file_bytes)} limit")
+    return None
 
-    Raises ``IngestError`` for the whole archive when it is unreadable, hostile or too large.
-    Members that are not MIDI come back as ``IngestError`` items (reported, not fatal).
+
+def _archive_refused(archive_name: str, reason: str, infos: list[zipfile.ZipInfo]) -> list[Any]:
+    """The whole archive refused: its own line with the reason, then every member, unread."""
+    rows: list[Any] = [IngestError(archive_name, reason)]
+    rows.extend(
+        IngestError(f"{archive_name}/{info.filename}", "not read: the archive was refused")
+        for info in infos
+    )
+    return rows
+
+
+def read_zip(handle: IO[bytes] | str | Path, archive_name: str, limits: IngestLimits) -> list[Any]:
+    """Validate an archive, then return one item per member: ``SourceFile`` (to import),
+    ``IngestError`` (refused, with its reason) or ``SkippedFile`` (hidden or macOS metadata).
+
+    A member is refused alone for what is wrong with it (an unsafe ``../`` or absolute path, not
+    MIDI, an archive, too large, a compression ratio of a zip bomb, damaged): the others are
+    still read. What is wrong with the archive as a whole (the members' total size or ratio
+    together, unpacking past its budget) refuses all of it: its own line with the reason, then
+    every member marked unread. Raises ``IngestError`` when the archive cannot be read at all
+    or has more members than ``max_archive_members`` (one line: the list is the attack).
     """
     try:
         archive = zipfile.ZipFile(handle)
@@ -98,71 +148,57 @@ def read_zip(handle: IO[bytes] | str | Path, archive_name: str, limits: IngestLi
                 archive_name,
                 f"the archive has {len(infos)} files; the limit is {limits.max_archive_members}",
             )
+        items: list[Any] = []
+        readable: list[tuple[int, zipfile.ZipInfo]] = []
         for info in infos:
-            if _unsafe_member_name(info.filename):
-                raise IngestError(
-                    archive_name, f"unsafe path inside the archive: {info.filename!r}"
-                )
-        total = sum(info.file_size for info in infos)
+            refusal = _member_refusal(info, f"{archive_name}/{info.filename}", limits)
+            if refusal is None:
+                readable.append((len(items), info))
+            items.append(refusal)  # a readable member's place, filled in once it is read
+        total = sum(info.file_size for _, info in readable)
         if total > limits.max_archive_total_bytes:
-            raise IngestError(
+            return _archive_refused(
                 archive_name,
                 f"the archive unpacks to {_mib(total)}; the limit is "
                 f"{_mib(limits.max_archive_total_bytes)} (possible zip bomb)",
+                infos,
             )
-        for info in infos:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
-                raise IngestError(
-                    archive_name,
-                    f"{info.filename} expands {ratio:.0f}x when unpacked (possible zip bomb)",
-                )
-        # The same ratio over all members together: many small ones add up (190 x 1 MiB of
+        # The same ratio over the members together: many small ones add up (190 x 1 MiB of
         # zeros is 214 KB zipped). Checked on the declared sizes, then on the bytes produced.
-        compressed = sum(info.compress_size for info in infos)
+        compressed = sum(info.compress_size for _, info in readable)
         if total > _RATIO_FLOOR and total / max(compressed, 1) > limits.max_compression_ratio:
-            raise IngestError(
+            return _archive_refused(
                 archive_name,
                 f"the archive expands {total / max(compressed, 1):.0f}x when unpacked "
                 "(possible zip bomb)",
+                infos,
             )
         budget = min(
             limits.max_archive_total_bytes,
             max(_RATIO_FLOOR, int(compressed * limits.max_compression_ratio)),
         )
-        items: list[Any] = []
         produced = 0
-        for info in infos:
-            if _skippable_member(info.filename):
-                continue
+        for index, info in readable:
             display = f"{archive_name}/{info.filename}"
-            suffix = PurePosixPath(info.filename).suffix.lower()
-            if suffix in ARCHIVE_SUFFIXES:
-                items.append(IngestError(display, "archives inside archives are not accepted"))
-                continue
-            if suffix not in MIDI_SUFFIXES:
-                items.append(IngestError(display, "not a MIDI file (expected .mid or .midi)"))
-                continue
-            if info.file_size > limits.max_file_bytes:
-                items.append(
-                    IngestError(display, f"larger than the {_mib(limits.max_file_bytes)} limit")
-                )
-                continue
             remaining = budget - produced
             try:
                 with archive.open(info) as member:  # streamed: stops at the archive's budget
                     data = _read_capped(member, display, min(limits.max_file_bytes, remaining))
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
-                raise IngestError(archive_name, f"damaged archive member {info.filename}") from exc
-            except IngestError:
+                detail = str(exc) or type(exc).__name__
+                items[index] = IngestError(display, f"damaged inside the archive ({detail})")
+                continue
+            except IngestError as exc:
                 if remaining >= limits.max_file_bytes:
-                    raise  # that member alone is too large
-                raise IngestError(
+                    items[index] = exc  # that member alone is larger than it said
+                    continue
+                return _archive_refused(
                     archive_name,
                     f"the archive unpacks to more than {_mib(budget)} (possible zip bomb)",
-                ) from None
+                    infos,
+                )
             produced += len(data)
-            items.append(SourceFile(display, data))
+            items[index] = SourceFile(display, data)
         return items
 
 

@@ -81,7 +81,7 @@ def test_upload_page_is_staff_only(client):
 
 @pytest.mark.django_db
 def test_upload_zip_shows_per_file_report(staff_client):
-    TrackFactory(
+    here = TrackFactory(
         title="Already Here",
         content_hash=__import__("hashlib").sha256(midi_bytes(seed=5)).hexdigest(),
     )
@@ -107,7 +107,8 @@ def test_upload_zip_shows_per_file_report(staff_client):
     assert response.status_code == 200
     body = response.content.decode()
     assert "1 created, 1 duplicates, 2 rejected" in body
-    assert "set.zip/b.mid" in body and "duplicate of “Already Here”" in body
+    assert "set.zip/b.mid" in body and f"duplicate of #{here.pk} “Already Here”" in body
+    assert reverse("admin:catalog_track_change", args=[here.pk]) in body
     assert "set.zip/c.txt" in body and "not a MIDI file" in body
     assert "damaged or truncated" in body
     created = Track.objects.get(collection__name="Uploads")
@@ -125,3 +126,42 @@ def test_oversized_upload_is_refused_while_streaming(staff_client, settings):
     assert response.status_code == 413
     assert "larger than the" in response.content.decode()
     assert Track.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_one_unsafe_path_in_a_zip_still_shows_every_member(staff_client):
+    """A ``../`` member is refused with its reason; the report lists every other member, and
+    the good ones are imported."""
+    archive = zip_bytes(
+        {
+            "tunes/a.mid": midi_bytes(seed=1),
+            "../../etc/evil.mid": midi_bytes(seed=2),
+            "tunes/b.mid": midi_bytes(seed=3),
+            "tunes/b-again.mid": midi_bytes(seed=3, tempo=80),  # the same notes as b.mid
+            "tunes/readme.txt": b"hello",
+            "tunes/.DS_Store": b"\0\0",
+        }
+    )
+    with mock.patch("catalog.tasks.render_track.delay"):
+        response = staff_client.post(
+            reverse("catalog:staff_upload"),
+            {"file": SimpleUploadedFile("set.zip", archive), "status": "published"},
+        )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "2 created, 1 duplicates, 2 rejected, 1 skipped" in body
+    b = Track.objects.get(source="set.zip/tunes/b.mid")
+    for name, reason in [
+        ("set.zip/tunes/a.mid", "created"),
+        ("set.zip/../../etc/evil.mid", "unsafe path inside the archive"),
+        ("set.zip/tunes/b-again.mid", f"duplicate of #{b.pk} “B” (the same notes)"),
+        ("set.zip/tunes/readme.txt", "not a MIDI file"),
+        ("set.zip/tunes/.DS_Store", "skipped: a hidden file or macOS metadata"),
+    ]:
+        row = body[body.index(name) :]
+        row = row[: row.index("</tr>")]
+        assert reason in row, (name, row)
+    assert sorted(Track.objects.values_list("source", flat=True)) == [
+        "set.zip/tunes/a.mid",
+        "set.zip/tunes/b.mid",
+    ]

@@ -81,7 +81,8 @@ def test_duplicate_is_reported_and_batch_goes_on(tmp_path, django_capture_on_com
         report = services.catalog_import(sources=[folder], collection_name="Batch")
     outcomes = {Path(r.filename).name: (r.outcome, r.reason) for r in report.results}
     assert outcomes["a.mid"][0] == "created"
-    assert outcomes["b.mid"] == ("duplicate", "duplicate of “A”")
+    first = Track.objects.get(title="A")
+    assert outcomes["b.mid"] == ("duplicate", f"duplicate of #{first.pk} “A”")
     assert outcomes["c.mid"][0] == "created"
     assert report.summary == "2 created, 1 duplicates, 0 rejected"
     assert Track.objects.filter(collection__name="Batch").count() == 2
@@ -105,9 +106,11 @@ def test_zip_and_upload_sources():
     assert rows == [
         ("tunes.zip/set/one.mid", "created"),
         ("tunes.zip/set/two.midi", "created"),
+        ("tunes.zip/__MACOSX/._one.mid", "skipped"),
         ("tunes.zip/notes.txt", "rejected"),
         ("solo.mid", "created"),
     ]
+    assert report.summary == "3 created, 0 duplicates, 1 rejected, 1 skipped"
     assert set(Track.objects.values_list("artist__name", flat=True)) == {"Trad."}
 
 

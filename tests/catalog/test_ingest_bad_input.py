@@ -90,30 +90,48 @@ def test_oversized_upload_is_refused_before_reading(settings):
 @pytest.mark.parametrize(
     "member", ["../escape.mid", "/etc/cron.d/evil.mid", "a/../../b.mid", "C:/x.mid"]
 )
-def test_zip_slip_rejects_the_whole_archive(settings, member):
-    archive = zip_bytes({"good.mid": midi_bytes(seed=1), member: midi_bytes(seed=2)})
-    result = _only_rejection(_import(SimpleUploadedFile("slip.zip", archive)))
-    assert result.filename == "slip.zip"
-    assert "unsafe path inside the archive" in result.reason
-    _assert_nothing_left(settings)
+def test_zip_slip_refuses_that_member_and_still_reads_the_others(settings, member):
+    archive = zip_bytes(
+        {"good.mid": midi_bytes(seed=1), member: midi_bytes(seed=2), "notes.txt": b"hi"}
+    )
+    report = _import(SimpleUploadedFile("slip.zip", archive))
+    rows = [(r.filename, r.outcome) for r in report.results]
+    assert rows == [
+        ("slip.zip/good.mid", "created"),
+        (f"slip.zip/{member}", "rejected"),
+        ("slip.zip/notes.txt", "rejected"),
+    ]
+    assert report.results[1].reason.startswith("unsafe path inside the archive")
+    assert report.results[2].reason.startswith("not a MIDI file")
+    assert Track.objects.get().source == "slip.zip/good.mid"  # the unsafe member was never read
+    stored = [f for _, _, files in os.walk(settings.MEDIA_ROOT) for f in files]
+    assert len(stored) == 1
 
 
 @pytest.mark.django_db
-def test_zip_bomb_by_ratio_is_rejected(settings):
+def test_a_zip_bomb_member_is_refused_alone(settings):
     archive = zip_bytes({"good.mid": midi_bytes(), "bomb.mid": b"\0" * (20 * 1024 * 1024)})
     assert len(archive) < 100_000
-    result = _only_rejection(_import(SimpleUploadedFile("bomb.zip", archive)))
-    assert result.filename == "bomb.zip"
-    assert "bomb.mid expands" in result.reason and "zip bomb" in result.reason
-    _assert_nothing_left(settings)
+    with mock.patch("catalog.tasks.render_track.delay"):
+        report = services.catalog_import(sources=[SimpleUploadedFile("bomb.zip", archive)])
+    rows = {r.filename: (r.outcome, r.reason) for r in report.results}
+    assert rows["bomb.zip/good.mid"][0] == "created"
+    outcome, reason = rows["bomb.zip/bomb.mid"]
+    assert outcome == "rejected" and "expands" in reason and "zip bomb" in reason
 
 
 @pytest.mark.django_db
 def test_zip_bomb_by_total_size_and_member_count(settings):
     settings.CATALOG_MAX_ARCHIVE_BYTES = 20_000
     many = zip_bytes({f"t{i}.mid": midi_bytes(seed=i, notes=400) for i in range(20)})
-    result = _only_rejection(_import(SimpleUploadedFile("huge.zip", many)))
-    assert "unpacks to" in result.reason and "zip bomb" in result.reason
+    report = _import(SimpleUploadedFile("huge.zip", many))
+    archive_row, *members = report.results
+    assert archive_row.filename == "huge.zip" and archive_row.outcome == "rejected"
+    assert "unpacks to" in archive_row.reason and "zip bomb" in archive_row.reason
+    assert [m.filename for m in members] == [f"huge.zip/t{i}.mid" for i in range(20)]
+    assert {(m.outcome, m.reason) for m in members} == {
+        ("rejected", "not read: the archive was refused")
+    }
 
     settings.CATALOG_MAX_ARCHIVE_MEMBERS = 5
     result = _only_rejection(

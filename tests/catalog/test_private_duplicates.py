@@ -75,4 +75,5 @@ def test_the_public_catalog_still_refuses_its_own_duplicates():
     services.track_ingest(filename="air.mid", data=data, title="Air")
     with pytest.raises(DuplicateError) as refused:
         services.track_ingest(filename="again.mid", data=data)
-    assert refused.value.reason == "duplicate of “Air”"
+    air = Track.objects.get(title="Air")
+    assert refused.value.reason == f"duplicate of #{air.pk} “Air”"

@@ -65,7 +65,8 @@ def seed_sql(tracks: int, listeners: int, events: int, clusters: int) -> list[st
         f"""INSERT INTO catalog_track (id, title, artist_id, collection_id, midi_file, content_hash,
                source, duration_seconds, tempo_bpm, key, time_signature, instruments, note_count,
                pitch_min, pitch_max, audio_file, audio_mp3_file, pianoroll_image, render_status,
-               render_error, render_attempts, status, origin, owner_id, created_at, updated_at)
+               render_error, render_attempts, status, origin, owner_id, music_hash, created_at,
+               updated_at)
             SELECT g, 'Piece ' || g, 1 + (c * 2) + (g % 2), 1 + c, 'midi/bench/' || g || '.mid',
                md5('bench' || g) || md5('piece' || g), 'bench', 60 + (g % 180),
                60 + (c * 3) % 120 + (g % 17), (ARRAY['C major','G major','D minor','A minor',
@@ -73,7 +74,7 @@ def seed_sql(tracks: int, listeners: int, events: int, clusters: int) -> list[st
                to_jsonb(ARRAY[(ARRAY['Acoustic Grand Piano','Violin','Church Organ',
                'Flute','Fiddle','String Ensemble 1'])[1 + c % 6]]),
                200 + (g * 7) % 1800, 36 + c % 12, 72 + c % 20, '', '', '', 'ready', '', 0,
-               'published', 'imported', NULL,
+               'published', 'imported', NULL, md5('notes' || g) || md5('music' || g),
                now() - ((g * 37) % 720) * interval '1 day', now()
             FROM (SELECT g, (g - 1) / {per} AS c FROM generate_series(1, {tracks}) g) s""",
         f"""INSERT INTO catalog_track_tags (track_id, tag_id)

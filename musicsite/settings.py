@@ -200,6 +200,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 RECOMMENDER_MF_KIND = env("RECOMMENDER_MF_KIND", default="als")
 RECOMMENDER_SEQUENCE_KIND = env("RECOMMENDER_SEQUENCE_KIND", default="sasrec")
 RECOMMENDER_RETRAIN_AFTER_FEEDBACK = env.int("RECOMMENDER_RETRAIN_AFTER_FEEDBACK", default=500)
+# A model version serves only once evaluated on at least this many listeners' held-out plays
+# (fewer measure nothing: NDCG@10 on 3 listeners is noise); until then popularity serves.
+RECOMMENDER_MIN_EVAL_USERS = env.int("RECOMMENDER_MIN_EVAL_USERS", default=20)
 CELERY_BEAT_SCHEDULE: dict = {
     "recommender-train-mf": {
         "task": "recommender.train_scheduled",

@@ -7,9 +7,47 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from recommender.ml.base import ArtifactError
-from recommender.models import ModelVersion, TrainingRun
+from recommender.models import ModelKind, ModelVersion, TrainingRun
 from recommender.training import recovery, services
 from recommender.training.chart import metrics_chart_svg
+from recommender.training.serving import SERVE_ORDER
+
+
+def serving_summary() -> dict:
+    """What answers recommendations now, and for each kind why its newest version does or does
+    not serve (shown above the versions list)."""
+    versions = list(ModelVersion.objects.order_by("kind", "-version"))
+    active = {v.kind: v for v in versions if v.is_active}
+    newest: dict[str, ModelVersion] = {}
+    for version in versions:
+        newest.setdefault(version.kind, version)
+    kinds = [*SERVE_ORDER, *(k for k in ModelKind.values if k not in SERVE_ORDER)]
+    rows = []
+    for kind in kinds:
+        label = ModelKind(kind).label
+        if kind in active:
+            version = active[kind]
+            state = (
+                f"v{version.version} serves (NDCG@10 {version.ndcg10 or 0:.4f} on "
+                f"{services.evaluated_users(version)} listeners)"
+            )
+        elif kind in newest:
+            version = newest[kind]
+            state = f"no active version, popularity serves instead; newest v{version.version}: "
+            state += version.reason or "not activated"
+        else:
+            state = "never trained"
+        rows.append({"kind": kind, "label": label, "state": state, "active": kind in active})
+    answering = next((active[k] for k in SERVE_ORDER if k in active), None)
+    return {
+        "now": (
+            f"{ModelKind(answering.kind).label} v{answering.version}"
+            if answering is not None
+            else "popularity (the most played pieces): no model version may serve yet"
+        ),
+        "kinds": rows,
+        "min_eval_users": services.min_eval_users(),
+    }
 
 
 @admin.register(ModelVersion)
@@ -25,12 +63,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "n_users",
         "n_items",
         "n_events",
+        "evaluated_on",
         "created_at",
         "reason",
     ]
     list_filter = ["kind", "is_active"]
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    readonly_fields = [*(f.name for f in ModelVersion._meta.fields), "evaluated_on"]
     actions = ["activate", "roll_back"]
+
+    @admin.display(description="evaluated on")
+    def evaluated_on(self, version: ModelVersion) -> str:
+        count = services.evaluated_users(version)
+        text = f"{count} listener{'s' if count != 1 else ''}"
+        minimum = services.min_eval_users()
+        return text if count >= minimum else f"{text} (fewer than {minimum}: may not serve)"
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = {**(extra_context or {}), "serving": serving_summary()}
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -55,7 +105,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = queryset.get()
         try:
             services.version_activate(version=version)
-        except ArtifactError as exc:
+        except (ArtifactError, services.TrainingError) as exc:
             self.message_user(request, f"Cannot activate {version}: {exc}", messages.ERROR)
             return
         self.message_user(request, f"{version.kind} v{version.version} is now active.")

@@ -2,10 +2,13 @@
 
 A training reads the event log, holds out each listener's most recent item, trains, evaluates
 the new model and the active one on those held-out items (full ranking, seen items filtered)
-and activates the new version only if its NDCG@10 is not worse. A failure leaves the active
-version in place and records the error on the run. The database allows one open (queued or
-running) run per kind, so two trainings of one kind never overlap; a run whose worker died
-(its heartbeat silent, see ``musicsite.jobs``) is failed so that the next one can start.
+and activates the new version only if it was evaluated on at least ``RECOMMENDER_MIN_EVAL_USERS``
+listeners (``min_eval_users``; fewer measure nothing, and popularity serves meanwhile) and its
+NDCG@10 is not worse. Staff cannot activate an under-evaluated version either. A failure
+leaves the active version in place and records the error on the run. The database allows one
+open (queued or running) run per kind, so two trainings of one kind never overlap; a run whose
+worker died (its heartbeat silent, see ``musicsite.jobs``) is failed so that the next one can
+start.
 """
 
 from __future__ import annotations
@@ -38,7 +41,11 @@ from recommender.training.recovery import training_run_fail_if_dead
 from recommender.training.serving import RemappedModel, load_version
 
 __all__ = [
+    "DEFAULT_MIN_EVAL_USERS",
     "TrainingError",
+    "activation_refusal",
+    "evaluated_users",
+    "min_eval_users",
     "model_config",
     "training_execute",
     "training_request",
@@ -56,6 +63,9 @@ SITE_CONFIG: dict[str, dict[str, Any]] = {
 }
 
 
+# Listeners a version must be evaluated on before it may serve (``RECOMMENDER_MIN_EVAL_USERS``).
+DEFAULT_MIN_EVAL_USERS = 20
+
 # After a failed run, the feedback trigger waits this long before it queues the kind again.
 FEEDBACK_RETRY_AFTER_FAILURE_S = 60
 
@@ -66,6 +76,30 @@ class TrainingError(RuntimeError):
 
 class TrainingStopped(Exception):
     """The run was failed from outside (staff, the reaper) while this worker ran it."""
+
+
+def min_eval_users() -> int:
+    """``RECOMMENDER_MIN_EVAL_USERS``: listeners with a held-out play a version must have been
+    evaluated on before it is activated (default 20, at least 1)."""
+    return max(1, int(getattr(settings, "RECOMMENDER_MIN_EVAL_USERS", DEFAULT_MIN_EVAL_USERS)))
+
+
+def evaluated_users(version: ModelVersion) -> int:
+    """How many listeners ``version`` was evaluated on (its held-out users; for a version
+    recorded before that count was kept, the listeners it was trained on)."""
+    users = (version.metrics or {}).get("users")
+    return int(users) if users is not None else int(version.n_users)
+
+
+def activation_refusal(version: ModelVersion) -> str | None:
+    """Why ``version`` may not be activated (too few listeners evaluated it), or None."""
+    evaluated, minimum = evaluated_users(version), min_eval_users()
+    if evaluated >= minimum:
+        return None
+    return (
+        f"evaluated on {evaluated} listener{'s' if evaluated != 1 else ''}, fewer than the "
+        f"{minimum} RECOMMENDER_MIN_EVAL_USERS asks"
+    )
 
 
 def model_config(kind: str) -> Any:
@@ -266,7 +300,15 @@ def _register(
         raise TrainingStopped
     new_ndcg = metrics["NDCG@10"]
     better = active is None or active_ndcg is None or new_ndcg >= active_ndcg
-    if active is None:
+    evaluated, minimum = int(metrics.get("users", 0)), min_eval_users()
+    if evaluated < minimum:
+        better = False
+        serves = f"v{active.version} still serves" if active else "popularity serves meanwhile"
+        reason = (
+            f"not activated: evaluated on {evaluated} listener{'s' if evaluated != 1 else ''}, "
+            f"fewer than the {minimum} RECOMMENDER_MIN_EVAL_USERS asks; {serves}"
+        )
+    elif active is None:
         reason = "first version of this kind"
     elif better:
         reason = f"NDCG@10 {new_ndcg:.4f} ≥ active v{active.version}'s {active_ndcg:.4f}"
@@ -308,9 +350,14 @@ def _activate(version: ModelVersion) -> None:
 
 @transaction.atomic
 def version_activate(*, version: ModelVersion, reason: str = "activated by staff") -> ModelVersion:
-    """Make ``version`` the active one of its kind (the artifact must be loadable)."""
+    """Make ``version`` the active one of its kind: its artifact must be loadable
+    (``ArtifactError``) and it must have been evaluated on ``min_eval_users`` listeners
+    (``TrainingError``)."""
     load_version(version)  # raises ArtifactError for a missing or corrupt folder
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    refusal = activation_refusal(version)
+    if refusal is not None:
+        raise TrainingError(f"{version.kind} v{version.version} cannot serve: {refusal}")
     _activate(version)
     version.reason = reason
     version.save(update_fields=["reason"])
@@ -318,13 +365,19 @@ def version_activate(*, version: ModelVersion, reason: str = "activated by staff
 
 
 def version_rollback(*, kind: str) -> ModelVersion:
-    """Activate the newest version of ``kind`` older than the active one."""
+    """Activate the newest version of ``kind`` older than the active one that may serve."""
     active = ModelVersion.objects.filter(kind=kind, is_active=True).first()
     older = ModelVersion.objects.filter(kind=kind)
     if active is not None:
         older = older.filter(version__lt=active.version)
-    previous = older.order_by("-version").first()
+    candidates = list(older.order_by("-version"))
+    previous = next((v for v in candidates if activation_refusal(v) is None), None)
     if previous is None:
+        if candidates:
+            raise TrainingError(
+                f"no earlier {kind} version to roll back to: each was evaluated on fewer than "
+                f"{min_eval_users()} listeners (RECOMMENDER_MIN_EVAL_USERS)"
+            )
         raise TrainingError(f"no earlier {kind} version to roll back to")
     reason = f"rolled back from v{active.version}" if active else "rolled back"
     return version_activate(version=previous, reason=reason)

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run setup lock test test-fast lint format schema bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll bench-generator-rolls browser clean fuzz-api
+.PHONY: run prepare setup lock test test-fast lint format schema bench bench-catalog bench-ingest bench-recsys bench-feed bench-generator bench-personal bench-generator-select bench-generator-nll bench-generator-rolls browser clean fuzz-api
 
 # Every install takes its versions from the lock files (`make lock` writes them from
 # pyproject.toml): requirements-dev.lock for the venv, requirements.lock (runtime only) for the
@@ -48,16 +48,27 @@ lock:
 # `make setup` and `make run` are development: DEBUG and demo mode (the published demo logins)
 # on unless the environment says otherwise. Settings read .env themselves (the environment
 # first), so honcho is given none: its .env would override these.
-setup run: export DJANGO_DEBUG ?= true
-setup run: export DJANGO_DEMO_MODE ?= true
+prepare setup run: export DJANGO_DEBUG ?= true
+prepare setup run: export DJANGO_DEMO_MODE ?= true
+# make run: the routine lines (a request, a task: thousands while the catalog renders) go to
+# var/log/routine.log; the console keeps the warnings, a progress line and the logins.
+run: export ROUTINE_LOG_FILE ?= $(CURDIR)/var/log/routine.log
+run: export PYTHONUNBUFFERED = 1
 
-setup: $(STAMP)
+prepare: $(STAMP)
 	@echo "==> Migrating the database (var/db.sqlite3 unless DATABASE_URL is set)"
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py collectstatic --noinput -v 0
+
+# Everything at once, in the foreground: the whole demo catalog is imported before it returns.
+setup: prepare
 	@$(PY) manage.py setup_demo
 
-run: setup
+# The site starts at once; the Procfile's `demo` process (setup_demo --follow) imports the demo
+# catalog in the background, shows its progress on the front page and prints the URL and the
+# logins when the site answers, when the import ends and when every piece plays.
+run: prepare
+	@echo "==> Starting musicsite: the web server, the workers, beat and the demo setup"
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f musicsite/Procfile -e /dev/null start
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser of its own.

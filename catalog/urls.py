@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog import media_views, staff_views, views
+from catalog import demo_progress, media_views, staff_views, views
 
 app_name = "catalog"
 
@@ -15,4 +15,5 @@ urlpatterns: list = [
     path("tracks/<int:pk>/midi/", media_views.track_midi, name="track_midi"),
     path("tracks/<int:pk>/pianoroll/", media_views.track_pianoroll, name="track_pianoroll"),
     path("staff/upload/", staff_views.staff_upload, name="staff_upload"),
+    path("demo-import/", demo_progress.progress_fragment, name="demo_progress"),
 ]

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # X-RateLimit-* on the API's throttled responses (musicsite/throttling.py).
     "musicsite.throttling.RateLimitHeadersMiddleware",
+    # The front page shows the demo import's progress while `make run` imports it.
+    "catalog.demo_progress.DemoImportMiddleware",
 ]
 
 ROOT_URLCONF = "musicsite.urls"
@@ -173,7 +175,8 @@ MODEL_ROOT = env.path("MODEL_ROOT", default=str(Path(VAR_DIR) / "models"))
 ML_DEVICE = env("ML_DEVICE", default="auto")  # auto | cpu | cuda
 
 # Celery: filesystem transport by default (no server); Redis in production.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# (A host, which the filesystem ignores, spares every process kombu's "No hostname" warning.)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(VAR_DIR) / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -386,7 +389,7 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]  # masked in 
 # A refused attempt is not counted: one address adds at most its own limit to an account's.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
-LOGGING = {
+LOGGING: dict = {
     "version": 1,
     "disable_existing_loggers": False,
     # Each line names its request (X-Request-ID) or its Celery task and the row it works on
@@ -408,6 +411,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Routine lines (one per request of the development server, per task a worker runs or beat
+# sends: thousands while the demo catalog renders) go to this file instead of the console when
+# it is set, as `make run` does (var/log/routine.log); their warnings and errors still reach
+# the console.
+ROUTINE_LOG_FILE = env("ROUTINE_LOG_FILE", default="")
+if ROUTINE_LOG_FILE:
+    Path(ROUTINE_LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
+    LOGGING["handlers"]["routine_file"] = {
+        "class": "logging.FileHandler",
+        "filename": ROUTINE_LOG_FILE,
+        "formatter": "plain",
+        "filters": ["context"],
+        "delay": True,
+    }
+    LOGGING["handlers"]["console_warnings"] = {**LOGGING["handlers"]["console"], "level": "WARNING"}
+    for _routine in (
+        "django.server",
+        "celery.app.trace",
+        "celery.worker.strategy",
+        "celery.beat",
+        "axes.apps",  # its start-up line, once per process
+    ):
+        LOGGING["loggers"][_routine] = {
+            "handlers": ["routine_file", "console_warnings"],
+            "level": "INFO",
+            "propagate": False,
+        }
 
 # Operations (README "Operations"): request ids, Sentry, Prometheus metrics, retention.
 # Outermost: the latency histogram, then the request id every later log line carries.

@@ -28,6 +28,8 @@ class Command(BaseCommand):
             progress=lambda total: tqdm(total=total, unit="piece", desc="Demo catalog"),
         )
         elapsed = time.perf_counter() - started
+        for line in result.duplicate_of:
+            self.stdout.write(f"duplicate  {line}")
         if not result.created and result.already_present:
             self.stdout.write(f"demo catalog already imported: {result.total} pieces")
             return

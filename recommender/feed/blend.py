@@ -235,7 +235,8 @@ def explain_anchors(ctx: FeedContext, items: list[Candidate]) -> list[Candidate]
         page = pos // ANCHOR_PAGE
         # The source's own anchor when it holds (its words: "played" for what comes next),
         # else the most similar one.
-        own = where.get(items[pos].anchor) if items[pos].anchor is not None else None
+        anchor = items[pos].anchor
+        own = where.get(anchor) if anchor is not None else None
         if own is not None and related[j, own] and uses.get((page, own), 0) < ANCHOR_MOST:
             uses[(page, own)] = uses.get((page, own), 0) + 1
             continue

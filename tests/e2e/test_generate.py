@@ -8,6 +8,7 @@ a failure then reports without a traceback through Playwright's generated API (s
 """
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,6 +22,8 @@ from recommender.models import ListenEvent, Rating
 from tests.e2e.conftest import STEP_MS, wait_until
 from tests.factories import UserFactory
 from tests.generator.conftest import midi_dir, tiny_checkpoint  # noqa: F401  (fixtures)
+
+SHIPPED = Path(__file__).resolve().parents[2] / "generator" / "checkpoints" / "demo"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,19 +110,18 @@ def _chorale(path, seed: int):
 def test_three_loved_chorales_make_a_chorale_for_a_choir(
     live_server,
     page,
-    tiny_checkpoint,  # noqa: F811
     celery_worker_real,
     tmp_path,
 ):
+    """With the shipped checkpoint, as a listener gets it: the key the page names is the
+    key the model was asked for and keeps to (the key is not a mask any more)."""
     import symusic
 
     from catalog.models import Collection, Track
     from catalog.services import track_ingest
 
     services._load.cache_clear()
-    services.generator_version_register(
-        name="tiny", artifact_path=str(tiny_checkpoint), activate=True
-    )
+    services.generator_version_register(name="shipped", artifact_path=str(SHIPPED), activate=True)
     chorales, _ = Collection.objects.get_or_create(name="Bach Chorales")
     tracks = []
     for i in range(3):
@@ -156,6 +158,8 @@ def test_three_loved_chorales_make_a_chorale_for_a_choir(
     assert f"in {key}" in text and key == "G major"
     expect(facts).to_contain_text(key)
     g_major = {7, 9, 11, 0, 2, 4, 6}
-    assert all(n.pitch % 12 in g_major for t in score.tracks for n in t.notes)
+    notes = sorted((n.time, n.pitch) for t in score.tracks for n in t.notes)
+    assert sum(p % 12 in g_major for _, p in notes) / len(notes) >= 0.9
+    assert {p % 12 for t, p in notes if t == notes[-1][0]} <= {7, 11, 2}  # ends on G B D
     tempo = round(score.tempos[0].qpm)
     expect(facts).to_contain_text(f"{tempo} BPM")

@@ -6,6 +6,7 @@ site keeps the same <audio> element playing: each test marks the window and the 
 checks both are still the same after every step (a full page load would lose both).
 """
 
+import re
 import time
 
 import numpy as np
@@ -103,6 +104,13 @@ def test_music_keeps_playing_through_browse_the_feed_and_a_playlist(live_server,
     browse = page.get_by_role("link", name="Browse", exact=True)
     assert browse.get_attribute("aria-current") == "page"
     _keeps_playing(page, "on Browse")
+
+    page.get_by_role("link", name="Short Air").first.click()  # a piece opened from Browse
+    page.wait_for_url(re.compile(rf"/tracks/{other.pk}/(\?.*)?$"))
+    page.get_by_role("heading", name="Short Air", level=1).wait_for()
+    assert page.locator("#main").count() == 1  # its page, not nested in Browse's results
+    assert page.locator("#results").count() == 0
+    _keeps_playing(page, "on a piece opened from Browse")
 
     page.get_by_role("link", name="For you", exact=True).click()
     page.wait_for_url("**/feed/")

@@ -284,7 +284,7 @@ def _merge_all(report: MergeReport) -> None:
         found = _music_hash_of(track)
         if found is None:
             report.unreadable.append(f"#{track.pk} “{track.title}”")
-        else:
+        elif found:  # "": too few notes to tell a piece by, never grouped
             hashes[track.pk] = found
     groups: dict[str, list[Track]] = defaultdict(list)
     for pk, digest in hashes.items():

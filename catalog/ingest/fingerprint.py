@@ -14,7 +14,9 @@ with
 - doublings counted once (a set), drums, durations, velocities and instruments left out.
 
 Its SHA-256 is ``Track.music_hash``: equal hashes are the same music. A variant with one note
-changed is another piece (a setting, a version), never a duplicate.
+changed is another piece (a setting, a version), never a duplicate. Too few notes to tell a
+piece by (drums only, a lone chord: fewer than ``MIN_PAIRS`` pairs) give no hash at all, so
+two such files are never called the same piece.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = ["FINGERPRINT_VERSION", "music_fingerprint", "music_hash"]
 FINGERPRINT_VERSION = 1  # part of the hash: a changed rule never matches hashes of the old one
 BEAT_GRID = 96  # steps per beat when onsets are read
 GRID = 48  # steps per median onset gap in the fingerprint
+MIN_PAIRS = 4  # fewer (onset, pitch) pairs than this tell no piece from another
 
 
 def music_fingerprint(midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int]]:
@@ -54,8 +57,12 @@ def music_fingerprint(midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int]]:
 
 
 def music_hash(midi: pretty_midi.PrettyMIDI) -> str:
-    """SHA-256 (hex) of ``music_fingerprint``: equal for the same notes, whatever the bytes."""
+    """SHA-256 (hex) of ``music_fingerprint``: equal for the same notes, whatever the bytes;
+    ``""`` (no fingerprint) when it holds fewer than ``MIN_PAIRS`` pairs."""
+    pairs = music_fingerprint(midi)
+    if len(pairs) < MIN_PAIRS:
+        return ""
     digest = hashlib.sha256(f"music v{FINGERPRINT_VERSION}\n".encode())
-    for onset, pitch in music_fingerprint(midi):
+    for onset, pitch in pairs:
         digest.update(f"{onset} {pitch}\n".encode())
     return digest.hexdigest()

@@ -83,6 +83,34 @@ def test_another_piece_or_one_changed_note_is_another_fingerprint():
     assert music_hash(one) != music_hash(other)
 
 
+def _few_notes(*pitches: int, drum: bool = False) -> bytes:
+    """A file holding only ``pitches``, one after another (drums when ``drum``)."""
+    midi = pretty_midi.PrettyMIDI()
+    part = pretty_midi.Instrument(program=0, is_drum=drum)
+    for i, pitch in enumerate(pitches):
+        part.notes.append(pretty_midi.Note(velocity=80, pitch=pitch, start=i / 2, end=i / 2 + 0.4))
+    midi.instruments.append(part)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def test_too_few_notes_to_tell_a_piece_by_have_no_fingerprint():
+    assert _hash(_few_notes(36, 38, 42, 46, drum=True)) == ""  # drums only
+    assert _hash(_few_notes(60)) == _hash(_few_notes(72)) == ""  # a lone note, any pitch
+    assert _hash(_few_notes(60, 62, 64, 65)) != ""
+
+
+@pytest.mark.django_db
+def test_pieces_without_a_fingerprint_are_never_duplicates_or_merged(no_render):
+    drums = services.track_ingest(filename="a.mid", data=_few_notes(36, 38, drum=True))
+    other = services.track_ingest(filename="b.mid", data=_few_notes(42, 46, 49, drum=True))
+    assert drums.music_hash == other.music_hash == ""
+    Track.objects.update(music_hash="")
+    report = services_merge.tracks_merge_duplicates()
+    assert report.groups == [] and Track.objects.count() == 2
+
+
 # --- at import ------------------------------------------------------------------------------
 
 

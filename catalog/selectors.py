@@ -27,7 +27,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from catalog.filters import TrackFilters
-from catalog.models import Artist, Collection, Tag, Track
+from catalog.models import MAX_ID, Artist, Collection, Tag, Track
 
 QUEUE_MAX_LENGTH = 100
 _CONTEXT_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -219,11 +219,12 @@ def track_featured(*, user, limit: int = 8, day: date | None = None) -> list[Tra
 
 
 def parse_queue(raw: str) -> list[int]:
-    """Parse a ``?queue=`` value ("3,5,8") into distinct positive ids; junk is dropped."""
+    """Parse a ``?queue=`` value ("3,5,8") into distinct positive ids; junk (not ASCII digits,
+    or an id no row can have) is dropped."""
     ids: list[int] = []
     for part in raw.split(",")[: QUEUE_MAX_LENGTH * 2]:
         part = part.strip()
-        if part.isdigit() and int(part) > 0 and int(part) not in ids:
+        if part.isascii() and part.isdigit() and 0 < int(part) <= MAX_ID and int(part) not in ids:
             ids.append(int(part))
     return ids[:QUEUE_MAX_LENGTH]
 

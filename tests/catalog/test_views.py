@@ -110,6 +110,13 @@ def test_track_page_queue_links_to_previous_and_next(client):
     assert "Piece 2 of 2 in your feed" in from_feed.content.decode()
 
 
+@pytest.mark.parametrize("queue", ["²", "1,²,3", str(2**31), "9" * 30])
+def test_a_queue_of_ids_no_row_can_have_is_ignored_not_a_500(client, queue):
+    track = TrackFactory()
+    for url in (track.get_absolute_url(), f"{track.get_absolute_url()}player/"):
+        assert client.get(url, {"queue": queue}).status_code == 200
+
+
 def test_a_track_page_opened_directly_names_its_collection_as_the_queue(client):
     collection = CollectionFactory(name="Bach chorales")
     _first, second = (

@@ -4,8 +4,7 @@ Pages hand the player its queue as JSON items, one per piece (the track cards' a
 page's ``data-queue-item(s)``), and the player asks ``catalog:track_status`` for the same item
 while a piece's audio is still being rendered. One shape everywhere:
 
-    {"id", "title", "artist", "collection", "url", "audio", "status", "durationMs", "roll",
-     "rollSeconds", "pitchMin", "pitchMax"}
+    {"id", "title", "artist", "collection", "url", "audio", "status", "durationMs", "roll"}
 
 ``audio`` is null until the piece is rendered (``status`` then says "pending" or "rendering";
 "failed" never plays); ``roll`` is the piano roll's URL, null until drawn.

@@ -113,7 +113,8 @@
     this.meta = root.querySelector("[data-player-meta]");
     this.wait = root.querySelector("[data-player-wait]");
     this.waitText = root.querySelector("[data-player-wait-text]");
-    this.announcer = root.querySelector("[data-player-announce]");
+    // Outside the bar, which is hidden while nothing is queued: a hidden live region is mute.
+    this.announcer = document.querySelector("[data-player-announce]");
     this.queueToggle = root.querySelector("[data-queue-toggle]");
     this.queueCount = root.querySelector("[data-queue-count]");
     this.queuePanel = root.querySelector("[data-queue-panel]");
@@ -833,6 +834,9 @@
     if (!this.root.hidden && this.queuePanel.hidden === false) {
       var first = this.queueList.querySelector("[data-action=jump]");
       (first || this.queueToggle).focus();
+    } else if (this.root.hidden) {  // the bar is gone with its buttons: focus the page
+      var main = document.getElementById("main");  // tabindex=-1 in base.html
+      if (main) main.focus();
     }
   };
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.library import playlists
 from accounts.library.onboarding import onboarding_skip
@@ -301,3 +302,25 @@ def test_piano_roll_appears_when_rendered_follows_the_audio_and_seeks(live_serve
     )
     if session is not None:
         assert session == {"title": "Rolling tune", "state": "playing"}
+
+
+def test_clearing_a_queue_never_played_is_announced_and_keeps_the_focus_on_the_page(
+    live_server, page
+):
+    listener = UserFactory()
+    onboarding_skip(user=listener)
+    _piece("First Air", 6.0, 440.0)
+    _piece("Second Air", 6.0, 330.0)
+    log_in(page.context, live_server, listener)
+    page.goto(live_server.url + reverse("catalog:browse"))
+    announce = page.locator("[data-player-announce]")
+    page.get_by_role("button", name="Queue First Air").click()
+    page.get_by_role("button", name="Queue Second Air").click()
+    page.locator("[data-queue-toggle]").click()
+    page.get_by_role("button", name="Clear the queue").click()
+    wait_until(page, "() => document.querySelector('[data-player-bar]').hidden", what="the bar hid")
+    expect(announce).to_have_text("Queue cleared.")
+    assert page.evaluate(
+        "() => document.querySelector('[data-player-announce]').closest('[hidden]') === null"
+    )  # a live region inside a hidden element is never read out
+    assert page.evaluate("() => document.activeElement.id") == "main"

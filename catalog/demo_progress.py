@@ -36,7 +36,10 @@ __all__ = [
 ]
 
 IMPORTING, SEEDING, DONE = "importing", "seeding", "done"
-STALE_SECONDS = 120  # the importer rewrites the state at least every few seconds
+# The importer rewrites the state at each stage and after each conversion job; one job, or
+# seeding the demo listeners, can take minutes on a busy two-core machine. Older than this, the
+# importer is taken to be gone and the front page is the catalog's again.
+STALE_SECONDS = 600
 POLL_SECONDS = 3
 
 

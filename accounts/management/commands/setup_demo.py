@@ -160,6 +160,7 @@ class Command(BaseCommand):
         self.importing = bool(pending)
         self._wait_for_web()
         if pending:
+            progress_write(stage=IMPORTING, planned=pending, processed=0)  # fresh after the wait
             self._block(
                 f"musicsite answers ({self._elapsed()} after start). The demo catalog "
                 f"({pending} pieces) is importing in the background;",

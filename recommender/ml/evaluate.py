@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import stats
 from scipy.sparse.linalg import svds
 
 from recommender.ml.base import FitData
@@ -167,6 +169,64 @@ def evaluate_models(
     return results
 
 
+def evaluate_seeds(
+    data: Interactions,
+    kinds: list[str],
+    *,
+    seeds: int,
+    device: str = "auto",
+    time_budget: float | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``evaluate_models`` once per seed (0 .. seeds-1, the ``seed`` of every kind that has
+    one; the split is the same), and per kind: each metric's mean over the seeds, its 95 %
+    interval (Student's t; [mean, mean] for one seed) as ``<metric>_ci95``, every seed's row
+    under ``seeds`` and the settings under ``config`` (``seed`` left out)."""
+    if seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, not {seeds}")
+    overrides = overrides or {}
+    split = leave_one_out(data.sequences(), data.n_items)
+    runs = []
+    for seed in range(seeds):
+        seeded = {
+            kind: {**overrides.get(kind, {}), "seed": seed}
+            if "seed" in {f.name for f in dataclasses.fields(default_config(kind))}
+            else overrides.get(kind, {})
+            for kind in kinds
+        }
+        runs.append(
+            evaluate_models(
+                data,
+                kinds,
+                device=device,
+                time_budget=time_budget,
+                overrides=seeded,
+                split=split,
+            )
+        )
+    return {kind: _over_seeds([run[kind] for run in runs]) for kind in kinds}
+
+
+def _over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means and 95 % intervals of the rows' numeric metrics, the rows, the settings."""
+    out: dict[str, Any] = {}
+    for name, value in rows[0].items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        values = np.array([float(row[name]) for row in rows])
+        mean = float(values.mean())
+        half = 0.0
+        if len(values) > 1:
+            t = float(stats.t.ppf(0.975, len(values) - 1))
+            half = t * float(values.std(ddof=1)) / math.sqrt(len(values))
+        out[name] = mean
+        out[f"{name}_ci95"] = [mean - half, mean + half]
+    config = {k: v for k, v in rows[0].get("config", {}).items() if k != "seed"}
+    out["config"] = config
+    out["seeds"] = [{k: v for k, v in row.items() if k != "config"} for row in rows]
+    return out
+
+
 def _training_figures(report: dict[str, Any]) -> dict[str, Any]:
     """A sequence model's training figures; an ensemble's for each of its networks."""
     if "members" in report:
@@ -195,4 +255,10 @@ def format_table(results: dict[str, dict[str, Any]], dataset: str | None = None)
             f"{r['MRR']:>7.4f} {r['coverage@10']:>6.3f} {r['ILD@10']:>6.3f} "
             f"{r['train_seconds']:>8.1f}  {anchors.get(kind, '')}"
         )
+    seeded = {kind: r for kind, r in results.items() if len(r.get("seeds", [])) > 1}
+    if seeded:
+        lines.append("means over seeds; NDCG@10's 95 % interval:")
+        for kind, r in seeded.items():
+            lo, hi = r["NDCG@10_ci95"]
+            lines.append(f"  {kind:<8} [{lo:.4f}, {hi:.4f}] over {len(r['seeds'])} seeds")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.data import DataFormatError, read_interactions
-from recommender.ml.evaluate import evaluate_models, format_table
+from recommender.ml.evaluate import evaluate_models, evaluate_seeds, format_table
 from recommender.ml.kinds import KINDS
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ class Command(BaseCommand):
             help='JSON overrides per kind, e.g. \'{"sasrec": {"hidden": 128}}\'',
         )
         parser.add_argument(
+            "--seeds",
+            type=int,
+            default=1,
+            help="repeat the whole run with seeds 0..N-1 (same split): each metric's mean, its "
+            "95%% interval and every seed's figures",
+        )
+        parser.add_argument(
             "--anchors",
             choices=["ml-1m", "lastfm", "none"],
             default=None,
@@ -80,13 +87,13 @@ class Command(BaseCommand):
             ) from None
         try:
             data = read_interactions(options["data"], options["format"])
-            results = evaluate_models(
-                data,
-                kinds,
-                device=options["device"],
-                time_budget=options["time_budget"],
-                overrides=overrides,
-            )
+            run = dict(device=options["device"], time_budget=options["time_budget"])
+            if options["seeds"] == 1:
+                results = evaluate_models(data, kinds, overrides=overrides, **run)
+            else:
+                results = evaluate_seeds(
+                    data, kinds, seeds=options["seeds"], overrides=overrides, **run
+                )
         except (DataFormatError, ValueError, RuntimeError) as exc:
             raise CommandError(str(exc)) from exc
         anchors = options["anchors"] or _dataset_name(options["data"])

@@ -71,3 +71,38 @@ def test_command_rejects_bad_input_clearly(tmp_path, args, message):
 def test_command_rejects_missing_file(tmp_path):
     with pytest.raises(CommandError, match="not found"):
         call_command("evaluate_recommenders", "--data", str(tmp_path / "missing.txt"))
+
+
+def test_seeds_give_means_intervals_and_each_seeds_figures(tmp_path):
+    data, out = tmp_path / "walks.txt", tmp_path / "results.json"
+    _write_walks(data)
+    call_command(
+        "evaluate_recommenders",
+        "--data",
+        str(data),
+        "--models",
+        "pop,als",
+        "--config",
+        json.dumps({"als": {"factors": 8}}),
+        "--seeds",
+        "3",
+        "--out",
+        str(out),
+    )
+    results = json.loads(out.read_text())
+    als = results["als"]
+    per_seed = [row["NDCG@10"] for row in als["seeds"]]
+    assert len(per_seed) == 3 and len(set(per_seed)) > 1  # the seeds differ
+    assert als["NDCG@10"] == pytest.approx(sum(per_seed) / 3)
+    lo, hi = als["NDCG@10_ci95"]
+    assert lo < min(per_seed) <= max(per_seed) < hi
+    assert als["config"]["factors"] == 8 and "seed" not in als["config"]
+    pop = results["pop"]  # no seed to vary: the same figures, an interval of width 0
+    assert pop["NDCG@10_ci95"] == [pop["NDCG@10"], pop["NDCG@10"]]
+
+
+def test_seeds_below_one_are_refused(tmp_path):
+    data = tmp_path / "walks.txt"
+    _write_walks(data)
+    with pytest.raises(CommandError, match="--seeds must be at least 1"):
+        call_command("evaluate_recommenders", "--data", str(data), "--seeds", "0")

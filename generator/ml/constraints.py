@@ -155,6 +155,7 @@ class ConstraintMasker:
         s = self.state
         allowed: set[int] = set()
         pitches: set[int] = set()
+        sounding: list[int] = []  # the pitch of each note sounding now
         if s.last_type == "Pitch":
             allowed.update(self._durations_allowed())
         elif s.last_type == "Bar":
@@ -166,7 +167,8 @@ class ConstraintMasker:
                 i for i in self.by_type["Position"] if s.pos < int(self.values[i]) < self.bar_len
             )
             if s.last_type in {"Position", "Tempo", "Duration"}:
-                pitches = self._pitches_allowed()
+                sounding = self._sounding()
+                pitches = self._pitches_allowed(sounding)
                 allowed.update(pitches)
             if s.last_type == "Position":
                 allowed.update([self.tempo_id] if self.tempo_id else self.by_type["Tempo"])
@@ -175,17 +177,16 @@ class ConstraintMasker:
         m = torch.full((self.size,), float("-inf"))
         m[list(allowed)] = 0.0
         if pitches:
-            penalised = m - self._pitch_penalty()
+            penalised = m - self._pitch_penalty(set(sounding))
             if torch.isfinite(penalised).any():  # infinite penalties never leave a dead end
                 m = penalised
         return m
 
-    def _pitch_penalty(self) -> torch.Tensor:
-        """The key's penalty, plus the clash penalty for pitches a semitone from a sounding note
-        (an infinite penalty forbids)."""
+    def _pitch_penalty(self, busy: set[int]) -> torch.Tensor:
+        """The key's penalty, plus the clash penalty for pitches a semitone from a ``busy``
+        (sounding) one (an infinite penalty forbids)."""
         penalty = self.penalty.clone()
         if self.c.avoid_clashes:
-            busy = {p for p, e in self.state.sounding if e > self.state.now}
             clashing = _clashing(self.pitch_ok, self.pitch_of, busy)
             if clashing:
                 penalty[list(clashing)] += self.c.clash_penalty
@@ -222,13 +223,16 @@ class ConstraintMasker:
         fits = [i for i in durations if now + self.dur_len[i] <= cadence]
         return fits or durations
 
-    def _pitches_allowed(self) -> set[int]:
-        s = self.state
-        now = s.now
-        active = [(p, e) for p, e in s.sounding if e > now]
-        if len(active) >= self.c.max_polyphony:
+    def _sounding(self) -> list[int]:
+        """The pitch of each note still sounding now."""
+        return [p for p, e in self.state.sounding if e > self.state.now]
+
+    def _pitches_allowed(self, sounding: list[int]) -> set[int]:
+        """Pitches in range and not sounding, none when the polyphony is full; in the final
+        cadence the tonic triad's (else the key's) when one is free."""
+        if len(sounding) >= self.c.max_polyphony:
             return set()
-        busy = {p for p, _ in active}
+        busy = set(sounding)
         free = {i for i in self.pitch_ok if self.pitch_of[i] not in busy}
         if self.tonic_ok is not None and self._in_final_cadence():
             free = (free & self.tonic_ok) or (free & self.in_key) or free

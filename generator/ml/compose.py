@@ -21,7 +21,7 @@ import pretty_midi
 import symusic
 from torch import nn
 
-from generator.ml.constraints import Constraints
+from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
 from generator.ml.styles import style_for
@@ -38,7 +38,6 @@ from generator.ml.tokenizer import (
 TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2")
 OPENING_BARS = 2  # a primer's bars a song opens with
 MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
-_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 
 
 @dataclass
@@ -60,18 +59,6 @@ class SongSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def parse_key(key: str) -> tuple[int, str]:
-    """``"Bb major"`` → ``(10, "major")``; ``ValueError`` naming what is wrong."""
-    parts = key.replace("-", "b").split()
-    if len(parts) != 2 or parts[1].lower() not in {"major", "minor"}:
-        raise ValueError(f"key must look like 'D minor' or 'Bb major', got {key!r}")
-    tonic = parts[0][0].upper() + parts[0][1:]
-    tonic = _FLATS.get(tonic, tonic)
-    if tonic not in NOTE_NAMES:
-        raise ValueError(f"unknown tonic in key {key!r}")
-    return NOTE_NAMES.index(tonic), parts[1].lower()
 
 
 def safe_time_signature(value: str | None) -> str:

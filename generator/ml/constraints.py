@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import miditok
 import torch
 
-NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+from generator.ml.tokenizer import NOTE_NAMES
+
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)  # natural minor, plus the raised 7th below
@@ -32,8 +33,9 @@ OUT_OF_KEY_PENALTY = 0.0  # the Key token conditions the model; a penalty only c
 CLASH_PENALTY = 2.0
 
 
-def _parse_key(key: str) -> tuple[int, bool]:
-    """The tonic's pitch class and whether the mode is major, of ``"D minor"`` / ``"Bb major"``."""
+def parse_key(key: str) -> tuple[int, str]:
+    """``"Bb major"`` → ``(10, "major")``: the tonic's pitch class and the mode; ``ValueError``
+    naming what is wrong."""
     parts = key.replace("-", "b").split()
     if len(parts) != 2 or parts[1].lower() not in {"major", "minor"}:
         raise ValueError(f"key must look like 'D minor' or 'Bb major', got {key!r}")
@@ -41,25 +43,25 @@ def _parse_key(key: str) -> tuple[int, bool]:
     tonic = _FLATS.get(tonic, tonic)
     if tonic not in NOTE_NAMES:
         raise ValueError(f"unknown tonic in key {key!r}")
-    return NOTE_NAMES.index(tonic), parts[1].lower() == "major"
+    return NOTE_NAMES.index(tonic), parts[1].lower()
 
 
 def scale_pitch_classes(key: str) -> set[int]:
     """Pitch classes of ``"D minor"`` / ``"Bb major"``; minor adds the leading tone."""
-    root, major = _parse_key(key)
-    steps = MAJOR if major else (*MINOR, 11)
+    root, mode = parse_key(key)
+    steps = MAJOR if mode == "major" else (*MINOR, 11)
     return {(root + s) % 12 for s in steps}
 
 
 def tonic_triad(key: str) -> set[int]:
     """Pitch classes of the tonic triad (C E G in C major, A C E in A minor)."""
-    root, major = _parse_key(key)
-    return {root, (root + (4 if major else 3)) % 12, (root + 7) % 12}
+    root, mode = parse_key(key)
+    return {root, (root + (4 if mode == "major" else 3)) % 12, (root + 7) % 12}
 
 
 def dominant_triad(key: str) -> set[int]:
     """Pitch classes of the dominant triad, major in both modes (G B D in C major and minor)."""
-    root, _ = _parse_key(key)
+    root, _ = parse_key(key)
     return {(root + 7) % 12, (root + 11) % 12, (root + 2) % 12}
 
 

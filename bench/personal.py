@@ -246,18 +246,20 @@ def learning(model, tok, learner: Listener, songs: int, seconds: float, seed: in
         )
         first.append(write(model, tok, cond, rng))
     dense = statistics.median(s.features["notes_per_second"] for s in first)
+
+    def liked(song: Song) -> bool:  # the hidden rule
+        return song.tempo > FAST * base and song.features["notes_per_second"] > dense
+
     rated: list[Outcome] = []
     follows = []
     for _ in range(songs):
         song = next_song(model, tok, learner, rated, rng, seconds)
-        good = song.tempo > FAST * base and song.features["notes_per_second"] > dense
+        good = liked(song)
         rated.append((song.settings, good, not good))
         follows.append(good)
     third = max(1, songs // 3)  # 10 of 30: songs 1-10 against songs 21-30
-    unrated = []  # as many songs written for the learner before any rating
-    for _ in range(third):
-        song = next_song(model, tok, learner, [], rng, seconds)
-        unrated.append(song.tempo > FAST * base and song.features["notes_per_second"] > dense)
+    # as many songs written for the learner before any rating
+    unrated = [liked(next_song(model, tok, learner, [], rng, seconds)) for _ in range(third)]
     return {
         "learning_unrated": float(np.mean(unrated)),
         "learning_before": float(np.mean(follows[:third])),

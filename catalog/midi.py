@@ -208,3 +208,11 @@ def _weighted_tempo(times: np.ndarray, tempi: np.ndarray, duration: float) -> fl
 def read_midi(data: bytes, *, max_duration_seconds: float) -> MidiInfo:
     """Parse and describe MIDI bytes in one call."""
     return describe(parse_midi(data), max_duration_seconds=max_duration_seconds)
+
+
+_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """60 -> "C4" (scientific pitch notation)."""
+    return f"{_NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"

@@ -17,11 +17,9 @@ from collections.abc import Iterable
 
 from django.urls import reverse
 
+from catalog.midi import pitch_name
 from catalog.models import Track
-
-# The piano roll (catalog.rendering.draw_pianoroll) spans two semitones beyond the lowest and
-# the highest note; its grid has a line under every C.
-ROLL_MARGIN = 2
+from catalog.rendering import ROLL_MARGIN
 
 
 def queue_item(track: Track) -> dict:
@@ -52,16 +50,10 @@ def queue_json(items: list[dict] | dict) -> str:
     return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
 
 
-_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
-
-
-def _name(pitch: int) -> str:
-    return f"{_NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
 def pitch_axis(pitch_min: int | None, pitch_max: int | None) -> list[dict]:
     """Labels for the piano roll's pitch axis: every C (on its grid line), and the lowest and
-    highest notes where no C is near, each with its height from the bottom in percent."""
+    highest notes where no C is near, each with its height from the bottom in percent (the
+    roll, ``catalog.rendering.draw_pianoroll``, spans ``ROLL_MARGIN`` beyond both)."""
     if pitch_min is None or pitch_max is None or pitch_max < pitch_min:
         return []
     low, high = pitch_min - ROLL_MARGIN, pitch_max + ROLL_MARGIN
@@ -71,13 +63,15 @@ def pitch_axis(pitch_min: int | None, pitch_max: int | None) -> list[dict]:
         return round((pitch - low) / rows * 100, 2)
 
     octaves = [p for p in range(low, high + 1) if p % 12 == 0]
-    labels = [{"pitch": p, "name": _name(p), "bottom": bottom(p), "octave": True} for p in octaves]
+    labels = [
+        {"pitch": p, "name": pitch_name(p), "bottom": bottom(p), "octave": True} for p in octaves
+    ]
     for pitch in sorted({pitch_min, pitch_max}):
         if all(abs(pitch - c) > 3 for c in octaves):  # centred on the note's row
             labels.append(
                 {
                     "pitch": pitch,
-                    "name": _name(pitch),
+                    "name": pitch_name(pitch),
                     "bottom": bottom(pitch + 0.5),
                     "octave": False,
                 }

@@ -119,6 +119,9 @@ def encode_mp3(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     )
 
 
+ROLL_MARGIN = 2  # semitones of room below the lowest note and above the highest
+
+
 def draw_pianoroll(midi: pretty_midi.PrettyMIDI, size: tuple[int, int] = ROLL_SIZE) -> bytes:
     """A PNG piano roll: each track in its own colour, octave lines at every C."""
     width, height = size
@@ -128,8 +131,8 @@ def draw_pianoroll(midi: pretty_midi.PrettyMIDI, size: tuple[int, int] = ROLL_SI
     if not notes:
         return _png(image)
     end = max(n.end for n in notes) or 1.0
-    low = min(n.pitch for n in notes) - 2
-    high = max(n.pitch for n in notes) + 2
+    low = min(n.pitch for n in notes) - ROLL_MARGIN
+    high = max(n.pitch for n in notes) + ROLL_MARGIN
     row = height / (high - low + 1)
     for pitch in range(low, high + 1):
         if pitch % 12 == 0:

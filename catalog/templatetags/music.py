@@ -2,6 +2,8 @@
 
 from django import template
 
+from catalog.midi import pitch_name
+
 register = template.Library()
 
 
@@ -22,16 +24,12 @@ def bpm(value: float | int | None) -> str:
     return "" if value is None else f"{round(float(value))} bpm"
 
 
-_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
-
-
 @register.filter
 def note_name(midi_pitch: int | None) -> str:
     """60 -> "C4" (scientific pitch notation)."""
     if midi_pitch is None:
         return ""
-    pitch = int(midi_pitch)
-    return f"{_NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+    return pitch_name(int(midi_pitch))
 
 
 @register.filter

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from recommender.feed.blend import ANCHORED  # the reason codes that name a piece
 from recommender.feed.content import CatalogIndex
 from recommender.feed.context import Picks
 
 T = TypeVar("T")
-ANCHORED = ("because_you_played", "because_you_liked", "because_you_rated")
 _ANCHOR_RE = re.compile(r"^Because you (?:played|liked|gave) (?P<title>.+?)(?: [1-5]★)?$")
 
 

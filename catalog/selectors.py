@@ -61,24 +61,29 @@ def track_list(*, user, filters: TrackFilters | None = None) -> QuerySet[Track]:
     return tracks.order_by("title", "id")
 
 
+# Where a word is found, from most to least telling: the ranking of both databases.
+SEARCH_WEIGHTS = {"title": 8.0, "composer": 4.0, "collection": 2.0, "tag": 1.0}
+PART_OF_A_WORD = 0.1  # "bach" in "Bachelor" counts a tenth of "bach" in "J. S. Bach"
+PREFIX_SHARE = 0.1  # PostgreSQL: a word's prefix ("mozar") against the whole word
+_SEARCH_COLUMNS = {"title": "title", "composer": "artist__name", "collection": "collection__name"}
+
+
+def _field_has(field: str, lookup: str, value: str) -> Q | Exists:
+    """Whether a piece's ``field`` (a ``SEARCH_WEIGHTS`` key; "tag": any of its tags) matches
+    ``value`` by ``lookup`` ("icontains", "iregex")."""
+    if field == "tag":
+        return Exists(Tag.objects.filter(tracks=OuterRef("pk"), **{f"name__{lookup}": value}))
+    return Q(**{f"{_SEARCH_COLUMNS[field]}__{lookup}": value})
+
+
 def search_matches(query: str) -> Q:
     """Pieces where every word of ``query`` is in the title, the composer, the collection or a
     tag ("bach chorale" finds Bach's chorales), ignoring case."""
     matches = Q()
     for word in query.split():
-        matches &= Q(
-            Q(title__icontains=word)
-            | Q(artist__name__icontains=word)
-            | Q(collection__name__icontains=word)
-            | Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__icontains=word))
-        )
+        found = (_field_has(field, "icontains", word) for field in SEARCH_WEIGHTS)
+        matches &= Q(*found, _connector=Q.OR)
     return matches
-
-
-# Where a word is found, from most to least telling: the ranking of both databases.
-SEARCH_WEIGHTS = {"title": 8.0, "composer": 4.0, "collection": 2.0, "tag": 1.0}
-PART_OF_A_WORD = 0.1  # "bach" in "Bachelor" counts a tenth of "bach" in "J. S. Bach"
-PREFIX_SHARE = 0.1  # PostgreSQL: a word's prefix ("mozar") against the whole word
 
 
 def search_ranked(tracks: QuerySet[Track], query: str) -> QuerySet[Track]:
@@ -134,18 +139,9 @@ def _word_rank(words: list[str]):
     for word in words:
         whole = rf"(^|[^\w]){re.escape(word)}($|[^\w])"
         for field, weight in SEARCH_WEIGHTS.items():
-            has_whole: Exists | Q
-            has_part: Exists | Q
-            if field == "tag":
-                has_whole = Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__iregex=whole))
-                has_part = Exists(Tag.objects.filter(tracks=OuterRef("pk"), name__icontains=word))
-            else:
-                name = {"title": "title", "composer": "artist__name"}.get(field, "collection__name")
-                has_whole = Q(**{f"{name}__iregex": whole})
-                has_part = Q(**{f"{name}__icontains": word})
             total = total + Case(
-                When(has_whole, then=Value(weight)),
-                When(has_part, then=Value(weight * PART_OF_A_WORD)),
+                When(_field_has(field, "iregex", whole), then=Value(weight)),
+                When(_field_has(field, "icontains", word), then=Value(weight * PART_OF_A_WORD)),
                 default=Value(0.0),
                 output_field=FloatField(),
             )

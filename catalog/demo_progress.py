@@ -75,11 +75,9 @@ def progress_read() -> dict[str, Any] | None:
 
 
 def _context(state: dict[str, Any] | None) -> dict[str, Any]:
-    from catalog.models import Track
+    from catalog.selectors import public_pieces_playable
 
-    public = Track.objects.filter(owner__isnull=True)
-    imported = public.count()
-    playable = public.filter(render_status=Track.RenderStatus.READY).count()
+    playable, imported = public_pieces_playable()
     planned = int(state.get("planned", 0)) if state else 0
     processed = int(state.get("processed", 0)) if state else 0
     logins: list[tuple[str, str]] = []

@@ -148,6 +148,12 @@ def _word_rank(words: list[str]):
     return total
 
 
+def public_pieces_playable() -> tuple[int, int]:
+    """(playable, all): the catalog's public pieces whose audio is ready, and all of them."""
+    public = Track.objects.filter(owner__isnull=True)
+    return public.filter(render_status=Track.RenderStatus.READY).count(), public.count()
+
+
 def track_get(*, user, pk: int) -> Track:
     """One track ``user`` may see, or 404 (hidden, draft or another listener's private piece)."""
     tracks = _visible(user).select_related("artist", "collection").prefetch_related("tags")

@@ -26,6 +26,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.services import demo_user_ensure
+from catalog.selectors import public_pieces_playable
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class Command(BaseCommand):
                 self._say(f"left out, a duplicate: {line}")
             for line in result.failed:
                 self._say(f"left out: {line}")
-            ready, total = _playable()
+            ready, total = public_pieces_playable()
             self._block(
                 f"The demo catalog is imported: {result.created} pieces in {self._elapsed()} "
                 f"({result.duplicates} duplicates and {len(result.failed)} failures left out).",
@@ -199,7 +200,7 @@ class Command(BaseCommand):
     def _follow_audio(self, *, announce_start: bool) -> None:
         from catalog import services
 
-        ready, total = _playable()
+        ready, total = public_pieces_playable()
         if announce_start and ready >= total:
             queued = services.tracks_queue_missing_mp3()
             note = f" ({queued} MP3s queued for phones)" if queued else ""
@@ -213,7 +214,7 @@ class Command(BaseCommand):
             )
         last_print = time.monotonic()
         while True:
-            ready, total = _playable()
+            ready, total = public_pieces_playable()
             waiting = _rendering()
             if not waiting:
                 break
@@ -231,14 +232,6 @@ class Command(BaseCommand):
             + (f", {failed} failed to render (see the admin)" if failed else "")
             + f"; {queued} MP3s (for phones) follow in the background."
         )
-
-
-def _playable() -> tuple[int, int]:
-    """(ready, all) public pieces."""
-    from catalog.models import Track
-
-    public = Track.objects.filter(owner__isnull=True)
-    return public.filter(render_status=Track.RenderStatus.READY).count(), public.count()
 
 
 def _rendering() -> int:
@@ -263,7 +256,7 @@ class _Progress:
         self.done += n
         progress_write(stage=IMPORTING, planned=self.total, processed=self.done)
         if time.monotonic() - self.last_print >= PRINT_EVERY_S:
-            ready, imported = _playable()
+            ready, imported = public_pieces_playable()
             self.command._say(
                 f"demo catalog: {self.done} of {self.total} pieces read, {imported} imported, "
                 f"{ready} play ({self.command._elapsed()} after start) · "

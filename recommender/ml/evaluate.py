@@ -2,11 +2,12 @@
 
 The protocol of Kang & McAuley (2018) as re-examined with full ranking by Krichene & Rendle
 (2020) and used by Klenitskiy & Vasilev (2023): per user the last item is the test target and
-the second-to-last the validation target (early stopping of the sequence models). Sequence
-models learn from ``seq[:-2]``, validated on ``seq[-2]``, then (``SeqConfig.refit``) from
-``seq[:-1]`` in a last phase, and are tested with ``seq[:-1]`` as history; models without early
-stopping (popularity, ALS, BPR) learn from ``seq[:-1]``. No model sees ``seq[-1]``. Every item
-the user has seen is removed from the ranking.
+the second-to-last the validation target. With a time budget each kind's settings are searched
+on the validation targets (``recommender.ml.search``): every choice is made there and the test
+item is scored once. Sequence models learn from ``seq[:-2]`` (validated on ``seq[-2]``) and are
+tested with ``seq[:-1]`` as history; the other kinds are fitted again on ``seq[:-1]`` with the
+chosen settings. No model sees ``seq[-1]``. Every item the user has seen is removed from the
+ranking. A sequence model that does not beat ALS on validation is marked not promoted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.kinds import SEQUENCE_KINDS
 from recommender.ml.metrics import rank_targets, summarize
 from recommender.ml.registry import default_config, make_model
+from recommender.ml.search import MAX_TRIALS, search_model, split_fit_data
 
 __all__ = ["ANCHORS", "evaluate_models", "evaluate_split", "format_table"]
 
@@ -94,7 +96,7 @@ def evaluate_split(
     return summarize(rank_arr, top_arr, n_items=model.n_items, item_vectors=item_vectors)
 
 
-def _configure(kind: str, overrides: dict[str, Any], device: str, time_budget: float | None):
+def _configure(kind: str, overrides: dict[str, Any], device: str) -> Any:
     config = default_config(kind)
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = set(overrides) - fields
@@ -103,8 +105,6 @@ def _configure(kind: str, overrides: dict[str, Any], device: str, time_budget: f
     config = dataclasses.replace(config, **overrides)
     if "device" in fields:
         config = dataclasses.replace(config, device=device)
-    if kind in SEQUENCE_KINDS and time_budget is not None:
-        config = dataclasses.replace(config, time_budget=time_budget)
     return config
 
 
@@ -116,16 +116,17 @@ def evaluate_models(
     time_budget: float | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     split: LeaveOneOut | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> dict[str, dict[str, Any]]:
     """Train and test each kind on the leave-one-out split of ``data``; results keyed by kind.
 
-    ``time_budget`` bounds each sequence model's training (seconds); ``overrides`` maps a kind to
-    config fields to change (e.g. ``{"sasrec": {"hidden": 128}}``).
+    With ``time_budget`` (seconds per kind) each kind's settings are searched on validation
+    (``search_model``, at most ``max_trials`` trials); without, its defaults are fitted.
+    ``overrides`` maps a kind to settings that stay as given (e.g. ``{"sasrec": {"hidden": 128}}``).
     """
     overrides = overrides or {}
     split = split or leave_one_out(data.sequences(), data.n_items)
-    valid_matrix, test_matrix = split.train_matrix(), split.train_matrix(test=True)
-    vectors = reference_vectors(test_matrix)
+    vectors = reference_vectors(split.train_matrix(test=True))
     logger.info(
         "users %d, items %d, test users %d",
         len(split.train),
@@ -134,39 +135,50 @@ def evaluate_models(
     )
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        config = _configure(kind, overrides.get(kind, {}), device, time_budget)
-        model = make_model(kind, config)
-        if kind in SEQUENCE_KINDS:
-            fit = FitData(
-                valid_matrix,
-                split.train,
-                valid_history=split.train,
-                valid_target=split.valid_target,
-            )
-        else:
-            fit = FitData(test_matrix, split.test_history)
+        given = overrides.get(kind, {})
+        config = _configure(kind, given, device)
         logger.info("training %s", kind)
         start = time.perf_counter()
-        model.fit(fit)
+        if time_budget is None:
+            model = make_model(kind, config).fit(_plain_fit_data(kind, split))
+        else:
+            pinned = frozenset(given) - {"seed", "device"}
+            model, _ = search_model(
+                kind, split, budget=time_budget, base=config, pinned=pinned, max_trials=max_trials
+            )
         train_seconds = time.perf_counter() - start
         start = time.perf_counter()
         metrics = evaluate_split(model, split.test_history, split.test_target, item_vectors=vectors)
-        eval_seconds = time.perf_counter() - start
         row: dict[str, Any] = dict(metrics)
         row["train_seconds"] = round(train_seconds, 2)
-        row["eval_seconds"] = round(eval_seconds, 2)
-        row["config"] = dataclasses.asdict(config)
+        row["eval_seconds"] = round(time.perf_counter() - start, 2)
+        row["config"] = dataclasses.asdict(model.config)  # type: ignore[attr-defined]
+        if "search" in model.meta:
+            row["valid_NDCG@10"] = model.meta["search"]["valid_ndcg10"]
+            row["search"] = model.meta["search"]
         if "train" in model.meta:
             row.update(_training_figures(model.meta["train"]))
-        logger.info(
-            "%s: NDCG@10 %.4f HR@10 %.4f in %.0fs",
-            kind,
-            row["NDCG@10"],
-            row["HR@10"],
-            train_seconds,
-        )
+        logger.info("%s: NDCG@10 %.4f in %.0fs", kind, row["NDCG@10"], train_seconds)
         results[kind] = row
+    _mark_promotion(results)
     return results
+
+
+def _plain_fit_data(kind: str, split: LeaveOneOut) -> FitData:
+    """Without a search: sequence models stop on the validation items; the others learn up to
+    the test items."""
+    return split_fit_data(split, test=kind not in SEQUENCE_KINDS)
+
+
+def _mark_promotion(results: dict[str, dict[str, Any]]) -> None:
+    """``promoted``: whether each searched sequence model beats ALS on validation (no collapse:
+    the site would not serve one that does not)."""
+    floor = results.get("als", {}).get("valid_NDCG@10")
+    if floor is None:
+        return
+    for kind in SEQUENCE_KINDS:
+        if kind in results and "valid_NDCG@10" in results[kind]:
+            results[kind]["promoted"] = bool(results[kind]["valid_NDCG@10"] > floor)
 
 
 def evaluate_seeds(
@@ -177,6 +189,7 @@ def evaluate_seeds(
     device: str = "auto",
     time_budget: float | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> dict[str, dict[str, Any]]:
     """``evaluate_models`` once per seed (0 .. seeds-1, the ``seed`` of every kind that has
     one; the split is the same), and per kind: each metric's mean over the seeds, its 95 %
@@ -202,6 +215,7 @@ def evaluate_seeds(
                 time_budget=time_budget,
                 overrides=seeded,
                 split=split,
+                max_trials=max_trials,
             )
         )
     return {kind: _over_seeds([run[kind] for run in runs]) for kind in kinds}
@@ -221,9 +235,11 @@ def _over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
             half = t * float(values.std(ddof=1)) / math.sqrt(len(values))
         out[name] = mean
         out[f"{name}_ci95"] = [mean - half, mean + half]
-    config = {k: v for k, v in rows[0].get("config", {}).items() if k != "seed"}
-    out["config"] = config
-    out["seeds"] = [{k: v for k, v in row.items() if k != "config"} for row in rows]
+    best = max(rows, key=lambda row: row.get("valid_NDCG@10", 0.0))  # chosen on validation
+    out["config"] = {k: v for k, v in best.get("config", {}).items() if k != "seed"}
+    if "promoted" in rows[0]:
+        out["promoted"] = all(row["promoted"] for row in rows)
+    out["seeds"] = rows
     return out
 
 
@@ -236,7 +252,6 @@ def _training_figures(report: dict[str, Any]) -> dict[str, Any]:
         "best_epoch": report["best_epoch"],
         "valid_NDCG10": report["best_valid_ndcg10"],  # of best_epoch's weights
         "kept_epoch": report["kept_epoch"],
-        "refit_epochs": report["refit_epochs"],
         "stopped_by": report["stopped_by"],
     }
 
@@ -246,15 +261,20 @@ def format_table(results: dict[str, dict[str, Any]], dataset: str | None = None)
     anchors = ANCHORS.get(dataset or "", {})
     header = (
         f"{'model':<8} {'HR@10':>7} {'NDCG@10':>8} {'Recall@20':>9} {'MRR':>7} "
-        f"{'cover':>6} {'ILD':>6} {'train s':>8}  anchor (NDCG@10)"
+        f"{'cover':>6} {'ILD':>6} {'valid':>7} {'train s':>8}  anchor (NDCG@10)"
     )
     lines = [header, "-" * len(header)]
     for kind, r in results.items():
+        valid = f"{r['valid_NDCG@10']:>7.4f}" if "valid_NDCG@10" in r else f"{'-':>7}"
         lines.append(
             f"{kind:<8} {r['HR@10']:>7.4f} {r['NDCG@10']:>8.4f} {r['Recall@20']:>9.4f} "
-            f"{r['MRR']:>7.4f} {r['coverage@10']:>6.3f} {r['ILD@10']:>6.3f} "
+            f"{r['MRR']:>7.4f} {r['coverage@10']:>6.3f} {r['ILD@10']:>6.3f} {valid} "
             f"{r['train_seconds']:>8.1f}  {anchors.get(kind, '')}"
         )
+    lines.append("valid: NDCG@10 on the validation items, where the settings were chosen")
+    for kind, r in results.items():
+        if r.get("promoted") is False:
+            lines.append(f"{kind} is not promoted: it does not beat ALS on validation")
     seeded = {kind: r for kind, r in results.items() if len(r.get("seeds", [])) > 1}
     if seeded:
         lines.append("means over seeds; NDCG@10's 95 % interval:")

@@ -25,9 +25,8 @@ from recommender.ml.seq_model import (
     build_network,
 )
 from recommender.ml.seq_train import (
+    OnValidation,
     TrainReport,
-    first_phase,
-    refit_phase,
     score_histories,
     train_sequence_model,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "SASRecRecommender",
     "SequenceRecommender",
     "init_items_from_als",
-    "with_valid_items",
 ]
 
 
@@ -60,27 +58,6 @@ def init_items_from_als(module: torch.nn.Module, data: FitData, c: SeqConfig) ->
         module.item_emb.weight[torch.from_numpy(played + 1)] = torch.from_numpy(factors)  # type: ignore[union-attr, operator]
 
 
-def with_valid_items(data: FitData) -> list[np.ndarray] | None:
-    """Each sequence followed by its validation target, where the sequence is its history.
-
-    A sequence that differs from its validation history (one that already holds the target)
-    is kept as it is. ``None`` when ``data`` holds no validation target.
-    """
-    if data.valid_history is None or data.valid_target is None:
-        return None
-    targets = np.asarray(data.valid_target, dtype=np.int64)
-    if not (targets >= 0).any():
-        return None
-    return [
-        np.append(sequence, target)
-        if target >= 0 and np.array_equal(sequence, history)
-        else np.asarray(sequence, dtype=np.int64)
-        for sequence, history, target in zip(
-            data.sequences, data.valid_history, targets, strict=True
-        )
-    ]
-
-
 class SequenceRecommender(Recommender):
     kind = "seq"
     arch = "sasrec"
@@ -101,16 +78,15 @@ class SequenceRecommender(Recommender):
         c = self.config
         if c.threads:
             torch.set_num_threads(c.threads)
-        self.device = resolve_device(c.device)
         if c.members == 1:
-            self.module, report = self._fit_network(c, data)
+            self.module, report = self.fit_network(c, data)
             self.meta["train"] = dataclasses.asdict(report)
         else:  # each network its share of the time budget, its own seed
             share = None if c.time_budget is None else c.time_budget / c.members
             networks, reports = [], []
             for i in range(c.members):
                 one = dataclasses.replace(c, members=1, seed=c.seed + i, time_budget=share)
-                network, report = self._fit_network(one, data)
+                network, report = self.fit_network(one, data)
                 networks.append(network)
                 reports.append(dataclasses.asdict(report))
             self.module = SeqEnsemble(c.model, networks)
@@ -121,27 +97,29 @@ class SequenceRecommender(Recommender):
         self.device = torch.device("cpu")
         return self
 
-    def _fit_network(self, c: SeqConfig, data: FitData) -> tuple[_SeqBase, TrainReport]:
-        """One network trained on ``data`` (validated phase, then refit phase), on the CPU after."""
+    def fit_network(
+        self,
+        c: SeqConfig,
+        data: FitData,
+        on_validation: OnValidation | None = None,
+        stop_epoch: int | None = None,
+    ) -> tuple[_SeqBase, TrainReport]:
+        """One network of ``c`` trained on ``data``, stopped on its validation; on the CPU after."""
+        self.device = resolve_device(c.device)
         torch.manual_seed(c.seed)  # the initial weights too, so a fit is reproducible
         module = build_network(c.model, data.n_items)
         if c.item_init == "als":
             init_items_from_als(module, data, c)
-        train = c.train
-        known = with_valid_items(data) if train.refit else None
         report = train_sequence_model(
             module,
             data.sequences,
             valid_history=data.valid_history,
             valid_target=data.valid_target,
             device=self.device,
-            config=train if known is None else first_phase(train),  # no refit: the whole budget
+            config=c.train,
+            on_validation=on_validation,
+            stop_epoch=stop_epoch,
         )
-        if known is not None:
-            refit = train_sequence_model(
-                module, known, device=self.device, config=refit_phase(train, report)
-            )
-            report.refit_epochs, report.seconds = refit.epochs, report.seconds + refit.seconds
         return module.to(torch.device("cpu")), report
 
     def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:

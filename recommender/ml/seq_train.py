@@ -7,26 +7,19 @@ softmax is computed in cache-sized chunks (``recommender.ml.softmax``), and ``pr
 runs the products in bfloat16 (options of ``SeqTrainConfig``). For large catalogs,
 ``loss="sampled"`` uses a sampled softmax over negatives shared by the batch. Only real
 (non-padding) positions are scored, batches group sequences of similar length, and training stops
-early on validation NDCG@10 or when the time budget runs out. The best validated weights are
-kept, except at the end of a cosine schedule: annealed to a zero learning rate, its last weights
-are the run's (on Last.fm's 1,090 validation users, a peak at epoch 9 of 60 was noise, and
-restoring it threw away the annealing).
-
-A last phase (``refit``, a share of the run) then learns from each history followed by its
-validation item, so that the latest item of every sequence is a target too: the model that
-ranks the test items has learned from everything before them, as ALS does. It runs at a lower
-peak learning rate, decaying to zero, and is not validated (its targets are the validation's).
+early on validation NDCG@10, when a caller's ``on_validation`` says so (the search's pruner),
+or when the time budget runs out. The weights of the best validated epoch are the run's: every
+choice, the number of epochs included, is made on validation.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -35,23 +28,20 @@ from tqdm import tqdm
 
 from recommender.ml.metrics import ndcg, rank_targets
 from recommender.ml.seq_config import SeqTrainConfig
-from recommender.ml.seq_model import _SeqBase
+from recommender.ml.seq_model import SeqEnsemble, _SeqBase
 from recommender.ml.softmax import full_softmax_cross_entropy
 
 __all__ = [
     "TrainReport",
-    "first_phase",
     "pad_histories",
-    "refit_phase",
     "score_histories",
     "train_sequence_model",
+    "validate",
 ]
 
 logger = logging.getLogger(__name__)
 
-REFIT_LR = 0.3  # the refit phase's peak learning rate, as a share of ``lr``
-
-Train = TypeVar("Train", bound=SeqTrainConfig)  # a phase's config is of its run's config class
+OnValidation = Callable[[int, float], bool]  # (epoch, valid NDCG@10) -> stop now?
 
 
 @dataclass
@@ -61,8 +51,7 @@ class TrainReport:
     kept_epoch: int = 0  # the epoch whose weights the model ends with
     best_valid_ndcg10: float = 0.0
     seconds: float = 0.0
-    stopped_by: str = "epochs"  # epochs | early_stopping | time_budget
-    refit_epochs: int = 0  # epochs of the last phase (histories with their validation items)
+    stopped_by: str = "epochs"  # epochs | early_stopping | time_budget | pruned
     curve: list[tuple[int, float, float]] = field(default_factory=list)  # epoch, loss, ndcg
 
 
@@ -79,7 +68,10 @@ def pad_histories(histories: list[np.ndarray], maxlen: int) -> torch.Tensor:
 
 @torch.no_grad()
 def score_histories(
-    model: _SeqBase, histories: list[np.ndarray], device: torch.device, batch_size: int = 256
+    model: _SeqBase | SeqEnsemble,
+    histories: list[np.ndarray],
+    device: torch.device,
+    batch_size: int = 256,
 ) -> np.ndarray:
     """Catalog scores ``(len(histories), n_items)`` for the item following each history."""
     model.eval()
@@ -165,32 +157,11 @@ def _lr_factor(c: SeqTrainConfig, progress: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * (progress - c.warmup) / (1.0 - c.warmup)))
 
 
-def first_phase(c: Train) -> Train:
-    """The validated phase: the whole run but the ``refit`` share of its time budget."""
-    if not c.refit or c.time_budget is None:
-        return c
-    return dataclasses.replace(c, time_budget=c.time_budget * (1.0 - c.refit))
-
-
-def refit_phase(c: Train, first: TrainReport) -> Train:
-    """The last phase: ``refit`` of the run, from ``REFIT_LR`` of the peak rate down to zero.
-
-    Its length is in proportion to the first phase's: ``refit / (1 - refit)`` of the epochs whose
-    weights it kept, and that share of the time budget.
-    """
-    share = c.refit / (1.0 - c.refit)
-    return dataclasses.replace(
-        c,
-        epochs=max(1, math.ceil(first.kept_epoch * share)),
-        time_budget=None if c.time_budget is None else c.time_budget * c.refit,
-        lr=c.lr * REFIT_LR,
-        lr_schedule="cosine",
-        warmup=0.0,
-    )
-
-
 def validate(
-    model: _SeqBase, histories: list[np.ndarray], targets: np.ndarray, device: torch.device
+    model: _SeqBase | SeqEnsemble,
+    histories: list[np.ndarray],
+    targets: np.ndarray,
+    device: torch.device,
 ) -> float:
     """NDCG@10 over the full catalog with each history's items filtered out."""
     scores = score_histories(model, histories, device)
@@ -207,10 +178,15 @@ def train_sequence_model(
     valid_target: np.ndarray | None = None,
     device: torch.device,
     config: SeqTrainConfig,
+    on_validation: OnValidation | None = None,
+    stop_epoch: int | None = None,
 ) -> TrainReport:
     """Train ``model`` in place on ``sequences`` (item indices in time order).
 
-    ``config`` gives the training settings of this phase; the model's own config its shape.
+    ``config`` gives the training settings; the model's own config its shape. After each
+    validation ``on_validation(epoch, ndcg10)`` may end the run (``stopped_by="pruned"``).
+    ``stop_epoch`` ends it after that epoch, the learning rate scheduled over ``config.epochs``
+    all the same (a retraining that repeats a validated run up to its best epoch).
     """
     c = config
     arch = model.config.arch
@@ -276,15 +252,16 @@ def train_sequence_model(
             valid,
             time.perf_counter() - start,
         )
-        if report.stopped_by == "time_budget":
+        if report.stopped_by == "time_budget" or epoch == stop_epoch:
+            break
+        if not math.isnan(score) and on_validation is not None and on_validation(epoch, score):
+            report.stopped_by = "pruned"
             break
         if bad >= c.patience:
             report.stopped_by = "early_stopping"
             break
     report.kept_epoch = report.epochs
-    if best_state is not None and (
-        c.lr_schedule != "cosine" or report.stopped_by == "early_stopping"
-    ):
+    if best_state is not None:
         model.load_state_dict(best_state)
         report.kept_epoch = report.best_epoch
     report.best_valid_ndcg10 = max(best, 0.0)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from recommender.ml.data import DataFormatError, read_interactions
 from recommender.ml.evaluate import evaluate_models, evaluate_seeds, format_table
 from recommender.ml.kinds import KINDS
+from recommender.ml.search import MAX_TRIALS
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,14 @@ class Command(BaseCommand):
             "--time-budget",
             type=float,
             default=None,
-            help="seconds of training at most for each sequence model",
+            help="seconds for each model: its settings are searched on the validation items "
+            "within it (without it, each model's defaults are fitted)",
+        )
+        parser.add_argument(
+            "--trials",
+            type=int,
+            default=MAX_TRIALS,
+            help=f"trials at most per model in the search (default {MAX_TRIALS})",
         )
         parser.add_argument(
             "--config",
@@ -87,7 +95,11 @@ class Command(BaseCommand):
             ) from None
         try:
             data = read_interactions(options["data"], options["format"])
-            run = dict(device=options["device"], time_budget=options["time_budget"])
+            run = dict(
+                device=options["device"],
+                time_budget=options["time_budget"],
+                max_trials=options["trials"],
+            )
             if options["seeds"] == 1:
                 results = evaluate_models(data, kinds, overrides=overrides, **run)
             else:

@@ -38,6 +38,8 @@ def test_command_prints_table_and_writes_json(tmp_path):
         "cpu",
         "--time-budget",
         "30",
+        "--trials",
+        "2",
         "--config",
         json.dumps(tiny),
         "--anchors",
@@ -50,6 +52,12 @@ def test_command_prints_table_and_writes_json(tmp_path):
         assert 0.0 <= row["NDCG@10"] <= row["HR@10"] <= 1.0
     # the walks are deterministic, so the sequence model must beat popularity clearly
     assert results["sasrec"]["NDCG@10"] > results["pop"]["NDCG@10"] + 0.2
+    searched = results["sasrec"]["search"]  # what was tried and chosen, on validation
+    assert len([t for t in searched["trials"] if t["state"] in {"complete", "pruned"}]) == 2
+    assert results["sasrec"]["valid_NDCG@10"] == searched["valid_ndcg10"]
+    assert results["sasrec"]["config"]["hidden"] == 16  # given settings stay as given
+    assert results["sasrec"]["config"]["dropout"] == searched["chosen"]["dropout"]
+    assert isinstance(results["sasrec"]["promoted"], bool)  # against ALS on validation
 
 
 @pytest.mark.parametrize(
@@ -66,6 +74,44 @@ def test_command_rejects_bad_input_clearly(tmp_path, args, message):
     _write_walks(data)
     with pytest.raises(CommandError, match=message):
         call_command("evaluate_recommenders", "--data", str(data), *args)
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "message"),
+    [
+        ("1 5\n2 5\n3 5\n", "sasrec", "at least 2 distinct items"),
+        ("1 5\nu2 6\n", "sasrec", r"walks.txt:2: SASRec lines hold integer ids"),
+        ("1 5\n1 6\n", "sasrec", "no user has at least 3 interactions"),
+    ],
+)
+def test_command_names_data_it_cannot_evaluate(tmp_path, text, fmt, message):
+    data = tmp_path / "walks.txt"
+    data.write_text(text)
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate_recommenders", "--data", str(data), "--format", fmt)
+
+
+def test_command_refuses_a_budget_too_small_for_one_trial(tmp_path):
+    data = tmp_path / "walks.txt"
+    _write_walks(data)
+    with pytest.raises(CommandError, match="time budget of 1 s is too small for one trial"):
+        call_command("evaluate_recommenders", "--data", str(data), "--time-budget", "1")
+
+
+def test_one_listener_unsorted_rows_and_equal_timestamps_are_evaluated(tmp_path):
+    """One listener's plays in a CSV, out of order, two at the same second: their time order
+    (the file's order where times are equal) gives the sequence."""
+    data, out = tmp_path / "one.csv", tmp_path / "results.json"
+    rows = ["user,item,timestamp", "u1,c,30", "u1,a,10", "u1,b,20", "u1,d,30", "u1,e,50"]
+    data.write_text("\n".join(rows) + "\n")
+    call_command(
+        "evaluate_recommenders",
+        *("--data", str(data), "--format", "csv", "--models", "pop,als,sasrec"),
+        *("--time-budget", "6", "--trials", "1", "--device", "cpu", "--out", str(out)),
+    )
+    results = json.loads(out.read_text())
+    assert set(results) == {"pop", "als", "sasrec"}
+    assert all(row["users"] == 1 for row in results.values())
 
 
 def test_command_rejects_missing_file(tmp_path):

@@ -33,9 +33,8 @@ def test_members_train_one_after_another_with_their_own_seeds_and_budget_shares(
     monkeypatch.setattr(seq_recommender, "train_sequence_model", recording)
     config = dataclasses.replace(SeqConfig.tiny(), members=2, time_budget=4.0, seed=7)
     model = SASRecRecommender(config).fit(_toy())
-    # each member: a validated phase on 80% of its half, then its refit phase on 20%
-    assert [seed for seed, _ in phases] == [7, 7, 8, 8]
-    assert [budget for _, budget in phases] == pytest.approx([1.6, 0.4, 1.6, 0.4])
+    assert [seed for seed, _ in phases] == [7, 8]  # each member its seed and half the budget
+    assert [budget for _, budget in phases] == pytest.approx([2.0, 2.0])
     assert len(model.meta["train"]["members"]) == 2  # each network's own training report
     first, second = (m.item_weights().detach() for m in model.module.members)
     assert not torch.allclose(first, second)  # different seeds, different networks

@@ -11,7 +11,7 @@ from recommender.ml import softmax
 from recommender.ml.seq_config import SeqConfig
 from recommender.ml.seq_recommender import SASRecRecommender
 from recommender.ml.softmax import chunk_rows, full_softmax_cross_entropy
-from tests.recommender.ml.test_refit import _walks_then_a_new_item
+from tests.recommender.ml.test_search import _walks_then_a_new_item
 
 
 def _case(rows: int, items: int, dim: int = 8, seed: int = 0, dtype=torch.float32):
@@ -123,7 +123,7 @@ def test_a_model_trained_in_bfloat16_learns_the_next_step():
     config = dataclasses.replace(
         SeqConfig.tiny(), precision="bf16", epochs=30, eval_every=30, lr=1e-2, batch_size=8
     )
-    model = SASRecRecommender(dataclasses.replace(config, maxlen=10, refit=0.0))
+    model = SASRecRecommender(dataclasses.replace(config, maxlen=10))
     model.fit(_walks_then_a_new_item())  # listeners walk items upward, one step at a time
     history = np.arange(10, 20)
     scores = model.scores(np.array([0]), [history])[0]

@@ -1,0 +1,118 @@
+"""The budgeted search: settings chosen on the validation items, the test items never read."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.ml.base import FitData
+from recommender.ml.data import leave_one_out
+from recommender.ml.registry import default_config
+from recommender.ml.search import BudgetTooSmall, search_model
+from recommender.ml.seq_config import SeqConfig
+
+N_ITEMS, NEW = 32, 30  # item 30 follows item 29 only as a validation item or a test item
+
+
+def _walks_then_a_new_item() -> FitData:
+    """Listeners walk items 0..29 upward; each one's newest play, after item 29, is item 30.
+
+    The newest play is each one's validation target (on the site and in the evaluation it is
+    the second-newest, the newest being the test), so a model trained on the histories alone
+    never learns that 30 follows 29.
+    """
+    rng = np.random.default_rng(0)
+    history = [np.arange(rng.integers(0, 20), 30, dtype=np.int64) for _ in range(60)]
+    rows = np.repeat(np.arange(len(history)), [len(h) for h in history])
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.concatenate(history))),
+        shape=(len(history), N_ITEMS),
+    )
+    targets = np.full(len(history), NEW, dtype=np.int64)
+    targets[::10] = -1  # some listeners have too little history to hold anything out
+    return FitData(matrix, history, valid_history=history, valid_target=targets)
+
+
+def _walk_split():
+    """Walks upward from 0..9 to an end in 20..29, then the next two steps: the first is the
+    validation item, the second the test item. Item 30 is only ever a validation item (after
+    29) or a test item (after 28, 29)."""
+    rng = np.random.default_rng(1)
+    sequences = []
+    for user in range(90):
+        end = 29 if user % 3 == 0 else int(rng.integers(20, 29))
+        sequences.append(np.arange(rng.integers(0, 10), end + 3, dtype=np.int64))
+    return leave_one_out(sequences, N_ITEMS)
+
+
+SEQ_BASE = dataclasses.replace(
+    SeqConfig.tiny(), epochs=30, lr=1e-2, batch_size=8, item_init="random", device="cpu"
+)
+SEQ_PINNED = frozenset({"lr", "batch_size", "maxlen", "hidden", "item_init"})
+
+
+def _rank_after_29(model) -> int:
+    history = np.arange(20, 30)
+    scores = model.scores(np.array([0]), [history])[0]
+    scores[history] = -np.inf
+    return int((scores > scores[NEW]).sum())
+
+
+def test_the_chosen_network_learns_the_validation_items_before_it_is_tested():
+    split = _walk_split()
+    model, result = search_model(
+        "sasrec", split, budget=60, base=SEQ_BASE, pinned=SEQ_PINNED, max_trials=2
+    )
+    assert result.retrained
+    assert _rank_after_29(model) == 0  # 30 after 29 was learned from the validation items
+
+
+def test_the_search_never_reads_the_test_items():
+    split = _walk_split()
+    split.test_target = None  # any read of the test items would fail
+    for kind, base, pinned in (
+        ("sasrec", SEQ_BASE, SEQ_PINNED),
+        ("als", default_config("als"), frozenset()),
+        ("pop", default_config("pop"), frozenset()),
+    ):
+        _, result = search_model(kind, split, budget=30, base=base, pinned=pinned, max_trials=2)
+        assert result.valid_ndcg10 > 0
+
+
+def test_matrix_factorisation_keeps_the_best_validated_trial_starting_from_the_defaults():
+    base = dataclasses.replace(default_config("als"), factors=8)
+    model, result = search_model("als", _walk_split(), budget=60, base=base, max_trials=6)
+    assert len(result.trials) == 6
+    first = result.trials[0]["params"]
+    assert first == {"factors": 8, "regularization": 0.05, "alpha": 5.0, "iterations": 15}
+    best = max(result.trials, key=lambda trial: trial["valid_NDCG10"])
+    assert result.chosen == best["params"]
+    assert result.valid_ndcg10 == pytest.approx(best["valid_NDCG10"], abs=1e-5)
+    assert model.config.factors == best["params"]["factors"]  # fitted with the chosen settings
+    assert model.meta["search"]["chosen"] == result.chosen
+
+
+def test_pinned_settings_are_not_searched():
+    pinned = frozenset({"factors", "iterations"})
+    base = dataclasses.replace(default_config("als"), factors=8, iterations=5)
+    _, result = search_model(
+        "als", _walk_split(), budget=60, base=base, pinned=pinned, max_trials=4
+    )
+    assert all(set(trial["params"]) == {"regularization", "alpha"} for trial in result.trials)
+
+
+def test_a_budget_too_small_for_one_trial_is_named():
+    with pytest.raises(BudgetTooSmall, match="time budget of 1 s is too small for one trial"):
+        search_model("sasrec", _walk_split(), budget=1)
+
+
+def test_a_search_records_each_trial_of_a_sequence_model():
+    _, result = search_model(
+        "sasrec", _walk_split(), budget=60, base=SEQ_BASE, pinned=SEQ_PINNED, max_trials=3
+    )
+    tried = [trial for trial in result.trials if trial["state"] in {"complete", "pruned"}]
+    assert len(tried) == 3
+    assert {"params", "valid_NDCG10", "seconds", "epochs", "best_epoch"} <= set(tried[0])
+    assert tried[0]["params"]["dropout"] == SEQ_BASE.dropout  # the defaults come first
+    assert result.members >= 1 and set(result.chosen) == set(tried[0]["params"])

@@ -206,6 +206,10 @@ RECOMMENDER_RETRAIN_AFTER_FEEDBACK = env.int("RECOMMENDER_RETRAIN_AFTER_FEEDBACK
 # A model version serves only once evaluated on at least this many listeners' held-out plays
 # (fewer measure nothing: NDCG@10 on 3 listeners is noise); until then popularity serves.
 RECOMMENDER_MIN_EVAL_USERS = env.int("RECOMMENDER_MIN_EVAL_USERS", default=20)
+# Each training searches its model's settings on held-out plays: seconds for the search and the
+# fit (within the task's 45-minute limit), and trials at most.
+RECOMMENDER_SEARCH_BUDGET_S = env.float("RECOMMENDER_SEARCH_BUDGET_S", default=1800.0)
+RECOMMENDER_SEARCH_TRIALS = env.int("RECOMMENDER_SEARCH_TRIALS", default=30)
 CELERY_BEAT_SCHEDULE: dict = {
     "recommender-train-mf": {
         "task": "recommender.train_scheduled",

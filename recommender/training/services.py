@@ -3,9 +3,12 @@
 A training reads the event log, holds out each listener's most recent item, trains, evaluates
 the new model and the active one on those held-out items (full ranking, seen items filtered)
 and activates the new version only if it was evaluated on at least ``RECOMMENDER_MIN_EVAL_USERS``
-listeners (``min_eval_users``; fewer measure nothing, and popularity serves meanwhile) and its
-NDCG@10 is not worse. Staff cannot activate an under-evaluated version either. A failure
-leaves the active version in place and records the error on the run. The database allows one
+listeners (``min_eval_users``; fewer measure nothing, and popularity serves meanwhile), its
+NDCG@10 is not worse and, for a sequence model, beats the serving matrix factorisation's. Each
+training searches its settings on the validation items (``recommender.ml.search``) within
+``RECOMMENDER_SEARCH_BUDGET_S``; the version keeps what was tried and chosen. Staff cannot
+activate an under-evaluated version either. A failure leaves the active version in place and
+records the error on the run. The database allows one
 open (queued or running) run per kind, so two trainings of one kind never overlap; a run whose
 worker died (its heartbeat silent, see ``musicsite.jobs``) is failed so that the next one can
 start.
@@ -30,11 +33,12 @@ from django.utils import timezone
 
 from musicsite import jobs
 from recommender.listening import hub
-from recommender.ml.base import FitData, Recommender
+from recommender.ml.base import Recommender
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.evaluate import evaluate_split, reference_vectors
 from recommender.ml.kinds import SEQUENCE_KINDS, family
-from recommender.ml.registry import default_config, make_model
+from recommender.ml.registry import default_config
+from recommender.ml.search import MAX_TRIALS, search_model
 from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
 from recommender.training.dataset import dedupe_latest, event_log_interactions
 from recommender.training.recovery import training_run_fail_if_dead
@@ -56,11 +60,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Site defaults: small, quick models (a listener's history is short next to ML-1M's).
+# Site defaults: one thread per training, so a worker leaves the other core to the site.
 SITE_CONFIG: dict[str, dict[str, Any]] = {
-    "sasrec": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
-    "gru": {"maxlen": 50, "epochs": 100, "patience": 5, "time_budget": 1800.0, "threads": 1},
+    "sasrec": {"threads": 1},
+    "gru": {"threads": 1},
 }
+# Seconds of search and training per run (``RECOMMENDER_SEARCH_BUDGET_S``), within the task's
+# time limit; trials at most (``RECOMMENDER_SEARCH_TRIALS``).
+DEFAULT_SEARCH_BUDGET_S = 1800.0
+# Settings that say where and how a model runs, not what it is: never searched, never pinned.
+_NOT_SEARCHED = frozenset({"device", "seed", "threads", "time_budget"})
 
 
 # Listeners a version must be evaluated on before it may serve (``RECOMMENDER_MIN_EVAL_USERS``).
@@ -100,6 +109,11 @@ def activation_refusal(version: ModelVersion) -> str | None:
         f"evaluated on {evaluated} listener{'s' if evaluated != 1 else ''}, fewer than the "
         f"{minimum} RECOMMENDER_MIN_EVAL_USERS asks"
     )
+
+
+def search_budget() -> float:
+    """``RECOMMENDER_SEARCH_BUDGET_S``: seconds a training may spend on its search and fit."""
+    return float(getattr(settings, "RECOMMENDER_SEARCH_BUDGET_S", DEFAULT_SEARCH_BUDGET_S))
 
 
 def model_config(kind: str) -> Any:
@@ -182,17 +196,18 @@ def _split(data: Interactions) -> LeaveOneOut:
 
 
 def _fit(kind: str, split: LeaveOneOut) -> Recommender:
-    model = make_model(kind, model_config(kind))
-    if kind in SEQUENCE_KINDS:
-        fit = FitData(
-            split.train_matrix(),
-            split.train,
-            valid_history=split.train,
-            valid_target=split.valid_target,
-        )
-    else:
-        fit = FitData(split.train_matrix(test=True), split.test_history)
-    return model.fit(fit)
+    """The model of ``kind`` with settings searched on the validation items (those given in
+    ``RECOMMENDER_MODEL_CONFIG`` stay as given)."""
+    given = getattr(settings, "RECOMMENDER_MODEL_CONFIG", {}).get(kind, {})
+    model, _ = search_model(
+        kind,
+        split,
+        budget=search_budget(),
+        base=model_config(kind),
+        pinned=frozenset(given) - _NOT_SEARCHED,
+        max_trials=int(getattr(settings, "RECOMMENDER_SEARCH_TRIALS", MAX_TRIALS)),
+    )
+    return model
 
 
 def _evaluate_active(
@@ -235,7 +250,7 @@ def _execute(run: TrainingRun) -> None:
             run, 0.1, "splitting", n_users=data.n_users, n_items=data.n_items, n_events=len(data)
         )
         split = _split(data)
-        _progress(run, 0.2, "training")
+        _progress(run, 0.2, "searching")
         start = time.perf_counter()
         model = _fit(run.kind, split)
         train_seconds = time.perf_counter() - start
@@ -243,7 +258,12 @@ def _execute(run: TrainingRun) -> None:
         vectors = reference_vectors(split.train_matrix(test=True))
         metrics = evaluate_split(model, split.test_history, split.test_target, item_vectors=vectors)
         metrics["train_seconds"] = round(train_seconds, 2)
+        if "search" in model.meta:
+            metrics["valid_NDCG@10"] = model.meta["search"]["valid_ndcg10"]
         active, active_ndcg = _evaluate_active(run.kind, data, split, vectors)
+        floor = None
+        if run.kind in SEQUENCE_KINDS:  # no collapse: it must beat the serving factorisation
+            floor = _evaluate_active(settings.RECOMMENDER_MF_KIND, data, split, vectors)
         version_no = (
             ModelVersion.objects.filter(kind=run.kind).aggregate(n=Max("version"))["n"] or 0
         ) + 1
@@ -253,7 +273,7 @@ def _execute(run: TrainingRun) -> None:
             shutil.rmtree(folder)  # left over from a crashed run that never registered it
         model.meta.update(user_ids=data.user_ids, item_ids=data.item_ids, trained_at=time.time())
         model.save(folder)
-        _register(run, model, metrics, relative, version_no, active, active_ndcg)
+        _register(run, model, metrics, relative, version_no, active, active_ndcg, floor)
     except Exception as exc:
         stopped = isinstance(exc, TrainingStopped)
         if stopped:
@@ -291,6 +311,7 @@ def _register(
     version_no: int,
     active: ModelVersion | None,
     active_ndcg: float | None,
+    floor: tuple[ModelVersion | None, float | None] | None = None,
 ) -> ModelVersion:
     if (
         not TrainingRun.objects.select_for_update()
@@ -317,7 +338,18 @@ def _register(
             f"not activated: NDCG@10 {new_ndcg:.4f} < active v{active.version}'s "
             f"{active_ndcg:.4f} on the same held-out events"
         )
+    floor_version, floor_ndcg = floor or (None, None)
+    if better and floor_version is not None and floor_ndcg is not None and new_ndcg <= floor_ndcg:
+        better = False
+        reason = (
+            f"not activated: NDCG@10 {new_ndcg:.4f} does not beat the serving "
+            f"{floor_version.kind} v{floor_version.version}'s {floor_ndcg:.4f} on the same "
+            "held-out plays (a sequence model that does not beat matrix factorisation is not "
+            "promoted)"
+        )
     config = model._config()
+    if "search" in model.meta:
+        config["search"] = model.meta["search"]  # what was tried and chosen, for the admin
     version = ModelVersion.objects.create(
         kind=run.kind,
         version=version_no,

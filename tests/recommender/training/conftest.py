@@ -34,6 +34,8 @@ def _tiny_models(settings, tmp_path):
     settings.MODEL_ROOT = str(tmp_path / "models")
     settings.RECOMMENDER_MODEL_CONFIG = TINY
     settings.RECOMMENDER_RETRAIN_AFTER_FEEDBACK = 0
+    settings.RECOMMENDER_SEARCH_TRIALS = 3
+    settings.RECOMMENDER_SEARCH_BUDGET_S = 60.0
     serving._cache.clear()
     yield
     serving._cache.clear()

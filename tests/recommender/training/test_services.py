@@ -52,6 +52,30 @@ def test_worse_version_is_kept_inactive_with_the_reason(
     assert first.is_active
 
 
+def test_a_training_searches_its_settings_and_the_version_keeps_what_was_tried(
+    event_log, django_capture_on_commit_callbacks
+):
+    version = _train("sasrec", django_capture_on_commit_callbacks).version
+    search = version.config["search"]
+    assert len([t for t in search["trials"] if t["state"] in {"complete", "pruned"}]) == 3
+    assert search["budget"] == 60.0 and search["seconds"] <= 60.0 + 10
+    assert version.config["model"]["hidden"] == 16  # RECOMMENDER_MODEL_CONFIG stays as given
+    assert version.config["model"]["dropout"] == search["chosen"]["dropout"]
+    assert version.metrics["valid_NDCG@10"] == pytest.approx(search["valid_ndcg10"])
+
+
+def test_a_sequence_model_that_does_not_beat_the_serving_factorisation_is_not_promoted(
+    event_log, settings, django_capture_on_commit_callbacks
+):
+    als = _train("als", django_capture_on_commit_callbacks).version
+    crippled = {"hidden": 16, "layers": 1, "maxlen": 20, "epochs": 1, "lr": 1e-6}
+    settings.RECOMMENDER_MODEL_CONFIG = {**settings.RECOMMENDER_MODEL_CONFIG, "sasrec": crippled}
+    sasrec = _train("sasrec", django_capture_on_commit_callbacks).version
+    assert sasrec.ndcg10 < als.ndcg10
+    assert not sasrec.is_active  # the first of its kind, yet it does not serve
+    assert f"does not beat the serving als v{als.version}'s" in sasrec.reason
+
+
 def test_failed_training_keeps_the_active_version_and_says_why(
     event_log, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import path
+from django.utils.safestring import SafeString
 
 from recommender.ml.base import ArtifactError
 from recommender.models import ModelKind, ModelVersion, TrainingRun
@@ -50,6 +52,28 @@ def serving_summary() -> dict:
     }
 
 
+def search_table(version: ModelVersion | None) -> SafeString | str:
+    """The trials of the search that made ``version``, best first marked, as an HTML table."""
+    search = (version.config or {}).get("search") if version is not None else None
+    if not search:
+        return "no search recorded (trained before searches, or with fixed settings)"
+    trials = sorted(search.get("trials", []), key=lambda t: t.get("number", 0))
+    best = max((t["valid_NDCG10"] for t in trials if t["state"] == "complete"), default=None)
+    rows = [
+        {
+            **trial,
+            "params": ", ".join(f"{k}={_short(v)}" for k, v in trial.get("params", {}).items()),
+            "chosen": trial["state"] == "complete" and trial["valid_NDCG10"] == best,
+        }
+        for trial in trials
+    ]
+    return render_to_string("admin/recommender/search_table.html", {"search": search, "rows": rows})
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     change_list_template = "admin/recommender/modelversion/change_list.html"
@@ -68,8 +92,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "reason",
     ]
     list_filter = ["kind", "is_active"]
-    readonly_fields = [*(f.name for f in ModelVersion._meta.fields), "evaluated_on"]
+    readonly_fields = [*(f.name for f in ModelVersion._meta.fields), "evaluated_on", "search"]
     actions = ["activate", "roll_back"]
+
+    @admin.display(description="search: what was tried and chosen")
+    def search(self, version: ModelVersion) -> SafeString | str:
+        return search_table(version)
 
     @admin.display(description="evaluated on")
     def evaluated_on(self, version: ModelVersion) -> str:
@@ -140,8 +168,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "error",
     ]
     list_filter = ["kind", "status", "trigger"]
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    readonly_fields = [*(f.name for f in TrainingRun._meta.fields), "search"]
     actions = ["retrain", "fail_runs"]
+
+    @admin.display(description="search: what was tried and chosen")
+    def search(self, run: TrainingRun) -> SafeString | str:
+        return search_table(run.version)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -38,6 +38,25 @@ def test_versions_page_shows_metrics_and_chart(
     assert runs.status_code == 200 and "succeeded" in runs.content.decode().lower()
 
 
+def test_a_runs_page_shows_what_its_search_tried_and_chose(
+    staff_client, event_log, django_capture_on_commit_callbacks
+):
+    run = _train("als", django_capture_on_commit_callbacks)
+    page = staff_client.get(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Trials, scored on each listener's validation play" in html
+    search = run.version.config["search"]
+    table = html[html.index('<div class="search-summary">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr") - 1 == len(search["trials"])  # a row per trial, and the header
+    assert "(chosen)" in html and "regularization=" in html
+    version_page = staff_client.get(
+        reverse("admin:recommender_modelversion_change", args=[run.version.pk])
+    )
+    assert "(chosen)" in version_page.content.decode()
+
+
 def test_chart_without_versions_says_so(staff_client):
     svg = staff_client.get(reverse("admin:recommender_modelversion_chart")).content.decode()
     assert "no evaluated versions yet" in svg

@@ -38,14 +38,12 @@ logger = logging.getLogger(__name__)
 ANCHORS: dict[str, dict[str, str]] = {
     "ml-1m": {
         "sasrec": "SASRec-CE 0.1821 · gSASRec 0.1726 · BERT4Rec 0.1537",
-        "gru": "SASRec-CE 0.1821 · BERT4Rec 0.1537",
         "als": "ALS ≈ 0.05",
         "bpr": "ALS ≈ 0.05",
         "pop": "MostPop 0.0178",
     },
     "lastfm": {
         "sasrec": "SASRec 0.0390 · BSARec 0.0435",
-        "gru": "SASRec 0.0390 · BSARec 0.0435",
         "als": "tuned ALS 0.0456",
         "bpr": "tuned ALS 0.0456",
         "pop": "PopRec 0.0203",

@@ -2,7 +2,7 @@
 
 The kinds and their families are listed in ``recommender.ml.kinds``. Popularity (floor),
 ALS (Hu et al. 2008), BPR (Rendle et al. 2009), SASRec (Kang & McAuley 2018, CE loss of
-Klenitskiy & Vasilev 2023) and GRU4Rec (Hidasi et al. 2016).
+Klenitskiy & Vasilev 2023).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from recommender.ml.kinds import KINDS, MF_KINDS, POPULARITY
 from recommender.ml.mf import ALSRecommender, BPRRecommender, MFConfig
 from recommender.ml.popularity import PopConfig, PopularityRecommender
 from recommender.ml.seq_config import SeqConfig
-from recommender.ml.seq_recommender import GRURecommender, SASRecRecommender
+from recommender.ml.seq_recommender import SASRecRecommender
 
 __all__ = [
     "KINDS",
@@ -35,7 +35,6 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
         ALSRecommender,
         BPRRecommender,
         SASRecRecommender,
-        GRURecommender,
     )
 }
 

@@ -8,7 +8,7 @@ validation, epoch for epoch, falls below the median of the trials before it.
 
 - Matrix factorisation (ALS, BPR): trials until the budget or ``MAX_TRIALS`` ends, then the
   chosen settings are fitted again on everything before the test items.
-- Sequence models (SASRec, GRU4Rec): ``TRIALS_SHARE`` of the budget goes to trials of at most
+- The sequence model (SASRec): ``TRIALS_SHARE`` of the budget goes to trials of at most
   half of it each (the learning rate decays to zero by the trial's end; its best validated
   epoch is kept). Networks of the chosen settings and new seeds then join the best trial's
   network while their summed logits score higher on validation (``MAX_MEMBERS``): the

@@ -5,7 +5,7 @@ from its weights) is apart from how it is fitted (``SeqTrainConfig``). ``SeqConf
 in one flat dataclass, what a sequence recommender takes: a setting overrides any field by name
 (``RECOMMENDER_MODEL_CONFIG``, ``evaluate_recommenders --config``, the bench's dicts), and its
 ``model`` and ``train`` parts are what the network and the training loop read. SASRec: Kang &
-McAuley (2018); GRU4Rec: Hidasi et al. (2016); the loss: Klenitskiy & Vasilev (2023).
+McAuley (2018); the loss: Klenitskiy & Vasilev (2023).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ PRECISIONS = ("fp32", "bf16")
 class SeqModelConfig:
     """Shape of a sequence model."""
 
-    arch: str = "sasrec"  # sasrec | gru
+    arch: str = "sasrec"  # the one architecture (GRU4Rec was retired)
     hidden: int = 64  # embedding / hidden size
-    layers: int = 2  # Transformer blocks or GRU layers
+    layers: int = 2  # Transformer blocks
     heads: int = 1  # attention heads (sasrec)
     dropout: float = 0.3  # on embeddings and residual branches
     attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)

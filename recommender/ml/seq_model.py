@@ -1,11 +1,10 @@
-"""Sequence models that predict a listener's next item: SASRec and GRU4Rec.
+"""The sequence model that predicts a listener's next item: SASRec.
 
 SASRec: Kang & McAuley (2018), "Self-Attentive Sequential Recommendation" — a causal
 Transformer over the item history with learned positions; here with pre-norm blocks (as in
 nanoGPT) and trained with full softmax cross-entropy over the catalog as in Klenitskiy &
 Vasilev (2023), "Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?".
-GRU4Rec: Hidasi et al. (2016), "Session-based Recommendations with Recurrent Neural Networks".
-Both share the output layer: the hidden state dotted with the (tied) item embedding table.
+The output layer is the hidden state dotted with the (tied) item embedding table.
 
 ``forward`` returns hidden states for the loss; ``score_last`` returns catalog scores for the
 last position of each sequence, which is all inference needs. ``SeqEnsemble`` sums the scores of
@@ -23,7 +22,7 @@ from torch.nn import functional as F
 
 from recommender.ml.seq_config import SeqModelConfig
 
-__all__ = ["GRU4Rec", "SASRec", "SeqEnsemble", "build_module", "build_network"]
+__all__ = ["SASRec", "SeqEnsemble", "build_module", "build_network"]
 
 
 ITEM_INIT_STD = 0.02  # spread of the random item embeddings (and of ALS starts, scaled to it)
@@ -110,24 +109,6 @@ class SASRec(_SeqBase):
         return self.ln_f(x)
 
 
-class GRU4Rec(_SeqBase):
-    def __init__(self, c: SeqModelConfig, n_items: int) -> None:
-        super().__init__(c, n_items)
-        self.gru = nn.GRU(
-            c.hidden,
-            c.hidden,
-            num_layers=c.layers,
-            batch_first=True,
-            dropout=c.dropout if c.layers > 1 else 0.0,
-        )
-        self.out = nn.Linear(c.hidden, c.hidden)
-
-    def encode(self, seq: torch.Tensor) -> torch.Tensor:
-        x = self.emb_drop(self.item_emb(seq))
-        h, _ = self.gru(x)
-        return self.out(h)
-
-
 class SeqEnsemble(nn.Module):
     """Networks trained apart whose next-item logits are summed (inference only).
 
@@ -155,9 +136,7 @@ def build_network(c: SeqModelConfig, n_items: int) -> _SeqBase:
     """One network for ``c.arch`` over a catalog of ``n_items``."""
     if c.arch == "sasrec":
         return SASRec(c, n_items)
-    if c.arch == "gru":
-        return GRU4Rec(c, n_items)
-    raise ValueError(f"unknown sequence architecture {c.arch!r}; expected 'sasrec' or 'gru'")
+    raise ValueError(f"unknown sequence architecture {c.arch!r}; expected 'sasrec'")
 
 
 def build_module(c: SeqModelConfig, n_items: int) -> _SeqBase | SeqEnsemble:

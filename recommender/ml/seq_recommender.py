@@ -1,8 +1,8 @@
-"""The sequence models (SASRec, GRU4Rec) behind the common recommender interface.
+"""The sequence model (SASRec) behind the common recommender interface.
 
-Kang & McAuley (2018) SASRec and Hidasi et al. (2016) GRU4Rec, trained as in Klenitskiy &
-Vasilev (2023). Inference reads the listener's latest history each time, so a new play or skip
-changes the next recommendations without retraining; the user index is not used.
+Kang & McAuley (2018) SASRec, trained as in Klenitskiy & Vasilev (2023). Inference reads the
+listener's latest history each time, so a new play or skip changes the next recommendations
+without retraining; the user index is not used.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from recommender.ml.seq_train import (
 )
 
 __all__ = [
-    "GRURecommender",
     "SASRecRecommender",
     "SequenceRecommender",
     "init_items_from_als",
@@ -157,8 +156,3 @@ class SequenceRecommender(Recommender):
 class SASRecRecommender(SequenceRecommender):
     kind = "sasrec"
     arch = "sasrec"
-
-
-class GRURecommender(SequenceRecommender):
-    kind = "gru"
-    arch = "gru"

@@ -19,7 +19,6 @@ class ModelKind(models.TextChoices):
     ALS = "als", "ALS (matrix factorisation)"
     BPR = "bpr", "BPR (matrix factorisation)"
     SASREC = "sasrec", "SASRec (sequence Transformer)"
-    GRU = "gru", "GRU4Rec (sequence RNN)"
 
 
 class RunStatus(models.TextChoices):

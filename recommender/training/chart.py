@@ -18,7 +18,6 @@ COLOURS = {
     "als": "#1f77b4",
     "bpr": "#9467bd",
     "sasrec": "#d62728",
-    "gru": "#2ca02c",
     "pop": "#7f7f7f",
 }
 WIDTH, HEIGHT, PAD = 760, 300, 44

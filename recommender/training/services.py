@@ -63,7 +63,6 @@ logger = logging.getLogger(__name__)
 # Site defaults: one thread per training, so a worker leaves the other core to the site.
 SITE_CONFIG: dict[str, dict[str, Any]] = {
     "sasrec": {"threads": 1},
-    "gru": {"threads": 1},
 }
 # Seconds of search and training per run (``RECOMMENDER_SEARCH_BUDGET_S``), within the task's
 # time limit; trials at most (``RECOMMENDER_SEARCH_TRIALS``).

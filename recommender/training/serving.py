@@ -39,7 +39,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SERVE_ORDER = ("sasrec", "als", "gru", "bpr")  # which active model answers first
+SERVE_ORDER = ("sasrec", "als", "bpr")  # which active model answers first
 
 
 @dataclass(frozen=True, slots=True)

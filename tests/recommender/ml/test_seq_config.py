@@ -50,7 +50,7 @@ def _names(cls) -> set[str]:
 def test_the_defaults_are_as_documented():
     assert SeqConfig().to_dict() == DEFAULTS
     tiny = {"hidden": 16, "layers": 1, "maxlen": 20, "epochs": 3, "batch_size": 32, "patience": 2}
-    assert SeqConfig.tiny("gru").to_dict() == {**DEFAULTS, **tiny, "arch": "gru"}
+    assert SeqConfig.tiny().to_dict() == {**DEFAULTS, **tiny}
 
 
 def test_the_model_and_the_training_parts_split_the_fields():
@@ -63,7 +63,7 @@ def test_the_model_and_the_training_parts_split_the_fields():
 
 
 def test_a_setting_names_any_field_flat():
-    c = dataclasses.replace(SeqConfig(arch="gru"), maxlen=50, time_budget=60.0, threads=1)
+    c = dataclasses.replace(SeqConfig(), maxlen=50, time_budget=60.0, threads=1)
     assert (c.model.maxlen, c.train.time_budget, c.train.threads) == (50, 60.0, 1)
 
 

@@ -25,7 +25,6 @@ TINY = {
     "als": {"factors": 8, "iterations": 10},
     "bpr": {"factors": 8, "bpr_iterations": 50},
     "sasrec": dict(_TINY_SEQUENCE),
-    "gru": dict(_TINY_SEQUENCE),
 }
 
 

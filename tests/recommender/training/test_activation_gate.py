@@ -133,7 +133,7 @@ def test_the_migration_deactivates_versions_activated_on_too_few_listeners(db, s
 
 def _versions():
     rows = []
-    for kind in ("als", "bpr", "sasrec", "gru", "pop"):
+    for kind in ("als", "bpr", "sasrec", "pop"):
         for n in range(1, 13):
             rows.append(
                 ModelVersion(
@@ -155,7 +155,7 @@ def test_the_chart_legend_sits_outside_the_plot_and_no_labels_overlap():
     texts = [(float(t.get("x")), float(t.get("y")), t.text) for t in legend.iter(f"{ns}text")]
     labels = [text for _, _, text in texts]
     assert labels == [
-        "Legend", "ALS", "BPR", "GRU4Rec", "Popularity", "SASRec", "NDCG@10", "HR@10",
+        "Legend", "ALS", "BPR", "Popularity", "SASRec", "NDCG@10", "HR@10",
         "active version",
     ]  # fmt: skip
     assert all(x >= chart.LEGEND_X > chart.PLOT_RIGHT for x, _, _ in texts)

@@ -17,7 +17,7 @@ def _train(kind, django_capture_on_commit_callbacks):
     return services.training_execute(run_id=run.pk)
 
 
-@pytest.mark.parametrize("kind", ["als", "bpr", "sasrec", "gru", "pop"])
+@pytest.mark.parametrize("kind", ["als", "bpr", "sasrec", "pop"])
 def test_training_registers_and_activates_a_first_version(
     event_log, kind, django_capture_on_commit_callbacks
 ):

@@ -41,6 +41,7 @@ from recommender.ml.seq_recommender import SequenceRecommender
 from recommender.ml.seq_train import validate
 
 __all__ = [
+    "LARGE_CATALOG",
     "MAX_MEMBERS",
     "MAX_TRIALS",
     "MIN_BUDGET_S",
@@ -60,6 +61,9 @@ MAX_TRIALS = 30  # trials at most per kind (the budget usually ends them first)
 MAX_MEMBERS = 4  # networks at most in a sequence model's ensemble
 MIN_BUDGET_S = 5.0  # less than this is not one trial's worth of training
 MAXLENS = (50, 100, 200)  # history lengths the search chooses among (capped by the data)
+# Above this many items the full softmax dominates an epoch (350k events x 54k items: about
+# 200 s), so the sampled one is the first trial's and the search chooses between the two.
+LARGE_CATALOG = 20_000
 
 Space = Callable[[optuna.Trial | None], dict[str, Any]]  # None: the first trial's values
 
@@ -267,6 +271,9 @@ def _seq_space(split: LeaveOneOut, base: Any, pinned: frozenset[str]) -> Space:
     enough = next((m for m in MAXLENS if m >= longest), MAXLENS[-1])  # covers 95 % of histories
     maxlens = [m for m in MAXLENS if m <= enough]
     base = dataclasses.replace(base, maxlen=min(base.maxlen, enough))
+    large = split.n_items > LARGE_CATALOG
+    if large and "loss" not in pinned:
+        base = dataclasses.replace(base, loss="sampled")
 
     def space(trial: optuna.Trial | None) -> dict[str, Any]:
         pick = _Picker(trial, base, pinned)
@@ -278,6 +285,8 @@ def _seq_space(split: LeaveOneOut, base: Any, pinned: frozenset[str]) -> Space:
         pick.categorical("weight_decay", [0.0, 0.01, 0.1])
         pick.categorical("maxlen", maxlens)
         pick.categorical("item_init", ["als", "random"])
+        if large:
+            pick.categorical("loss", ["sampled", "ce"])
         return pick.picked
 
     return space

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from recommender.ml.base import FitData
 from recommender.ml.data import leave_one_out
 from recommender.ml.registry import default_config
-from recommender.ml.search import BudgetTooSmall, search_model
+from recommender.ml.search import LARGE_CATALOG, BudgetTooSmall, search_model
 from recommender.ml.seq_config import SeqConfig
 
 N_ITEMS, NEW = 32, 30  # item 30 follows item 29 only as a validation item or a test item
@@ -116,3 +116,16 @@ def test_a_search_records_each_trial_of_a_sequence_model():
     assert {"params", "valid_NDCG10", "seconds", "epochs", "best_epoch"} <= set(tried[0])
     assert tried[0]["params"]["dropout"] == SEQ_BASE.dropout  # the defaults come first
     assert result.members >= 1 and set(result.chosen) == set(tried[0]["params"])
+
+
+def test_a_large_catalog_starts_from_the_sampled_softmax_and_may_choose_either():
+    split = _walk_split()
+    split = dataclasses.replace(split, n_items=LARGE_CATALOG + 1)  # items no one played
+    _, result = search_model(
+        "sasrec", split, budget=30, base=SEQ_BASE, pinned=SEQ_PINNED, max_trials=1
+    )
+    assert result.trials[0]["params"]["loss"] == "sampled"
+    _, small = search_model(
+        "sasrec", _walk_split(), budget=30, base=SEQ_BASE, pinned=SEQ_PINNED, max_trials=1
+    )
+    assert "loss" not in small.trials[0]["params"]  # the full softmax, not searched

@@ -8,14 +8,17 @@ validation, epoch for epoch, falls below the median of the trials before it.
 
 - Matrix factorisation (ALS, BPR): trials until the budget or ``MAX_TRIALS`` ends, then the
   chosen settings are fitted again on everything before the test items.
-- The sequence model (SASRec): ``TRIALS_SHARE`` of the budget goes to trials of at most
-  half of it each (the learning rate decays to zero by the trial's end; its best validated
-  epoch is kept). Networks of the chosen settings and new seeds then join the best trial's
-  network while their summed logits score higher on validation (``MAX_MEMBERS``): the
-  ensemble's size is chosen on validation too. Last, each network is trained again on the
-  histories up to the test items for the epochs its validation kept (Last.fm, 90 s: test
-  NDCG@10 0.0407 without it), so that every listener's latest transition is learned, as the
-  matrix factorisations, fitted again, learn it.
+- The sequence model (SASRec): ``TRIALS_SHARE`` of the budget goes to trials of at most a
+  third of it each (the learning rate decays to zero by the trial's end; its best validated
+  epoch is kept). The first trials are the defaults and the two regimes of ``STARTS``.
+  Networks of the chosen settings and new seeds then join the best trial's network while
+  their summed logits score higher on validation (``MAX_MEMBERS``): the ensemble's size is
+  chosen on validation too. Last, each network is trained again on the histories up to the
+  test items for the epochs its validation kept, so that every listener's latest transition
+  is learned, as the matrix factorisations, fitted again, learn it. (Its length comes from
+  validation; whether it helps cannot, and on Last.fm's 1,090 listeners it is within the
+  noise: test NDCG@10 0.0407 before and 0.0456 after in one 90-s run, 0.0446 and 0.0425
+  in one of 60 s.)
 - Popularity has no settings: it is fitted once.
 """
 
@@ -55,11 +58,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TRIALS_SHARE = 0.35  # of a sequence model's budget spent on trials (each at most half of it)
+TRIALS_SHARE = 0.5  # of a sequence model's budget spent on trials (each at most a third of it)
 PRUNE_AFTER_EPOCHS = 3  # a trial is not pruned before its fourth epoch (early ones are noisy)
 MAX_TRIALS = 30  # trials at most per kind (the budget usually ends them first)
 MAX_MEMBERS = 4  # networks at most in a sequence model's ensemble
 MIN_BUDGET_S = 5.0  # less than this is not one trial's worth of training
+# The sequence search's first trials after the defaults: the two regimes its figures come from,
+# (small data, short histories: wide and strongly regularised; long histories: long reads,
+# little dropout, small batches). Validation chooses among them and what TPE proposes next.
+STARTS: tuple[dict[str, Any], ...] = (
+    {},  # the defaults
+    {"hidden": 128, "dropout": 0.6, "weight_decay": 0.1, "maxlen": 50, "batch_size": 64},
+    {"dropout": 0.1, "weight_decay": 0.0, "maxlen": 200, "batch_size": 32, "lr": 4e-3},
+)
 MAXLENS = (50, 100, 200)  # history lengths the search chooses among (capped by the data)
 # Above this many items the full softmax dominates an epoch (350k events x 54k items: about
 # 200 s), so the sampled one is the first trial's and the search chooses between the two.
@@ -162,15 +173,18 @@ def split_fit_data(split: LeaveOneOut, *, test: bool) -> FitData:
     )
 
 
-def _study(seed: int, first: dict[str, Any], pruner: optuna.pruners.BasePruner) -> optuna.Study:
+def _study(
+    seed: int, starts: list[dict[str, Any]], pruner: optuna.pruners.BasePruner
+) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
         pruner=pruner,
     )
-    if first:
-        study.enqueue_trial(first)  # the kind's defaults, a sensible start on any data
+    for start in starts:  # tried first, in order: sensible starts on any data
+        if start:
+            study.enqueue_trial(start)
     return study
 
 
@@ -243,7 +257,7 @@ def _search_mf(
     space = _mf_space(kind, base, pinned)
     first = _first(space)
     max_trials = max_trials if first else 1  # all settings pinned: one fit says it all
-    study = _study(base.seed, first, optuna.pruners.NopPruner())
+    study = _study(base.seed, [first], optuna.pruners.NopPruner())
     data = split_fit_data(split, test=False)
     start = time.perf_counter()
     while len(result.trials) < max_trials and time.perf_counter() - start < budget:
@@ -260,12 +274,26 @@ def _search_mf(
     return make_model(kind, chosen).fit(split_fit_data(split, test=True))
 
 
+def _starts(first: dict[str, Any], longest: int) -> list[dict[str, Any]]:
+    """The first trials: the defaults, then each of ``STARTS`` over them (their searched
+    settings only, a history no longer than ``longest``), each once."""
+    starts: list[dict[str, Any]] = []
+    for change in STARTS:
+        start = {**first, **{k: v for k, v in change.items() if k in first}}
+        if "maxlen" in start:
+            start["maxlen"] = min(start["maxlen"], longest)
+        if start not in starts:
+            starts.append(start)
+    return starts
+
+
 def _first(space: Space) -> dict[str, Any]:
     """The first trial: each searched setting at its base value (the kind's defaults)."""
     return space(None)
 
 
-def _seq_space(split: LeaveOneOut, base: Any, pinned: frozenset[str]) -> Space:
+def _seq_space(split: LeaveOneOut, base: Any, pinned: frozenset[str]) -> tuple[Space, int]:
+    """The sequence model's settings space, and the longest history worth reading in it."""
     lengths = np.array([len(s) for s in split.train], dtype=np.int64)
     longest = int(np.percentile(lengths, 95)) if len(lengths) else 1
     enough = next((m for m in MAXLENS if m >= longest), MAXLENS[-1])  # covers 95 % of histories
@@ -289,7 +317,7 @@ def _seq_space(split: LeaveOneOut, base: Any, pinned: frozenset[str]) -> Space:
             pick.categorical("loss", ["sampled", "ce"])
         return pick.picked
 
-    return space
+    return space, enough
 
 
 def _search_sequence(
@@ -301,11 +329,11 @@ def _search_sequence(
     max_trials: int,
     result: SearchResult,
 ) -> Recommender:
-    space = _seq_space(split, base, pinned)
+    space, longest = _seq_space(split, base, pinned)
     first = _first(space)
     max_trials = max_trials if first else 1  # all settings pinned: one trial says it all
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=PRUNE_AFTER_EPOCHS)
-    study = _study(base.seed, first, pruner)
+    study = _study(base.seed, _starts(first, longest), pruner)
     data = split_fit_data(split, test=False)
     trainer = make_model(kind, base)
     assert isinstance(trainer, SequenceRecommender)
@@ -315,7 +343,7 @@ def _search_sequence(
         return budget - (time.perf_counter() - start)
 
     trials_budget = budget * TRIALS_SHARE
-    per_trial = trials_budget / 2
+    per_trial = trials_budget / len(STARTS)
     best: tuple[float, Any, Any, Any] | None = None  # score, config, network, report
     while len(result.trials) < max_trials:  # (study.trials holds the queued first one too)
         trials_left = trials_budget - (time.perf_counter() - start)

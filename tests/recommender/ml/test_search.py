@@ -129,3 +129,16 @@ def test_a_large_catalog_starts_from_the_sampled_softmax_and_may_choose_either()
         "sasrec", _walk_split(), budget=30, base=SEQ_BASE, pinned=SEQ_PINNED, max_trials=1
     )
     assert "loss" not in small.trials[0]["params"]  # the full softmax, not searched
+
+
+def test_a_sequence_search_first_tries_the_defaults_then_each_regime():
+    base = dataclasses.replace(SEQ_BASE, hidden=16)
+    pinned = frozenset({"lr", "batch_size", "item_init", "layers"})
+    _, result = search_model(
+        "sasrec", _walk_split(), budget=60, base=base, pinned=pinned, max_trials=3
+    )
+    tried = [t["params"] for t in result.trials if t["state"] in {"complete", "pruned"}]
+    assert tried[0]["dropout"] == base.dropout and tried[0]["hidden"] == 16
+    assert (tried[1]["hidden"], tried[1]["dropout"], tried[1]["weight_decay"]) == (128, 0.6, 0.1)
+    assert (tried[2]["dropout"], tried[2]["weight_decay"]) == (0.1, 0.0)
+    assert all(t["maxlen"] <= 50 for t in tried)  # the walks are short: no longer history is read

@@ -28,7 +28,6 @@ class SeqModelConfig:
     layers: int = 2  # Transformer blocks
     heads: int = 1  # attention heads (sasrec)
     dropout: float = 0.3  # on embeddings and residual branches
-    attn_dropout: float = 0.0  # on attention weights (costly on CPU; off by default)
     maxlen: int = 100  # longest history the model reads (most recent items)
     members: int = 1  # networks whose logits are summed (the search adds one while validation
     # improves; a plain fit trains each with seed + i, its share of time_budget)
@@ -61,8 +60,6 @@ class SeqTrainConfig:
     loss: str = "ce"  # ce (full softmax) | sampled (sampled softmax)
     negatives: int = 256  # sampled softmax: shared negatives per batch
     patience: int = 5  # validations without improvement before stopping
-    eval_every: int = 1  # epochs between validations
-    valid_users: int = 0  # validate on at most this many users (0 = all)
     time_budget: float | None = None  # seconds of training at most
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -103,7 +100,8 @@ class SeqConfig(SeqTrainConfig, SeqModelConfig):
     def from_saved(cls, saved: dict[str, Any]) -> SeqConfig:
         """The settings a saved model holds: ``{"model": ..., "train": ...}``, or the one flat
         dict that models saved before the two were apart hold under ``"seq"``. Settings this
-        version no longer has (``refit``, retired with its test-chosen share) are left out."""
+        version no longer has (``refit``, retired with its test-chosen share; ``eval_every``,
+        ``valid_users`` and ``attn_dropout``, which only a benchmark used) are left out."""
         flat = saved["seq"] if "seq" in saved else {**saved["model"], **saved["train"]}
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in flat.items() if k in known})

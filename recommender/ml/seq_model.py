@@ -42,15 +42,12 @@ class _Block(nn.Module):
             nn.Linear(c.hidden, 4 * c.hidden), nn.GELU(), nn.Linear(4 * c.hidden, c.hidden)
         )
         self.drop = nn.Dropout(c.dropout)
-        self.attn_dropout = c.attn_dropout
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
         q, k, v = (t.view(b, n, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
-        att = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.attn_dropout if self.training else 0.0
-        )
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, n, d)))
         return x + self.drop(self.ff(self.ln2(x)))
 

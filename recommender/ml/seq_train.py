@@ -204,8 +204,6 @@ def train_sequence_model(
     val_t = np.zeros(0, dtype=np.int64)
     if valid_history is not None and valid_target is not None:
         keep = [u for u, t in enumerate(valid_target) if t >= 0]
-        if c.valid_users and len(keep) > c.valid_users:
-            keep = sorted(rng.choice(keep, c.valid_users, replace=False).tolist())
         val_h, val_t = [valid_history[u] for u in keep], np.asarray(valid_target)[keep]
     best_state, best, bad = None, -1.0, 0
     start = time.perf_counter()
@@ -233,8 +231,7 @@ def train_sequence_model(
                 break
         report.epochs = epoch
         score = float("nan")
-        last = report.stopped_by == "time_budget" or epoch == c.epochs
-        if len(val_t) and (epoch % c.eval_every == 0 or last):
+        if len(val_t):
             score = validate(model, val_h, val_t, device)
             if score > best:
                 best, bad, report.best_epoch = score, 0, epoch
@@ -242,7 +239,7 @@ def train_sequence_model(
             else:
                 bad += 1
         report.curve.append((epoch, total / max(count, 1), score))
-        valid = "-" if math.isnan(score) else f"{score:.4f}"  # "-": not validated this epoch
+        valid = "-" if math.isnan(score) else f"{score:.4f}"  # "-": no validation items
         progress.set_postfix(loss=f"{total / max(count, 1):.3f}", ndcg10=valid)
         logger.info(
             "%s epoch %d loss %.4f valid NDCG@10 %s (%.0fs)",

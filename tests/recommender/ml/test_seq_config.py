@@ -18,7 +18,6 @@ DEFAULTS = {
     "layers": 2,
     "heads": 1,
     "dropout": 0.3,
-    "attn_dropout": 0.0,
     "maxlen": 100,
     "train_windows": True,
     "item_init": "als",
@@ -33,14 +32,12 @@ DEFAULTS = {
     "loss": "ce",
     "negatives": 256,
     "patience": 5,
-    "eval_every": 1,
-    "valid_users": 0,
     "time_budget": None,
     "seed": 0,
     "device": "auto",
     "threads": 0,
 }
-MODEL_FIELDS = {"arch", "hidden", "layers", "heads", "dropout", "attn_dropout", "maxlen", "members"}
+MODEL_FIELDS = {"arch", "hidden", "layers", "heads", "dropout", "maxlen", "members"}
 
 
 def _names(cls) -> set[str]:

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import math
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +26,7 @@ from scipy.sparse.linalg import svds
 from recommender.ml.base import FitData
 from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.kinds import SEQUENCE_KINDS
-from recommender.ml.metrics import rank_targets, summarize
+from recommender.ml.metrics import Scorer, filtered_ranks, summarize
 from recommender.ml.registry import default_config, make_model
 from recommender.ml.search import MAX_TRIALS, search_model, split_fit_data
 
@@ -62,14 +62,6 @@ def reference_vectors(matrix: sp.csr_matrix, dims: int = 64) -> np.ndarray:
     return (vt.T * s).astype(np.float32)
 
 
-class Scorer(Protocol):
-    """What an evaluation reads of a model (a ``Recommender``, or one scored in another index)."""
-
-    n_items: int
-
-    def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray: ...
-
-
 def evaluate_split(
     model: Scorer,
     histories: list[np.ndarray],
@@ -79,19 +71,8 @@ def evaluate_split(
     batch_size: int = 512,
 ) -> dict[str, float]:
     """Full-ranking metrics of ``model`` for users with a target (``targets >= 0``)."""
-    users = np.flatnonzero(targets >= 0)
-    ranks, tops = [], []
-    for start in range(0, len(users), batch_size):
-        batch = users[start : start + batch_size]
-        hist = [histories[u] for u in batch]
-        scores = model.scores(batch, hist)
-        for row, h in enumerate(hist):
-            scores[row, np.asarray(h, dtype=np.int64)] = -np.inf
-        ranks.append(rank_targets(scores, targets[batch]))
-        tops.append(np.argsort(-scores, axis=1)[:, :10])
-    rank_arr = np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
-    top_arr = np.concatenate(tops) if tops else np.zeros((0, 10), dtype=np.int64)
-    return summarize(rank_arr, top_arr, n_items=model.n_items, item_vectors=item_vectors)
+    ranks, tops = filtered_ranks(model, histories, targets, batch_size)
+    return summarize(ranks, tops, n_items=model.n_items, item_vectors=item_vectors)
 
 
 def _configure(kind: str, overrides: dict[str, Any], device: str) -> Any:

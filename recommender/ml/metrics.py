@@ -9,10 +9,14 @@ model that scores everything equally gets no credit. Intra-list diversity follow
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 __all__ = [
+    "Scorer",
     "catalog_coverage",
+    "filtered_ranks",
     "hit_rate",
     "intra_list_diversity",
     "mrr",
@@ -21,6 +25,34 @@ __all__ = [
     "recall",
     "summarize",
 ]
+
+
+class Scorer(Protocol):
+    """What an evaluation reads of a model (a ``Recommender``, or one scored in another index)."""
+
+    n_items: int
+
+    def scores(self, users: np.ndarray, histories: list[np.ndarray]) -> np.ndarray: ...
+
+
+def filtered_ranks(
+    model: Scorer, histories: list[np.ndarray], targets: np.ndarray, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the users with a target (``targets >= 0``): the target's 0-based rank among all items
+    and the top 10, each user's history filtered out of the ranking."""
+    users = np.flatnonzero(targets >= 0)
+    ranks, tops = [], []
+    for start in range(0, len(users), batch_size):
+        batch = users[start : start + batch_size]
+        hist = [histories[u] for u in batch]
+        scores = model.scores(batch, hist)
+        for row, h in enumerate(hist):
+            scores[row, np.asarray(h, dtype=np.int64)] = -np.inf
+        ranks.append(rank_targets(scores, targets[batch]))
+        tops.append(np.argsort(-scores, axis=1)[:, :10])
+    if not ranks:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 10), dtype=np.int64)
+    return np.concatenate(ranks), np.concatenate(tops)
 
 
 def rank_targets(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:

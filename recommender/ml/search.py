@@ -37,7 +37,7 @@ import optuna
 from recommender.ml.base import FitData, Recommender
 from recommender.ml.data import LeaveOneOut
 from recommender.ml.kinds import MF_KINDS, SEQUENCE_KINDS
-from recommender.ml.metrics import ndcg, rank_targets
+from recommender.ml.metrics import filtered_ranks, ndcg
 from recommender.ml.registry import default_config, make_model
 from recommender.ml.seq_model import SeqEnsemble
 from recommender.ml.seq_recommender import SequenceRecommender
@@ -100,20 +100,10 @@ class SearchResult:
         return dataclasses.asdict(self)
 
 
-def valid_ndcg10(
-    model: Recommender, histories: list[np.ndarray], targets: np.ndarray, batch: int = 512
-) -> float:
+def valid_ndcg10(model: Recommender, histories: list[np.ndarray], targets: np.ndarray) -> float:
     """NDCG@10 of ``model`` on the users with a target (full ranking, history filtered)."""
-    users = np.flatnonzero(targets >= 0)
-    ranks = []
-    for start in range(0, len(users), batch):
-        chunk = users[start : start + batch]
-        hist = [histories[u] for u in chunk]
-        scores = model.scores(chunk, hist)
-        for row, h in enumerate(hist):
-            scores[row, np.asarray(h, dtype=np.int64)] = -np.inf
-        ranks.append(rank_targets(scores, targets[chunk]))
-    return ndcg(np.concatenate(ranks), 10) if ranks else 0.0
+    ranks, _ = filtered_ranks(model, histories, targets)
+    return ndcg(ranks, 10) if len(ranks) else 0.0
 
 
 def search_model(

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("RECOMMENDER_SEQUENCE_EVERY_S", default=6 * 3600.0),
         "args": [RECOMMENDER_SEQUENCE_KIND],
     },
+    "recommender-refit-feed-weights": {  # each feed source's share, from what listeners played
+        "task": "recommender.refit_feed_weights",
+        "schedule": env.float("RECOMMENDER_FEED_WEIGHTS_EVERY_S", default=3600.0),
+    },
     "generator-fine-tune": {  # catalog + loved generated pieces; promoted only if not worse
         "task": "generator.fine_tune",
         "schedule": env.float("GENERATOR_FINE_TUNE_EVERY_S", default=24 * 3600.0),

@@ -1,10 +1,13 @@
-"""Celery tasks of the recommender: thin wrappers around ``recommender.training.services``.
+"""Celery tasks of the recommender: thin wrappers around ``recommender.training.services`` and
+the feed's source weights (``recommender.feed.weights``).
 
-Names matching ``recommender.train_*`` are routed to the ``ml`` queue (settings).
+Names matching ``recommender.train_*`` are routed to the ``ml`` queue, the reaper to
+``interactive`` (settings); the rest run on the default queue.
 """
 
 from celery import shared_task
 
+from recommender.feed.weights import feed_source_weights_fit
 from recommender.models import RunTrigger
 from recommender.training import recovery, services
 
@@ -34,3 +37,9 @@ def train_scheduled(kind: str) -> None:
 def reap_trainings() -> dict[str, int]:
     """Beat entry: fail trainings whose worker died or never came (they block their kind)."""
     return recovery.training_runs_reap()
+
+
+@shared_task(name="recommender.refit_feed_weights", soft_time_limit=300, time_limit=360)
+def refit_feed_weights() -> dict[str, float]:
+    """Beat entry: fit each feed source's blend multiplier on the recent impressions."""
+    return {row.source: row.multiplier for row in feed_source_weights_fit()}

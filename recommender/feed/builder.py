@@ -21,14 +21,23 @@ FIRST_PAGE = 12  # the feed page's size: a new listener's first page shows each 
 COLD_PLAYS = 3  # below this many plays the listener is new: onboarding picks lead
 
 
-def source_weights(ctx: FeedContext) -> dict[str, float]:
-    """How much each source contributes, by how much we know about the listener."""
-    plays = len(ctx.recent_plays)
+def stage_weights(plays: int) -> dict[str, float]:
+    """Each source's default share, by how much we know about the listener."""
     if plays < COLD_PLAYS:  # cold start: onboarding choices lead, with popular and new pieces
         return {"picks": 4.0, "next": 1.5, "taste": 1.0, "popular": 1.5, "fresh": 1.0}
     if plays < 20:
         return {"next": 2.5, "taste": 2.0, "picks": 2.0, "popular": 1.0, "fresh": 1.0}
     return {"next": 3.0, "taste": 3.0, "picks": 0.7, "popular": 0.7, "fresh": 1.0}
+
+
+def source_weights(ctx: FeedContext) -> dict[str, float]:
+    """How much each source contributes: its stage weight times its multiplier fitted on the
+    impression log (``recommender.feed.weights``; 1 where none is fitted)."""
+    fitted = ctx.source_multipliers
+    return {
+        name: weight * fitted.get(name, 1.0)
+        for name, weight in stage_weights(len(ctx.recent_plays)).items()
+    }
 
 
 SOURCES = {

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import TEMPO_BOUNDS, Profile
 from catalog.models import Track
 from recommender.feed.content import CatalogIndex, catalog_index
+from recommender.feed.weights import source_multipliers
 from recommender.models import FeedImpression, ListenEvent, Rating
 
 HISTORY_WINDOW = 300  # most recent listens read per build
@@ -65,6 +66,7 @@ class FeedContext:
     generated: list[tuple[int, str]]  # the listener's own generated pieces (id, title)
     popularity: dict[int, float]
     generated_reasons: dict[int, str] = field(default_factory=dict)  # id -> its song's reason
+    source_multipliers: dict[str, float] = field(default_factory=dict)  # fitted; missing: 1
 
     @property
     def listened(self) -> set[int]:
@@ -216,4 +218,5 @@ def build_context(user) -> FeedContext:
         generated=generated,
         popularity=popularity_scores(),
         generated_reasons={tid: r for tid, r in reasons.items() if r},
+        source_multipliers=source_multipliers(),
     )

@@ -55,11 +55,12 @@ def async_commit_from(*sources: str) -> str:
     return f" FROM {', '.join(items)}" if items else ""
 
 
-def impressions_upsert(*, user_id: int, track_ids: Sequence[int], now: datetime) -> None:
-    """Add one to the count of each (listener, piece) pair, in one statement.
+def impressions_upsert(*, user_id: int, shown: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Add one to the count of each (listener, piece) pair and set the source that showed it,
+    in one statement; ``shown`` holds ``(track_id, source)`` pairs.
 
     Pairs whose listener or piece was deleted meanwhile are left out, never failing the rest.
-    ``track_ids`` must hold each piece once. Rows are written in the order of their piece, so
+    ``shown`` must hold each piece once. Rows are written in the order of their piece, so
     two pages of one listener served at once wait for each other instead of deadlocking.
     """
     q = connection.ops.quote_name
@@ -67,18 +68,21 @@ def impressions_upsert(*, user_id: int, track_ids: Sequence[int], now: datetime)
     user_meta, track_meta = get_user_model()._meta, Track._meta
     users, user_pk = q(user_meta.db_table), q(user_meta.pk.column)
     tracks, track_pk = q(track_meta.db_table), q(track_meta.pk.column)
-    values = " UNION ALL ".join(["SELECT %s AS t"] * len(track_ids))
+    values = " UNION ALL ".join(["SELECT %s AS t, %s AS s"] * len(shown))
     source = async_commit_from(f"({values}) AS shown")
     sql = (
-        f"INSERT INTO {table} (user_id, track_id, shown_count, first_shown_at, last_shown_at) "
-        f"SELECT %s, shown.t, 1, %s, %s{source} "
+        f"INSERT INTO {table} "
+        f"(user_id, track_id, shown_count, first_shown_at, last_shown_at, source) "
+        f"SELECT %s, shown.t, 1, %s, %s, shown.s{source} "
         f"WHERE EXISTS (SELECT 1 FROM {users} WHERE {user_pk} = %s) "
         f"AND EXISTS (SELECT 1 FROM {tracks} WHERE {track_pk} = shown.t) ORDER BY shown.t "
         f"ON CONFLICT (user_id, track_id) DO UPDATE SET "
-        f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at"
+        f"shown_count = {table}.shown_count + 1, last_shown_at = EXCLUDED.last_shown_at, "
+        f"source = EXCLUDED.source"
     )
+    pairs = [value for track_id, name in shown for value in (track_id, name)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, now, now, *track_ids, user_id])
+        cursor.execute(sql, [user_id, now, now, *pairs, user_id])
 
 
 SnapshotState = tuple[int, bool, datetime, bool, list]  # build, stale, built_at, newer own, items

@@ -77,7 +77,7 @@ def feed_page_serve(
     """One page of ``user``'s feed (page and API alike), logged as impressions."""
     snapshot = feed_snapshot_current(user=user)
     page = feed_page(user=user, snapshot=snapshot, cursor=cursor, size=size, resolve=resolve)
-    impressions_add(user_id=user.pk, track_ids=[item.track_id for item in page.items])
+    impressions_add(user_id=user.pk, shown=[(item.track_id, item.source) for item in page.items])
     return page
 
 

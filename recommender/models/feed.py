@@ -3,13 +3,15 @@
 ``FeedSnapshot`` holds one listener's ranked, blended feed (track ids with their source and
 reason) so a page is a couple of indexed reads. Any feedback marks it stale (one UPDATE); the
 next page rebuilds it. ``FeedImpression`` counts how often each piece was shown to a listener,
-one row per (listener, piece), upserted in one statement per page.
+one row per (listener, piece), upserted in one statement per page, with the source that showed
+it last. ``FeedSourceWeight`` holds each source's blend multiplier, fitted on those impressions
+(``recommender.feed.weights``).
 """
 
 from django.conf import settings
 from django.db import models
 
-__all__ = ["FeedImpression", "FeedSnapshot"]
+__all__ = ["FeedImpression", "FeedSnapshot", "FeedSourceWeight"]
 
 
 class FeedSnapshot(models.Model):
@@ -42,6 +44,13 @@ class FeedImpression(models.Model):
     shown_count = models.PositiveIntegerField(default=1)
     first_shown_at = models.DateTimeField()
     last_shown_at = models.DateTimeField()
+    source = models.CharField(  # db_default: writers from before the column still insert
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The feed source that showed it last",
+    )
 
     class Meta:
         constraints = [
@@ -50,3 +59,19 @@ class FeedImpression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.track_id} shown to {self.user_id} x{self.shown_count}"
+
+
+class FeedSourceWeight(models.Model):
+    """One feed source's fitted blend multiplier and the impression counts it came from."""
+
+    source = models.CharField(max_length=16, unique=True)
+    multiplier = models.FloatField(help_text="Times the stage's default weight (1: no change)")
+    shown = models.PositiveIntegerField(help_text="Pieces it showed in the fitting window")
+    played = models.PositiveIntegerField(help_text="Of those, pieces played after first shown")
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["source"]
+
+    def __str__(self) -> str:
+        return f"{self.source} x{self.multiplier:.2f}"

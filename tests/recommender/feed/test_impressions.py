@@ -22,12 +22,12 @@ def test_each_page_counts_the_pieces_it_shows(catalog):
 def test_a_piece_or_listener_deleted_meanwhile_never_fails_the_others(catalog):
     user = UserFactory()
     track = catalog["chorales"][0]
-    impressions_add(user_id=user.pk, track_ids=[track.pk, track.pk])  # counted once a page
-    impressions_add(user_id=user.pk, track_ids=[track.pk, 10**9])  # no such piece
-    impressions_add(user_id=10**9, track_ids=[track.pk])  # no such listener
-    assert list(FeedImpression.objects.values_list("user_id", "track_id", "shown_count")) == [
-        (user.pk, track.pk, 2)
-    ]
+    impressions_add(user_id=user.pk, shown=[(track.pk, "taste"), (track.pk, "next")])  # once
+    impressions_add(user_id=user.pk, shown=[(track.pk, "picks"), (10**9, "picks")])  # no piece
+    impressions_add(user_id=10**9, shown=[(track.pk, "fresh")])  # no such listener
+    assert list(
+        FeedImpression.objects.values_list("user_id", "track_id", "shown_count", "source")
+    ) == [(user.pk, track.pk, 2, "picks")]
 
 
 @pytest.mark.django_db

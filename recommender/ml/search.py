@@ -6,8 +6,8 @@ filtered). The test item is never read here. Optuna's TPE sampler proposes the s
 kind's defaults are the first trial), and a median pruner ends a sequence trial whose
 validation, epoch for epoch, falls below the median of the trials before it.
 
-- Matrix factorisation (ALS, BPR): trials until the budget or ``MAX_TRIALS`` ends, then the
-  chosen settings are fitted again on everything before the test items.
+- Matrix factorisation (ALS, BPR): trials until ``MF_SHARE`` of the budget or ``MAX_TRIALS``
+  ends, then the chosen settings are fitted again on everything before the test items.
 - The sequence model (SASRec): ``TRIALS_SHARE`` of the budget goes to trials of at most a
   third of it each (the learning rate decays to zero by the trial's end; its best validated
   epoch is kept). The first trials are the defaults and the two regimes of ``STARTS``.
@@ -61,6 +61,8 @@ logger = logging.getLogger(__name__)
 TRIALS_SHARE = 0.5  # of a sequence model's budget spent on trials (each at most a third of it)
 PRUNE_AFTER_EPOCHS = 3  # a trial is not pruned before its fourth epoch (early ones are noisy)
 MAX_TRIALS = 30  # trials at most per kind (the budget usually ends them first)
+MF_SHARE = 0.25  # of the budget a matrix factorisation's trials may take (ML-1M, one thread:
+# 30 trials in 308 s on a quiet core, more than 780 s on a busy one)
 MAX_MEMBERS = 4  # networks at most in a sequence model's ensemble
 MIN_BUDGET_S = 5.0  # less than this is not one trial's worth of training
 # The sequence search's first trials after the defaults: the two regimes its figures come from,
@@ -250,7 +252,7 @@ def _search_mf(
     study = _study(base.seed, [first], optuna.pruners.NopPruner())
     data = split_fit_data(split, test=False)
     start = time.perf_counter()
-    while len(result.trials) < max_trials and time.perf_counter() - start < budget:
+    while len(result.trials) < max_trials and time.perf_counter() - start < budget * MF_SHARE:
         trial = study.ask()
         params = space(trial)
         began = time.perf_counter()

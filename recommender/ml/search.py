@@ -369,7 +369,9 @@ def _search_sequence(
     seconds = report.seconds
     # another network of the chosen settings (a new seed) joins while the summed logits score
     # higher on validation and the budget can still retrain every network before the test
-    while len(members) < MAX_MEMBERS and left() >= seconds * (len(members) + 2):
+    while len(members) < MAX_MEMBERS and left() >= seconds + _retrain_seconds(
+        members
+    ) + _retrain_seconds(members[:1]):
         extra = dataclasses.replace(config, seed=base.seed + len(members), time_budget=seconds)
         began = time.perf_counter()
         candidate, extra_report = trainer.fit_network(extra, data)
@@ -406,8 +408,7 @@ def _retrain(
     """Each network trained again on the histories up to the test items (their validation
     items now learned from too) for the epochs its validation kept, on the same schedule; the
     validated networks as they are where the budget left cannot pay for it."""
-    needed = sum(report.seconds for _, _, report in members)
-    if left < 0.75 * needed:
+    if left < 0.75 * _retrain_seconds(members):
         result.retrained = False
         return [network for _, network, _ in members]
     data = split_fit_data(split, test=True)
@@ -418,6 +419,12 @@ def _retrain(
         networks.append(network)
     result.retrained = True
     return networks
+
+
+def _retrain_seconds(members: list[tuple[Any, Any, Any]]) -> float:
+    """About how long retraining ``members`` takes: each network's time in proportion to the
+    epochs its validation kept."""
+    return sum(r.seconds * r.best_epoch / max(r.epochs, 1) for _, _, r in members)
 
 
 def _state(stopped_by: str) -> str:

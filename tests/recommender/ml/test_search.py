@@ -142,3 +142,14 @@ def test_a_sequence_search_first_tries_the_defaults_then_each_regime():
     assert (tried[1]["hidden"], tried[1]["dropout"], tried[1]["weight_decay"]) == (128, 0.6, 0.1)
     assert (tried[2]["dropout"], tried[2]["weight_decay"]) == (0.1, 0.0)
     assert all(t["maxlen"] <= 50 for t in tried)  # the walks are short: no longer history is read
+
+
+def test_a_retraining_is_costed_by_the_epochs_validation_kept():
+    from recommender.ml.search import _retrain_seconds
+    from recommender.ml.seq_train import TrainReport
+
+    members = [
+        (None, None, TrainReport(epochs=14, best_epoch=7, seconds=100.0)),
+        (None, None, TrainReport(epochs=10, best_epoch=10, seconds=50.0)),
+    ]
+    assert _retrain_seconds(members) == pytest.approx(50.0 + 50.0)

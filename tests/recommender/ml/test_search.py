@@ -153,3 +153,15 @@ def test_a_retraining_is_costed_by_the_epochs_validation_kept():
         (None, None, TrainReport(epochs=10, best_epoch=10, seconds=50.0)),
     ]
     assert _retrain_seconds(members) == pytest.approx(50.0 + 50.0)
+
+
+def test_half_the_validation_stops_training_and_the_other_half_chooses():
+    from recommender.ml.search import choosing_targets, split_fit_data
+
+    split = _walk_split()
+    stopping = split_fit_data(split, test=False).valid_target
+    choosing = choosing_targets(split)
+    held = split.valid_target >= 0
+    assert ((stopping >= 0) ^ (choosing >= 0))[held].all()  # each listener in one half
+    assert abs(int((stopping >= 0).sum()) - int((choosing >= 0).sum())) <= 1
+    assert (np.maximum(stopping, choosing)[held] == split.valid_target[held]).all()

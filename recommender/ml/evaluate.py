@@ -28,7 +28,7 @@ from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.kinds import SEQUENCE_KINDS
 from recommender.ml.metrics import Scorer, filtered_ranks, summarize
 from recommender.ml.registry import default_config, make_model
-from recommender.ml.search import MAX_TRIALS, search_model, split_fit_data
+from recommender.ml.search import MAX_TRIALS, pinned_settings, search_model, split_fit_data
 
 __all__ = ["ANCHORS", "evaluate_models", "evaluate_split", "format_table"]
 
@@ -121,9 +121,13 @@ def evaluate_models(
         if time_budget is None:
             model = make_model(kind, config).fit(_plain_fit_data(kind, split))
         else:
-            pinned = frozenset(given) - {"seed", "device"}
             model, _ = search_model(
-                kind, split, budget=time_budget, base=config, pinned=pinned, max_trials=max_trials
+                kind,
+                split,
+                budget=time_budget,
+                base=config,
+                pinned=pinned_settings(given),
+                max_trials=max_trials,
             )
         train_seconds = time.perf_counter() - start
         start = time.perf_counter()

@@ -54,6 +54,8 @@ __all__ = [
     "TRIALS_SHARE",
     "BudgetTooSmall",
     "SearchResult",
+    "choosing_targets",
+    "pinned_settings",
     "search_model",
     "split_fit_data",
     "valid_ndcg10",
@@ -109,6 +111,16 @@ def valid_ndcg10(model: Recommender, histories: list[np.ndarray], targets: np.nd
     """NDCG@10 of ``model`` on the users with a target (full ranking, history filtered)."""
     ranks, _ = filtered_ranks(model, histories, targets)
     return ndcg(ranks, 10) if len(ranks) else 0.0
+
+
+# Settings that say where and how a model runs, not what it is: never searched, never pinned.
+RUN_SETTINGS = frozenset({"device", "seed", "threads", "time_budget"})
+
+
+def pinned_settings(given: dict[str, Any]) -> frozenset[str]:
+    """The settings a search keeps as given: those named in ``given`` that say what the model
+    is (not where or how it runs)."""
+    return frozenset(given) - RUN_SETTINGS
 
 
 def search_model(

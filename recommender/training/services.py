@@ -38,7 +38,7 @@ from recommender.ml.data import Interactions, LeaveOneOut, leave_one_out
 from recommender.ml.evaluate import evaluate_split, reference_vectors
 from recommender.ml.kinds import SEQUENCE_KINDS, family
 from recommender.ml.registry import default_config
-from recommender.ml.search import MAX_TRIALS, search_model
+from recommender.ml.search import MAX_TRIALS, pinned_settings, search_model
 from recommender.models import ModelKind, ModelVersion, RunStatus, RunTrigger, TrainingRun
 from recommender.training.dataset import dedupe_latest, event_log_interactions
 from recommender.training.recovery import training_run_fail_if_dead
@@ -67,8 +67,6 @@ SITE_CONFIG: dict[str, dict[str, Any]] = {
 # Seconds of search and training per run (``RECOMMENDER_SEARCH_BUDGET_S``), within the task's
 # time limit; trials at most (``RECOMMENDER_SEARCH_TRIALS``).
 DEFAULT_SEARCH_BUDGET_S = 1800.0
-# Settings that say where and how a model runs, not what it is: never searched, never pinned.
-_NOT_SEARCHED = frozenset({"device", "seed", "threads", "time_budget"})
 
 
 # Listeners a version must be evaluated on before it may serve (``RECOMMENDER_MIN_EVAL_USERS``).
@@ -203,7 +201,7 @@ def _fit(kind: str, split: LeaveOneOut) -> Recommender:
         split,
         budget=search_budget(),
         base=model_config(kind),
-        pinned=frozenset(given) - _NOT_SEARCHED,
+        pinned=pinned_settings(given),
         max_trials=int(getattr(settings, "RECOMMENDER_SEARCH_TRIALS", MAX_TRIALS)),
     )
     return model

@@ -70,7 +70,7 @@ from generator.ml.data import (  # noqa: E402
     tokenize_files,
 )
 from generator.ml.sample import SampleSettings, bars_for_seconds, generate  # noqa: E402
-from generator.ml.tokenizer import find_midi_files  # noqa: E402
+from generator.ml.tokenizer import control_ids, find_midi_files  # noqa: E402
 from generator.ml.train import fit  # noqa: E402
 
 # The demo catalog's styles with at least 50 pieces (O'Neill's, Ryan's, Essen, Bach).
@@ -252,7 +252,8 @@ def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: in
         split = split_by_piece(files, val_fraction=0.1, test_fraction=0.1, seed=0)
         val = tokenize_files(tok, split["val"][:n])
         cpu = torch.device("cpu")
-        zero, count = evaluate_nll(model, val, max_len=config.max_len, device=cpu)
+        header = control_ids(tok)
+        zero, count = evaluate_nll(model, val, max_len=config.max_len, device=cpu, header=header)
         out = {
             f"nll_{name}_shipped": zero,
             f"nll_{name}_tokens": count,
@@ -277,7 +278,7 @@ def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: in
                     init_weights=model.state_dict(),
                     progress=False,
                 )
-            after, _ = evaluate_nll(tuned, val, max_len=config.max_len, device=cpu)
+            after, _ = evaluate_nll(tuned, val, max_len=config.max_len, device=cpu, header=header)
             out[f"nll_{name}"] = after
             line += f"; {after:.3f} after {budget:.0f} s fine-tuning on its training pieces"
         else:

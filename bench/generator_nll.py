@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from generator.corpus import read_manifest  # noqa: E402
 from generator.ml.checkpoint import load_checkpoint  # noqa: E402
 from generator.ml.data import evaluate_nll, split_by_identity, tokenize_pieces  # noqa: E402
-from generator.ml.tokenizer import find_midi_files  # noqa: E402
+from generator.ml.tokenizer import control_ids, find_midi_files  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "midi"
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", ROOT / "var" / "models"))
@@ -74,7 +74,9 @@ def main() -> None:
             row = {}
             for set_name, pieces in sets.items():
                 seqs = tokenize_pieces(tok, pieces)
-                nll, count = evaluate_nll(model, seqs, max_len=config.max_len, device="cpu")
+                nll, count = evaluate_nll(
+                    model, seqs, max_len=config.max_len, device="cpu", header=control_ids(tok)
+                )
                 row[set_name] = {"nll": nll, "tokens": count, "pieces": len(seqs)}
                 print(
                     f"{Path(ckpt).name:>24s}  {set_name:18s} {nll:.3f} nats/token "

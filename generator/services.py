@@ -456,6 +456,7 @@ def generator_fine_tune(
     from generator.evaluation import promotion_gate
     from generator.ml.config import TrainConfig
     from generator.ml.data import evaluate_nll, split_by_piece, tokenize_pieces
+    from generator.ml.tokenizer import control_ids
     from generator.ml.train import fit
     from generator.selectors import (
         catalog_pieces,
@@ -481,7 +482,11 @@ def generator_fine_tune(
         logger.info("fine-tune skipped: no usable pieces")
         return None
     base_val, _ = evaluate_nll(
-        model, val, max_len=config.max_len, device=next(model.parameters()).device
+        model,
+        val,
+        max_len=config.max_len,
+        device=next(model.parameters()).device,
+        header=control_ids(tokenizer),
     )
     name = f"ft-{timezone.now():%Y%m%d-%H%M%S}"
     out_rel = f"generator/{name}"

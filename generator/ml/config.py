@@ -23,29 +23,30 @@ class ModelConfig:
     d_model: int = 128  # embedding / hidden width
     n_layers: int = 4  # decoder blocks, or stacked LSTM layers
     n_heads: int = 4  # attention heads (transformer only)
-    max_len: int = 512  # longest context the model sees (learned positions; transformer)
+    max_len: int = 256  # longest context the model reads: its training window (``fit`` sets
+    # it to ``TrainConfig.seq_len`` for a new model, so that no position goes untrained)
     dropout: float = 0.1  # dropout on embeddings, attention and residual outputs
 
     @classmethod
     def transformer(cls) -> ModelConfig:
         """6 blocks of width 192 (~2.8 M parameters, 11 MB): a candidate beside the small one."""
-        return cls(arch="transformer", d_model=192, n_layers=6, n_heads=6, max_len=512)
+        return cls(arch="transformer", d_model=192, n_layers=6, n_heads=6, max_len=256)
 
     @classmethod
     def transformer_wide(cls) -> ModelConfig:
         """4 blocks of width 256 (~3.3 M parameters): a candidate beside the default."""
-        return cls(arch="transformer", d_model=256, n_layers=4, n_heads=8, max_len=512)
+        return cls(arch="transformer", d_model=256, n_layers=4, n_heads=8, max_len=256)
 
     @classmethod
     def transformer_small(cls) -> ModelConfig:
         """The shipped one: 4 blocks of width 128 (~0.9 M parameters, 3.6 MB), chosen on
         validation NLL at equal training time (``make bench-generator-select``)."""
-        return cls(arch="transformer", d_model=128, n_layers=4, n_heads=4, max_len=512)
+        return cls(arch="transformer", d_model=128, n_layers=4, n_heads=4, max_len=256)
 
     @classmethod
     def lstm(cls) -> ModelConfig:
         """The seed design: a three-layer LSTM."""
-        return cls(arch="lstm", d_model=256, n_layers=3, n_heads=1, max_len=512, dropout=0.2)
+        return cls(arch="lstm", d_model=256, n_layers=3, n_heads=1, max_len=256, dropout=0.2)
 
     @classmethod
     def tiny(cls, arch: Arch = "transformer") -> ModelConfig:
@@ -60,7 +61,7 @@ class ModelConfig:
 class TrainConfig:
     """How a token language model is fitted."""
 
-    seq_len: int = 256  # training window length in tokens (<= ModelConfig.max_len)
+    seq_len: int = 256  # training window length in tokens (a new model's max_len)
     batch_size: int = 16  # windows per step
     lr: float = 1e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam L2 weight decay

@@ -15,10 +15,17 @@ from pathlib import Path
 
 import miditok
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from generator.ml.tokenizer import NOTE_NAMES, encode_file, encode_piece, read_score
+from generator.ml.tokenizer import (
+    NOTE_NAMES,
+    encode_file,
+    encode_piece,
+    header_length,
+    read_score,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +182,7 @@ class WindowSampler:
                 f"training pieces hold {total} tokens, fewer than one window of {seq_len}"
             )
         self.seqs = [torch.tensor(s, dtype=torch.long) for s in seqs]
-        self.heads = [_header_length(s, header or set()) for s in seqs]
+        self.heads = [header_length(s, header or set()) for s in seqs]
         styles = [s[1] if self.heads[i] > 1 else None for i, s in enumerate(seqs)]
         per_style = Counter(styles)
         self.weights = [
@@ -217,33 +224,37 @@ class WindowSampler:
         self.rng.setstate(state)  # type: ignore[arg-type]
 
 
-def _header_length(seq: list[int], header: set[int]) -> int:
-    n = 1 if seq else 0  # BOS
-    while n < len(seq) and seq[n] in header:
-        n += 1
-    return n
-
-
 @torch.no_grad()
 def evaluate_nll(
-    model: nn.Module, seqs: list[list[int]], *, max_len: int, device: torch.device
+    model: nn.Module,
+    seqs: list[list[int]],
+    *,
+    max_len: int,
+    device: torch.device | str,
+    header: set[int],
 ) -> tuple[float, int]:
     """Mean per-token NLL (nats) of every token after BOS, and the count of tokens scored.
 
-    Pieces longer than the context are scored in consecutive windows of ``max_len``.
+    A piece longer than the context is scored in consecutive chunks, each read after the
+    piece's header (BOS and its ``header`` control tokens, not scored again), as the model was
+    trained: every training window opens with its piece's header.
     """
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     for seq in seqs:
         ids = torch.tensor(seq, dtype=torch.long, device=device)
-        for start in range(0, len(seq) - 1, max_len):
-            x = ids[start : start + max_len][None]
-            y = ids[start + 1 : start + 1 + max_len][None]
-            x = x[:, : y.shape[1]]
-            _, loss = model(x, y)
-            total += float(loss) * y.shape[1]
-            count += y.shape[1]
+        head = min(header_length(seq, header), max_len // 2)
+        start = 0
+        while start < len(seq) - 1:
+            context = head if start else 0  # the first chunk starts with the header itself
+            take = max_len - context
+            x = torch.cat([ids[:context], ids[start : start + take]])
+            y = torch.cat([ids[1 : context + 1], ids[start + 1 : start + 1 + take]])
+            logits, _ = model(x[None, : len(y)])
+            total += float(F.cross_entropy(logits[0, context:], y[context:], reduction="sum"))
+            count += len(y) - context
+            start += take
     model.train(was_training)
     if count == 0:
         raise ValueError("no tokens to evaluate")

@@ -24,7 +24,7 @@ from torch import nn
 
 from generator.ml.constraints import ConstraintMasker, Constraints
 from generator.ml.form import FormPlan, plan_form
-from generator.ml.tokenizer import decode_ids
+from generator.ml.tokenizer import control_ids, decode_ids, header_length
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,12 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     density = _Density(masker, s.density_bias) if s.density_bias else None
     bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = getattr(model.config, "max_len", 512)
-    context = primer[-(max_len - 1) :]
+    head = min(header_length(primer, control_ids(tokenizer)), max_len // 4)
+    context = list(primer)
     new: list[int] = []
     start = time.perf_counter()
-    logits, state = model.init_state(torch.tensor([context], device=device))
+    window = len(recent(context, head, max_len - 1))  # tokens the model reads now
+    logits, state = model.init_state(torch.tensor([recent(context, head, window)], device=device))
     forced = [tokenizer["Bar_None"], masker.time_sig_id]
     sampled = 0
     while True:
@@ -171,7 +173,9 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
             break
         if on_progress and masker.state.last_type == "Bar":
             on_progress(min(1.0, masker.state.bar_index / c.bars))
-        logits, state = _advance(model, token, state, context, s.use_cache, max_len, device)
+        logits, state, window = _advance(
+            model, token, state, context, head, window, s.use_cache, max_len, device
+        )
     score = finish_score(
         tokenizer, new, c, bars=masker.state.bar_index + 1, bar_len=masker.bar_len, res=masker.res
     )
@@ -234,12 +238,27 @@ def _replay(new: list[int], bar_starts: list[int], source: int, count: int) -> l
     return new[bar_starts[source] + 1 : bar_starts[source + count] + 1]
 
 
-def _advance(model, token, state, context, use_cache, max_len, device):
+def recent(context: list[int], head: int, length: int) -> list[int]:
+    """The last ``length`` tokens of ``context``, its first ``head`` (the header: BOS and the
+    control tokens) kept in front when the rest is cut, as every training window opens."""
+    if len(context) <= length:
+        return context
+    return context[:head] + context[len(context) - (length - head) :]
+
+
+def _advance(model, token, state, context, head, window, use_cache, max_len, device):
+    """The next logits, the model state and how many tokens the model now reads. When the
+    context is full it starts again on the header and the recent half; the path without a
+    cache reads the same tokens as the cached one, so both draw the same piece."""
+    full = window >= max_len
+    window = max_len // 2 if full else window + 1
     if not use_cache:
-        return model.logits_last(torch.tensor([context[-max_len:]], device=device)), None
-    if model.state_length(state) >= max_len:  # context full: re-prime on the recent half
-        return model.init_state(torch.tensor([context[-(max_len // 2) :]], device=device))
-    return model.step(torch.tensor([token], device=device), state)
+        ids = torch.tensor([recent(context, head, window)], device=device)
+        return model.logits_last(ids), None, window
+    if full:
+        ids = torch.tensor([recent(context, head, window)], device=device)
+        return (*model.init_state(ids), window)
+    return (*model.step(torch.tensor([token], device=device), state), window)
 
 
 def finish_score(

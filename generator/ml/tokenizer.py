@@ -43,6 +43,20 @@ def control_tokens() -> list[str]:
     return [style_token(s) for s in STYLES] + keys
 
 
+def control_ids(tokenizer: miditok.REMI) -> set[int]:
+    """Ids of the header's control tokens this tokenizer has."""
+    vocab = tokenizer.vocab
+    return {vocab[t] for t in control_tokens() if t in vocab}
+
+
+def header_length(ids: list[int], controls: set[int]) -> int:
+    """How many of ``ids`` form the header: BOS, then the control tokens that follow it."""
+    n = 1 if ids else 0
+    while n < len(ids) and ids[n] in controls:
+        n += 1
+    return n
+
+
 def build_tokenizer(settings: TokenizerSettings | None = None) -> miditok.REMI:
     """A fresh REMI tokenizer with tempo and time-signature tokens."""
     settings = settings or TokenizerSettings()

@@ -36,7 +36,7 @@ from generator.ml.data import (
     tokenize_pieces,
 )
 from generator.ml.model import build_model, count_parameters
-from generator.ml.tokenizer import build_tokenizer, control_tokens
+from generator.ml.tokenizer import build_tokenizer, control_ids
 from recommender.ml.device import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ def fit(
     """
     if train_config.seq_len > model_config.max_len:
         raise ValueError("TrainConfig.seq_len must not exceed ModelConfig.max_len")
+    if init_weights is None:  # a position past the training window would never be trained
+        model_config.max_len = train_config.seq_len
     torch.manual_seed(train_config.seed)
     device = resolve_device(train_config.device)
     model_config.vocab_size = len(tokenizer)
@@ -94,8 +96,7 @@ def fit(
     opt = torch.optim.Adam(
         model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
     )
-    vocab = tokenizer.vocab
-    header = {vocab[t] for t in control_tokens() if t in vocab}
+    header = control_ids(tokenizer)
     sampler = WindowSampler(
         train_seqs,
         train_config.seq_len,
@@ -125,7 +126,9 @@ def fit(
     base_lr = train_config.lr
 
     def validate() -> float:
-        return evaluate_nll(model, val_seqs, max_len=model_config.max_len, device=device)[0]
+        return evaluate_nll(
+            model, val_seqs, max_len=model_config.max_len, device=device, header=header
+        )[0]
 
     if init_weights is not None and first == 1:  # a fine-tune must beat where it started
         best = (validate(), 0, {k: v.detach().clone() for k, v in model.state_dict().items()})
@@ -339,9 +342,14 @@ def train_on_pieces(
         restart_lr=restart_lr,
     )
     device = next(model.parameters()).device
-    val, _ = evaluate_nll(model, seqs["val"], max_len=model_config.max_len, device=device)
+    header = control_ids(tokenizer)
+    val, _ = evaluate_nll(
+        model, seqs["val"], max_len=model_config.max_len, device=device, header=header
+    )
     test, n_test = (
-        evaluate_nll(model, seqs["test"], max_len=model_config.max_len, device=device)
+        evaluate_nll(
+            model, seqs["test"], max_len=model_config.max_len, device=device, header=header
+        )
         if score_test
         else (math.nan, 0)
     )

@@ -17,7 +17,7 @@ from generator.evaluation import (
 )
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.data import evaluate_nll, perplexity, tokenize_files
-from generator.ml.tokenizer import find_midi_files
+from generator.ml.tokenizer import control_ids, find_midi_files
 from recommender.ml.device import resolve_device
 
 
@@ -84,7 +84,9 @@ class Command(BaseCommand):
         seqs = tokenize_files(tokenizer, files, progress=True)
         if not seqs:
             raise CommandError("no readable MIDI files with notes in the given folders")
-        nll, count = evaluate_nll(model, seqs, max_len=config.max_len, device=device)
+        nll, count = evaluate_nll(
+            model, seqs, max_len=config.max_len, device=device, header=control_ids(tokenizer)
+        )
         self.stdout.write(
             f"per-token NLL {nll:.4f} nats, perplexity {perplexity(nll):.3f} "
             f"({count} tokens, {len(seqs)} files)"

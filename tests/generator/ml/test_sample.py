@@ -7,7 +7,7 @@ import pytest
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.constraints import Constraints, scale_pitch_classes
 from generator.ml.sample import SampleSettings, bars_for_seconds, generate, write_midi
-from generator.ml.tokenizer import encode_file, find_midi_files, opening_ids
+from generator.ml.tokenizer import encode_file, find_midi_files, header_ids, opening_ids
 
 
 @pytest.fixture(scope="module")
@@ -113,10 +113,29 @@ def test_cache_and_no_cache_sample_the_same_piece(loaded):
 
 
 def test_long_piece_runs_past_the_context_window(loaded):
-    model, tok = loaded  # tiny max_len is 128 tokens
+    model, tok = loaded
     g = generate(model, tok, constraints=Constraints(bars=24), settings=SampleSettings(seed=3))
-    assert len(g.ids) > 128
+    assert len(g.ids) > 2 * model.config.max_len
     assert g.ids.count(tok["Bar_None"]) == 24
+
+
+def test_past_the_window_the_model_reads_the_header_and_recent_tokens(loaded, monkeypatch):
+    """Each re-read context opens with the song's header (its style and key), as every
+    training window does, and is never longer than the model's window."""
+    model, tok = loaded
+    contexts = []
+    init_state = model.init_state
+    monkeypatch.setattr(
+        model, "init_state", lambda ids: contexts.append(ids[0].tolist()) or init_state(ids)
+    )
+    primer = header_ids(tok, style="chorale", key=(7, "major"))
+    generate(
+        model, tok, primer=primer, constraints=Constraints(bars=24), settings=SampleSettings(seed=3)
+    )
+    assert len(contexts) > 2  # the first read and at least two re-reads
+    for context in contexts:
+        assert context[: len(primer)] == primer
+        assert len(context) <= model.config.max_len
 
 
 def test_bad_settings_are_refused(loaded):

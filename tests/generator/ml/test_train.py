@@ -5,8 +5,8 @@ import torch
 
 from generator.ml.checkpoint import load_checkpoint, read_meta
 from generator.ml.config import ModelConfig, TrainConfig
-from generator.ml.data import split_by_piece
-from generator.ml.tokenizer import find_midi_files
+from generator.ml.data import evaluate_nll, split_by_piece
+from generator.ml.tokenizer import control_ids, find_midi_files, header_ids
 from generator.ml.train import train_on_files
 
 
@@ -20,6 +20,13 @@ def test_checkpoint_describes_itself(tiny_checkpoint):
     model, config, tokenizer, _ = load_checkpoint(tiny_checkpoint)
     assert config.vocab_size == len(tokenizer)
     assert not model.training
+
+
+def test_a_new_model_reads_no_more_than_its_training_window(tiny_checkpoint):
+    """Positions past the window would never be trained: the model has none."""
+    model, config, _, _ = load_checkpoint(tiny_checkpoint)
+    assert config.max_len == TrainConfig.tiny().seq_len < ModelConfig.tiny().max_len
+    assert model.pos_emb.num_embeddings == config.max_len
 
 
 def test_training_beats_the_uniform_baseline(tiny_checkpoint):
@@ -57,3 +64,19 @@ def test_lstm_trains_too(tmp_path, midi_dir):
     )
     assert json.dumps(result.metrics)  # serialisable
     assert read_meta(tmp_path / "lstm")["config"]["arch"] == "lstm"
+
+
+def test_a_long_piece_is_scored_once_per_token_each_chunk_after_its_header(tiny_checkpoint):
+    model, config, tok, _ = load_checkpoint(tiny_checkpoint)
+    header = control_ids(tok)
+    head = header_ids(tok, style="chorale", key=(7, "major"))
+    body = [tok["Bar_None"], tok["Position_0"], tok["Pitch_60"], tok["Duration_1.0.4"]] * 40
+    piece = head + body
+    reads = []
+    forward = model.forward
+    model.forward = lambda x, *a: reads.append(x[0].tolist()) or forward(x, *a)
+    nll, count = evaluate_nll(model, [piece], max_len=config.max_len, device="cpu", header=header)
+    assert count == len(piece) - 1
+    assert len(reads) > 2
+    assert all(r[: len(head)] == head and len(r) <= config.max_len for r in reads)
+    assert 0 < nll < 20

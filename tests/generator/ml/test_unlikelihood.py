@@ -12,7 +12,7 @@ import torch
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.config import TrainConfig
 from generator.ml.data import evaluate_nll, tokenize_pieces
-from generator.ml.tokenizer import find_midi_files
+from generator.ml.tokenizer import control_ids, find_midi_files
 from generator.ml.train import fit, unlikelihood_loss
 
 CPU = torch.device("cpu")
@@ -56,10 +56,11 @@ def fine_tunes(tiny_checkpoint, midi_dir, tmp_path_factory):
             negative_seqs=negatives,
         )
         assert step > 0  # the fine-tune kept its trained weights, not the starting ones
+    score = {"max_len": config.max_len, "device": CPU, "header": control_ids(tokenizer)}
     nll = {
         name: {
-            "disliked": evaluate_nll(m, disliked, max_len=config.max_len, device=CPU)[0],
-            "val": evaluate_nll(m, val, max_len=config.max_len, device=CPU)[0],
+            "disliked": evaluate_nll(m, disliked, **score)[0],
+            "val": evaluate_nll(m, val, **score)[0],
         }
         for name, m in models.items()
     }

@@ -11,8 +11,8 @@ songs with their manifest under bench/results/generator-songs/.
 
 The songs: for each of BENCH_SONGS, a random validation-split piece (of each style in turn) of
 the converted music21 corpus (``MODEL_ROOT/generator-corpus``, which ``manage.py train_generator
---music21`` writes) is the loved piece, and the song takes its style, key, tempo and metre, as
-``generate_songs`` does (``generator.ml.compose.spec_from_file`` and ``write_song``, which
+--music21`` writes) is the loved piece, and the song takes its style, key, tempo, metre and form,
+as ``generate_songs`` does (``generator.ml.compose.spec_from_file`` and ``write_song``, which
 ``generator.songs`` calls); the real set is the validation split's pieces of the same styles.
 No Django, no database.
 

@@ -52,6 +52,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
 from bench.generator import corpus_folder, env_float, env_int  # noqa: E402
 from catalog.models import Collection, Track  # noqa: E402
 from generator.corpus import read_manifest  # noqa: E402
@@ -119,6 +121,7 @@ def loved_track(tok, folder: Path, entry: dict, seconds: float) -> Track:
     )
     return Track(
         title=entry["ident"],
+        midi_file=entry["path"],  # under MEDIA_ROOT, which main() points at the corpus
         key=spec.key or "",
         tempo_bpm=spec.tempo_bpm,
         time_signature=spec.time_signature,
@@ -289,6 +292,7 @@ def main() -> None:
     folder = corpus_folder()
     if folder is None:
         raise SystemExit("no converted corpus (manage.py train_generator --music21)")
+    settings.MEDIA_ROOT = str(folder)  # the loved pieces' MIDI is read as the site reads it
     model, _, tok, _ = load_checkpoint(checkpoint, "cpu")
     seconds = env_float("BENCH_SONG_SECONDS", 12)
     styles = os.environ.get("BENCH_STYLES", "chorale,fiddle,irish,folksong,renaissance")

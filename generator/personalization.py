@@ -27,9 +27,13 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
+import symusic
+
 from accounts.models import Profile
 from catalog.models import Track
 from generator.ml.compose import safe_time_signature
+from generator.ml.form import piece_form, plan_form
+from generator.ml.sample import bars_for_seconds
 from generator.ml.styles import COLLECTION_STYLES, DEFAULT_STYLE, STYLES
 from generator.models import GenerationJob
 from generator.selectors import track_style
@@ -82,6 +86,7 @@ class Conditioning:
     tempo_factor: float | None = 1.0  # the feel arm (None: not the bandit's, nothing to learn)
     density: str | None = "plain"
     density_bias: float = 0.0  # the sampler knob the density maps to
+    form_source: str = ""  # the loved piece's bar letters (form.piece_form): where it repeats
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -328,6 +333,7 @@ def _more_like(
         tempo_factor=None,
         density=old.get("density") if old.get("density") in DENSITY_BIAS else None,
         density_bias=float(old.get("density_bias") or 0.0),
+        form_source=str(old.get("form_source") or ""),
     )
 
 
@@ -341,9 +347,10 @@ def conditioning_from_loved(
     tempo_bpm: float | None = None,
 ) -> Conditioning:
     """A song modelled on ``model``, one of the ``loved`` pieces: its style, its key (else the
-    commonest among the loved pieces of that style), its metre, their median tempo, played
-    with ``feel`` (``with_feel``; ``tempo_bpm``, asked for, is the tempo). Reads only the
-    pieces' fields and collection, so unsaved ``Track`` objects do (``bench/personal.py``)."""
+    commonest among the loved pieces of that style), its metre, its form (``track_form``: the
+    song repeats bars where it does), their median tempo, played with ``feel`` (``with_feel``;
+    ``tempo_bpm``, asked for, is the tempo). Reads the pieces' fields and collection and the
+    model's MIDI, so unsaved ``Track`` objects do (``bench/personal.py``)."""
     style = STYLES[track_style(model)]
     same_style = [t for t in loved if track_style(t) == style.key] or [model]
     keys = Counter(t.key for t in same_style if t.key)
@@ -362,5 +369,22 @@ def conditioning_from_loved(
         temperature=temperature,
         seconds=seconds,
         reason=f"{words}, in {key}." if key else f"{words}.",
+        form_source=track_form(model),
     )
-    return with_feel(loved_feel, feel, tempo_bpm=tempo_bpm)
+    song = with_feel(loved_feel, feel, tempo_bpm=tempo_bpm)
+    bars = bars_for_seconds(song.seconds, song.tempo_bpm, song.time_signature)
+    if song.form_source and plan_form(bars, song.form_source).replays():
+        song.reason += f" It repeats bars where “{model.title}” does."
+    return song
+
+
+def track_form(track: Track) -> str:
+    """A catalog piece's bar letters (``form.piece_form``); "" when its MIDI is missing or
+    cannot be read (the song then follows the sampler's own plan)."""
+    if not track.midi_file:
+        return ""
+    try:
+        with track.midi_file.open("rb") as midi:
+            return piece_form(symusic.Score.from_midi(midi.read()))
+    except (OSError, ValueError, RuntimeError):
+        return ""

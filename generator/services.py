@@ -438,6 +438,7 @@ def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
         max_polyphony=int(cond.get("max_polyphony", 4)),
         seed=cond.get("seed"),
         density_bias=float(cond.get("density_bias") or 0.0),
+        form_source=str(cond.get("form_source") or ""),
     )
 
 

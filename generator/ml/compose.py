@@ -23,6 +23,7 @@ from torch import nn
 
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
+from generator.ml.form import piece_form
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
 from generator.ml.styles import style_for
 from generator.ml.tokenizer import (
@@ -56,6 +57,7 @@ class SongSpec:
     opening: list[int] | None = None  # REMI ids of a primer's first bars (no BOS or header)
     opening_bars: int = 0  # how many bars ``opening`` holds (0: count its Bar tokens)
     density_bias: float = 0.0  # > 0 nearer onsets, more notes per second (SampleSettings)
+    form_source: str = ""  # the form of the piece it is modelled on (form.piece_form)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +110,7 @@ def compose(
         top_p=spec.top_p,
         seed=spec.seed,
         density_bias=spec.density_bias,
+        form_source=spec.form_source,
     )
     generated = generate(
         model,
@@ -137,8 +140,8 @@ def spec_from_file(
 ) -> SongSpec:
     """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
     and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
-    (4/4 when the tokenizer lacks it), one sounding note per part of the style and, unless
-    ``opening_bars`` is 0, its opening bars.
+    (4/4 when the tokenizer lacks it), form (``piece_form``), one sounding note per part of the
+    style and, unless ``opening_bars`` is 0, its opening bars.
     ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
     score = read_score(path)
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
@@ -160,6 +163,7 @@ def spec_from_file(
         seed=seed,
         opening=opening,
         opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,
+        form_source=piece_form(score),
     )
 
 

@@ -41,6 +41,7 @@ class SampleSettings:
     max_tokens: int = 4000  # hard cap on generated tokens
     use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
     form: bool = True  # phrases in a plan such as AABA, repeated sections re-played (form.py)
+    form_source: str = ""  # a piece's form (form.piece_form) the plan follows; "": the rule
     cadence_bonus: float = 1.0  # logit bonus, in a phrase's last half bar, for tonic/dominant
     # triad pitches (needs a key and form; 1.0 multiplies their odds against other pitches by e)
     density_bias: float = 0.0  # logit penalty per beat a next onset (Position or Bar) lies
@@ -126,7 +127,7 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     tempo = c.tempo_bpm or float(_primer_value(tokenizer, primer, "Tempo") or 100.0)
     c = Constraints(**{**c.__dict__, "tempo_bpm": tempo, "time_signature": time_sig})
     masker = ConstraintMasker(tokenizer, c, time_sig)
-    plan = plan_form(c.bars) if s.form else None
+    plan = plan_form(c.bars, s.form_source) if s.form else None
     replays = plan.replays() if plan else {}
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     density = _Density(masker, s.density_bias) if s.density_bias else None

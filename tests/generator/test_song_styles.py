@@ -1,9 +1,11 @@
 """A song follows the listener's taste in style, ensemble and key, and says so truthfully."""
 
+import pretty_midi
 import pytest
 
 from accounts.models import Profile
 from catalog.models import Collection, Track
+from catalog.services import track_ingest
 from generator.ml.styles import STYLES
 from generator.personalization import conditioning_for
 from tests.factories import CollectionFactory, RatingFactory, UserFactory
@@ -39,3 +41,31 @@ def test_a_listener_without_tastes_gets_a_folk_song_in_a_named_key():
     cond = conditioning_for(UserFactory(), seed=1)
     assert cond.style == "folksong" and cond.key
     assert "rate some music" in cond.reason
+
+
+def _repeating_piece(path) -> bytes:
+    """A 4/4 tune of 16 bars: an 8-bar strain (A B A C A B A D, in quarters) played twice."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    fiddle = pretty_midi.Instrument(program=40, name="fiddle")
+    shapes = {"A": [62, 66, 69, 66], "B": [67, 66, 64, 62], "C": [69, 71, 69, 67], "D": [62] * 4}
+    for bar, letter in enumerate("ABACABAD" * 2):
+        for beat, pitch in enumerate(shapes[letter]):
+            start = (bar * 4 + beat) * 0.5
+            fiddle.notes.append(pretty_midi.Note(90, pitch, start, start + 0.5))
+    pm.instruments.append(fiddle)
+    pm.write(str(path))
+    return path.read_bytes()
+
+
+def test_a_song_repeats_bars_where_the_loved_piece_does_and_says_so(tmp_path, catalog_track):
+    user = UserFactory()
+    tune = track_ingest(filename="reel.mid", data=_repeating_piece(tmp_path / "reel.mid"))
+    RatingFactory(user=user, track=tune, stars=5)
+    cond = conditioning_for(user, seed=1, seconds=30)
+    assert cond.primer_track_id == tune.pk
+    assert cond.form_source == "ABACABAD" * 2
+    assert cond.reason.endswith(f"It repeats bars where “{tune.title}” does.")
+    other = UserFactory()
+    RatingFactory(user=other, track=catalog_track(seed=3), stars=5)  # a walk: no bar repeats
+    cond = conditioning_for(other, seed=1, seconds=30)
+    assert "repeats" not in cond.reason

@@ -1,10 +1,11 @@
 """The sampler's musical guidance: clash guard, form plan (repeated sections), cadences."""
 
 import pytest
+import symusic
 
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.constraints import Constraints, dominant_triad, tonic_triad
-from generator.ml.form import plan_form
+from generator.ml.form import piece_form, plan_form
 from generator.ml.sample import SampleSettings, generate
 
 
@@ -162,3 +163,43 @@ def test_phrase_ends_prefer_tonic_and_dominant_pitches(loaded):
         return hits / max(total, 1)
 
     assert share(3.0) > share(0.0) + 0.1
+
+
+def _score_of_bars(bars: list[list[int]]) -> symusic.Score:
+    """A 4/4 piece whose bar i plays ``bars[i]``'s pitches one after another in quarters."""
+    score = symusic.Score(480)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    track = symusic.Track(program=0, is_drum=False)
+    for i, pitches in enumerate(bars):
+        for j, pitch in enumerate(pitches):
+            track.notes.append(symusic.Note(i * 1920 + j * 480, 480, pitch, 80))
+    score.tracks.append(track)
+    return score
+
+
+def test_a_piece_s_form_letters_the_bars_it_repeats():
+    a, b, c = [60, 62, 64, 65], [67, 65, 64, 62], [72, 71, 69, 67]
+    almost_a = [60, 62, 64, 67]  # three of four notes alike: 3/5 overlap, at the threshold
+    assert piece_form(_score_of_bars([a, b, a, b, c, almost_a])) == "ABABCA"
+    assert piece_form(_score_of_bars([a, b, c])) == "ABC"
+    assert piece_form(symusic.Score(480)) == ""
+
+
+def test_a_plan_from_a_piece_replays_its_repeats_but_not_the_last_bar_or_past_its_end():
+    plan = plan_form(8, "ABABCDAB")
+    assert plan.form == "AB"  # the two phrases differ (ABAB, CDAB)
+    assert plan.replays() == {2: (0, 2), 6: (0, 1)}  # the last bar (B) is written afresh
+    assert plan_form(12, "AAB").replays() == {1: (0, 1)}  # bars 3-11: past the piece, fresh
+    assert plan_form(8, "ABCDEFGH").replays() == {}
+    assert plan_form(8, "AB" * 4).form == "AA"
+
+
+def test_a_song_modelled_on_a_piece_repeats_its_bars_where_the_piece_does(loaded):
+    model, tok = loaded
+    settings = SampleSettings(seed=0, form_source="ABACABAD")
+    g = generate(model, tok, constraints=Constraints(bars=8), settings=settings)
+    bars = _bars(g.ids, tok["Bar_None"])
+    assert len(bars) == 8
+    assert bars[2] == bars[0] and bars[4] == bars[0] and bars[6] == bars[0]
+    assert bars[5] == bars[1]
+    assert len({tuple(bars[i]) for i in (1, 3, 7)}) == 3  # B, C and D are new material

@@ -17,7 +17,7 @@ as ``generate_songs`` does (``generator.ml.compose.spec_from_file`` and ``write_
 No Django, no database.
 
 Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M checkpoint):
-BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR, BENCH_SONGS (48; 0
+BENCH_CHECKPOINT (default generator/checkpoints/demo), BENCH_CORPUS_DIR, BENCH_SONGS (192; 0
 skips the music measures), BENCH_STYLES (irish,fiddle,folksong,chorale: the songs' styles in
 turn), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES (validation pieces compared per style, 400),
 BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH_SPEED (1; 0
@@ -347,7 +347,7 @@ def main() -> None:
     if env_int("BENCH_SPEED", 1):
         results |= sampling_speed(model, tok)
     results |= click_section(model, tok)
-    count = env_int("BENCH_SONGS", 48)
+    count = env_int("BENCH_SONGS", 192)
     folder = corpus_folder()
     if count > 0 and folder is None:
         print("music measures skipped: no converted corpus (manage.py train_generator --music21)")

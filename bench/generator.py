@@ -312,6 +312,7 @@ def pianoroll(dataset: str, budget: float) -> dict:
             ],
             check=True,
             cwd=ROOT,
+            env={"DJANGO_DEBUG": "true", **os.environ},  # a command on a dev machine's defaults
         )
         result = json.loads(out.read_text())
         source = f"trained now for {budget:.0f} s"

@@ -10,11 +10,12 @@ Rule: phrases are 4 bars, or 8 when the piece has 32 bars or more. The number of
 length in bars divided by the phrase length, rounded half up, at least one; the last phrase
 takes whatever bars are left over (so the piece keeps exactly the bars asked for).
 
-A song modelled on a piece takes that piece's form (``piece_form``): its 4-bar phrases lettered
-by their notes, so a reel's repeated strains (ABABCDCD), a chorale's repeated first line (AABC)
-and a folk song that never repeats (ABCD) each give their own plan, cycled when the song is
-longer (a song sung again, verse after verse). Without one, the plans are A, AA, ABA, AABA,
-AABBA, and from six phrases on a rondo (AABACA, AABACABA, ...) that ends on A.
+A song modelled on a piece takes that piece's form (``piece_form``): a letter per bar, shared
+by bars with alike notes, so a reel's repeated strains (in 4-bar phrases, ABABCDCD), a chorale's
+repeated first line (AABC) and a folk song that never repeats (ABCD) each give their own plan.
+The song re-plays the bars the piece repeats; its last bar, and every bar past the piece's end,
+are written afresh. Without a piece, the plans are A, AA, ABA, AABA, AABBA, and from six
+phrases on a rondo (AABACA, AABACABA, ...) that ends on A.
 """
 
 from __future__ import annotations

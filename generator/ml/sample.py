@@ -2,10 +2,12 @@
 (Holtzman et al. 2020) or greedy decoding, under the constraints of ``constraints.py``, with
 the Transformer's KV cache (or the LSTM's state) so each token costs one step.
 
-With ``SampleSettings.form`` the piece follows a plan of phrases (``form.py``): a repeated
-section's bars are re-played token by token through the model (so its cache and the constraint
-tracker see them as if sampled), all but the section's last bar, which is sampled afresh; the
-second half of a phrase's last bar prefers tonic- and dominant-triad pitches (a soft cadence).
+With ``SampleSettings.form`` the piece follows a plan of phrases (``form.py``): the bars it
+repeats (a repeated section's bars but its last, or, with ``form_source``, the bars the piece it
+is modelled on repeats) are re-played token by token through the model (so its cache and the
+constraint tracker see them as if sampled); the second half of a phrase's last bar prefers
+tonic- and dominant-triad pitches (a soft cadence). Once the model's window is full it reads
+the piece's header and the recent half again, as every training window opens.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from torch import nn
 
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
-from generator.ml.form import piece_form
+from generator.ml.form import bar_ticks, first_metre, piece_form
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
 from generator.ml.styles import style_for
 from generator.ml.tokenizer import (
@@ -189,31 +189,17 @@ def write_song(
     return entry
 
 
-def _metre(score: symusic.Score) -> tuple[int, int] | None:
-    """(numerator, denominator) of the score's first time signature, None when it has none."""
-    if not len(score.time_signatures):
-        return None
-    ts = score.time_signatures[0]
-    return int(ts.numerator), int(ts.denominator)
-
-
-def _bar_ticks(score: symusic.Score, tpq: int) -> int:
-    """Ticks per bar of the score's first time signature (4/4 when it has none)."""
-    num, den = _metre(score) or (4, 4)
-    return num * tpq * 4 // den
-
-
 def _after_opening(opening: symusic.Score, new: symusic.Score, bars: int) -> symusic.Score:
     """One track: the opening's notes (held no later than its last bar line), then ``new``'s
     notes shifted by the opening's length; ``new``'s tempo, its metre from the shift on."""
     tpq = new.ticks_per_quarter
     if opening.ticks_per_quarter != tpq:
         opening = opening.resample(tpq, min_dur=1)
-    shift = bars * _bar_ticks(opening, tpq)
+    shift = bars * bar_ticks(opening, tpq)
     out = symusic.Score(tpq)
     out.tempos = new.tempos.copy()
     out.key_signatures = new.key_signatures.copy()
-    first, then = _metre(opening) or _metre(new) or (4, 4), _metre(new)
+    first, then = first_metre(opening) or first_metre(new) or (4, 4), first_metre(new)
     out.time_signatures.append(symusic.TimeSignature(0, *first))
     if then is not None and then != first:
         out.time_signatures.append(symusic.TimeSignature(shift, *then))

@@ -132,7 +132,26 @@ def _bar_replays(letters: Sequence[Hashable]) -> dict[int, tuple[int, int]]:
 def _letters(units: Sequence) -> str:
     """A letter per unit, shared by equal units, new letters in order of first appearance."""
     names: dict = {}
-    return "".join(names.setdefault(u, _SYMBOLS[len(names) % len(_SYMBOLS)]) for u in units)
+    return "".join(names.setdefault(u, _symbol(len(names))) for u in units)
+
+
+def first_metre(score: symusic.Score) -> tuple[int, int] | None:
+    """(numerator, denominator) of the score's first time signature, None when it has none."""
+    if not len(score.time_signatures):
+        return None
+    ts = score.time_signatures[0]
+    return int(ts.numerator), int(ts.denominator)
+
+
+def bar_ticks(score: symusic.Score, tpq: int) -> int:
+    """Ticks per bar of the score's first time signature (4/4 when it has none)."""
+    num, den = first_metre(score) or (4, 4)
+    return num * tpq * 4 // den
+
+
+def _symbol(n: int) -> str:
+    """The ``n``-th letter a form gives out (A, B, ...)."""
+    return _SYMBOLS[n % len(_SYMBOLS)]
 
 
 def piece_form(score: symusic.Score) -> str:
@@ -140,10 +159,7 @@ def piece_form(score: symusic.Score) -> str:
     time signature's bars, 4/4 without one): a bar takes the letter of the earlier bar it is
     most like, at least ``SAME_BAR`` alike, else a new one; "" when it has no pitched notes."""
     score = score.to("tick")
-    tpq = score.ticks_per_quarter
-    ts = score.time_signatures[0] if len(score.time_signatures) else None
-    num, den = (int(ts.numerator), int(ts.denominator)) if ts else (4, 4)
-    length = max(1, num * tpq * 4 // den)
+    length = max(1, bar_ticks(score, score.ticks_per_quarter))
     bars: list[set[tuple[int, int]]] = [set() for _ in range(FORM_BARS)]
     for track in (t for t in score.tracks if not t.is_drum):
         for note in track.notes:
@@ -159,7 +175,7 @@ def piece_form(score: symusic.Score) -> str:
         if best[0] >= SAME_BAR:
             out.append(best[1])
         else:
-            firsts.append((_SYMBOLS[len(firsts) % len(_SYMBOLS)], notes))
+            firsts.append((_symbol(len(firsts)), notes))
             out.append(firsts[-1][0])
     return "".join(out)
 

@@ -134,13 +134,14 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     density = _Density(masker, s.density_bias) if s.density_bias else None
     bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
-    max_len = getattr(model.config, "max_len", 512)
+    max_len = model.config.max_len
     head = min(header_length(primer, control_ids(tokenizer)), max_len // 4)
     context = list(primer)
     new: list[int] = []
     start = time.perf_counter()
-    window = len(recent(context, head, max_len - 1))  # tokens the model reads now
-    logits, state = model.init_state(torch.tensor([recent(context, head, window)], device=device))
+    first = recent(context, head, max_len - 1)
+    window = len(first)  # tokens the model reads now
+    logits, state = model.init_state(torch.tensor([first], device=device))
     forced = [tokenizer["Bar_None"], masker.time_sig_id]
     sampled = 0
     while True:

@@ -122,6 +122,28 @@ def test_a_chorale_is_dealt_to_four_voices_and_a_reel_to_one_fiddle():
     assert reel.note_num() == merged.note_num()
 
 
+def _sounding_at(score, tick):
+    return sorted(n.pitch for t in score.tracks for n in t.notes if n.time <= tick < n.end)
+
+
+def test_a_held_bass_keeps_its_voice_and_every_voice_sings_one_legato_line():
+    merged = symusic.Score(480)
+    track = symusic.Track(program=0)
+    notes = [(0, 960, 48), (0, 480, 64), (0, 480, 67), (0, 400, 72)]  # bass holds two beats
+    notes += [(480, 480, 65), (480, 480, 69), (480, 480, 74)]  # three voices move over it
+    notes += [(960, 480, 47), (960, 480, 62), (960, 480, 67), (960, 480, 74)]
+    for time, duration, pitch in notes:
+        track.notes.append(symusic.Note(time, duration, pitch, 80))
+    merged.tracks.append(track)
+    satb = split_voices(merged, "chorale")
+    assert [n.pitch for n in satb.tracks[3].notes] == [48, 47]  # the moving notes sing above it
+    assert [n.pitch for n in satb.tracks[0].notes] == [72, 74, 74]
+    assert satb.tracks[0].notes[0].end == 480  # a short gap before the next note is sung through
+    assert _sounding_at(satb, 480) == [48, 65, 69, 74]  # four voices, as the piece has
+    for voice in satb.tracks:  # each voice sings one note at a time
+        assert all(a.end <= b.time for a, b in zip(voice.notes, voice.notes[1:], strict=False))
+
+
 def test_compose_writes_the_style_in_its_key_for_its_ensemble(tmp_path, midi_dir):
     pieces = [Piece(p, "chorale", p.name) for p in find_midi_files([midi_dir])]
     torch.manual_seed(0)

@@ -146,9 +146,10 @@ def measure(generated: list[Features], real: list[Features]) -> dict[str, Any]:
 def evaluate_songs(
     songs: dict[str | None, list[Features]], real: dict[str, list[Features]] | list[Features]
 ) -> dict[str, Any]:
-    """The report: overall (every song against the real pieces of the songs' styles, or the
-    one real folder), and per style with at least ``MIN_SONGS`` songs and ``MIN_REAL`` real
-    pieces. Its top level is the overall figures plus ``styles``."""
+    """The report: overall (every song against the real pieces of the songs' styles, drawn in
+    the songs' mix of styles by ``same_mix``, or the one real folder), and per style with at
+    least ``MIN_SONGS`` songs and ``MIN_REAL`` real pieces (all of that style's pieces). Its
+    top level is the overall figures plus ``styles``."""
     everything = [f for rows in songs.values() for f in rows]
     if isinstance(real, list):
         report = measure(everything, real)
@@ -161,7 +162,7 @@ def evaluate_songs(
         )
     report = measure(
         [f for rows in matched.values() for f in rows],
-        [f for style in matched for f in real[str(style)]],
+        same_mix({str(style): len(rows) for style, rows in matched.items()}, real),
     )
     report["songs_without_real"] = len(everything) - report["songs"]
     report["styles"] = {
@@ -170,6 +171,19 @@ def evaluate_songs(
         if style is not None and len(rows) >= MIN_SONGS and len(real.get(style, [])) >= MIN_REAL
     }
     return report
+
+
+def same_mix(songs_per_style: dict[str, int], real: dict[str, list[Features]]) -> list[Features]:
+    """Real pieces in the songs' mix of styles: of each style, its share of the songs times as
+    many pieces as the scarcest style allows (the first ones, in the order given). Without
+    this, 48 songs of each of four styles would be read against whatever mix the real set has
+    (10 chorales in 200 pieces), and the overall figures would measure the mix, not the music."""
+    scale = min(len(real[style]) / count for style, count in songs_per_style.items())
+    return [
+        f
+        for style, count in songs_per_style.items()
+        for f in real[style][: max(1, math.floor(count * scale + 1e-9))]
+    ]
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import pretty_midi
 import pytest
 from django.core.management import CommandError, call_command
 
-from generator.evaluation import MIN_SONGS, evaluate_songs, validation_features
+from generator.evaluation import MIN_SONGS, evaluate_songs, measure, validation_features
 from generator.ml.data import split_by_identity
 from generator.ml.measures import features_of_files
 from tests.generator.conftest import write_piece
@@ -94,6 +94,18 @@ def test_each_style_with_enough_songs_is_reported_against_its_own_pieces(real_di
     assert report["styles"]["folksong"]["oa_mean"] > report["styles"]["chorale"]["oa_mean"]
     assert report["songs"] == 2 * MIN_SONGS  # fiddle has no real pieces to be held against
     assert report["songs_without_real"] == 3
+
+
+def test_songs_like_their_styles_real_pieces_score_so_whatever_the_real_mix(real_dir, tmp_path):
+    real = features_of_files(sorted(real_dir.glob("*.mid")))
+    noise = features_of_files(_noise(tmp_path / f"n{i}.mid", seed=i) for i in range(40))
+    songs = {"folksong": real[:MIN_SONGS], "chorale": noise[:MIN_SONGS]}
+    held_out = {"folksong": real, "chorale": noise}  # 12 folk songs, 40 clusters
+    report = evaluate_songs(songs, held_out)
+    assert report["real_pieces"] == 2 * len(real)  # as many of each style as among the songs
+    unmixed = measure(real[:MIN_SONGS] + noise[:MIN_SONGS], real + noise)
+    assert report["oa_mean"] > unmixed["oa_mean"] + 0.05
+    assert report["classifier_accuracy"] < 0.75
 
 
 def test_the_default_real_set_is_the_validation_split_never_the_test(real_dir):

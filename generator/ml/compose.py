@@ -36,7 +36,8 @@ from generator.ml.tokenizer import (
     score_key,
 )
 
-TIME_SIGNATURES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8", "2/2")
+# The metres the tokenizer writes (its TimeSig tokens); any other (2/2, 9/8...) is written 4/4.
+TIME_SIGNATURES = ("2/4", "3/4", "4/4", "5/4", "6/4", "3/8", "6/8", "12/8")
 OPENING_BARS = 2  # a primer's bars a song opens with
 MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
 

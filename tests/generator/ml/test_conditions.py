@@ -4,12 +4,13 @@ ensemble split and ``compose``: what a listener hears is the style's instruments
 import random
 from pathlib import Path
 
+import pretty_midi
 import pytest
 import symusic
 import torch
 
 from generator.ml.checkpoint import load_checkpoint
-from generator.ml.compose import SongSpec, compose, parse_key
+from generator.ml.compose import TIME_SIGNATURES, SongSpec, compose, parse_key, spec_from_file
 from generator.ml.config import ModelConfig, TrainConfig
 from generator.ml.data import Augmenter, WindowSampler, split_by_identity, tokenize_pieces
 from generator.ml.ensemble import split_voices
@@ -142,6 +143,21 @@ def test_a_held_bass_keeps_its_voice_and_every_voice_sings_one_legato_line():
     assert _sounding_at(satb, 480) == [48, 65, 69, 74]  # four voices, as the piece has
     for voice in satb.tracks:  # each voice sings one note at a time
         assert all(a.end <= b.time for a, b in zip(voice.notes, voice.notes[1:], strict=False))
+
+
+def test_a_song_says_the_metre_its_midi_has(tok, tmp_path):
+    assert {f"TimeSig_{ts}" for ts in TIME_SIGNATURES} <= set(tok.vocab)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(9, 8, 0))
+    inst = pretty_midi.Instrument(program=110)
+    inst.notes += [pretty_midi.Note(80, 62 + i % 5, i * 0.25, i * 0.25 + 0.25) for i in range(36)]
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "slip.mid"))
+    spec = spec_from_file(tok, tmp_path / "slip.mid", seconds=4, seed=0, temperature=1.0)
+    assert spec.time_signature == "4/4"  # the tokenizer has no 9/8: the stated fallback
+    model, _, shipped_tok, _ = load_checkpoint(SHIPPED)
+    song = compose(model, shipped_tok, spec).score
+    assert [(t.numerator, t.denominator) for t in song.time_signatures] == [(4, 4)]
 
 
 def test_compose_writes_the_style_in_its_key_for_its_ensemble(tmp_path, midi_dir):

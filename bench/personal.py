@@ -5,10 +5,10 @@ Simulated listeners, each loving BENCH_LOVED validation-split pieces of one styl
 music21 corpus (``MODEL_ROOT/generator-corpus``, as ``bench/generator.py`` reads it), get songs
 written the way the site writes them: ``personalization.next_arms`` (the bandits) and
 ``song_from_loved`` (the loved pieces' rule, on unsaved ``Track`` objects: no database), then
-``services.song_spec`` and ``compose``. Songs and pieces are compared by ``measures.piece_features``
-(the loved pieces' first BENCH_SONG_SECONDS seconds, as long as a song), each feature z-scored
-over all the loved pieces; a song's similarity to a listener is minus its Euclidean distance to
-the mean of that listener's loved pieces.
+``services.modelled_spec`` and ``compose``. Songs and pieces are compared by
+``measures.piece_features`` (the loved pieces' first BENCH_SONG_SECONDS seconds, as long as a
+song), each feature z-scored over all the loved pieces; a song's similarity to a listener is
+minus its Euclidean distance to the mean of that listener's loved pieces.
 
 - *taste match*: the share of songs nearest their own listener (chance: 1 / listeners);
 - *taste lift*: the mean similarity of a song to its own listener minus to the others;
@@ -72,7 +72,7 @@ from generator.personalization import (  # noqa: E402
     next_arms,
     song_from_loved,
 )
-from generator.services import song_spec  # noqa: E402
+from generator.services import modelled_spec  # noqa: E402
 
 logger = logging.getLogger("bench.personal")
 RESULTS = ROOT / "bench" / "results"
@@ -113,13 +113,19 @@ def opening_features(path: Path, seconds: float) -> dict[str, float] | None:
     return piece_features(opening(read_score(path), seconds))
 
 
+PIECES: dict[int, Track] = {}  # the unsaved loved pieces by their made-up id, as the job's
+# primer_track would give them to the worker
+
+
 def loved_track(tok, folder: Path, entry: dict, seconds: float) -> Track:
     """An unsaved catalog piece for a corpus entry: its collection (so its style), key, tempo
-    and metre, read as ``spec_from_file`` reads them."""
+    and metre, read as ``spec_from_file`` reads them; an id of its own (in ``PIECES``)."""
     spec = spec_from_file(
         tok, folder / entry["path"], seconds=seconds, seed=0, temperature=1.0, opening_bars=0
     )
-    return Track(
+    pk = len(PIECES) + 1
+    PIECES[pk] = Track(
+        pk=pk,
         title=entry["ident"],
         midi_file=entry["path"],  # under MEDIA_ROOT, which main() points at the corpus
         key=spec.key or "",
@@ -127,6 +133,7 @@ def loved_track(tok, folder: Path, entry: dict, seconds: float) -> Track:
         time_signature=spec.time_signature,
         collection=Collection(name=COLLECTION_OF[entry["style"]]),
     )
+    return PIECES[pk]
 
 
 def make_listeners(tok, folder: Path, styles: list[str], count: int, seconds: float):
@@ -168,7 +175,8 @@ def write(model, tok, cond: Conditioning, rng: random.Random) -> Song:
     for attempt in range(3):
         settings = {**cond.to_dict(), "seed": rng.randrange(2**31)}
         try:
-            score = compose(model, tok, song_spec(settings)).score
+            spec = modelled_spec(settings, PIECES.get(cond.primer_track_id or 0), tok)
+            score = compose(model, tok, spec).score
         except RuntimeError as exc:  # "the model produced no notes"
             logger.warning("no song (try %d): %s", attempt + 1, exc)
             continue
@@ -223,15 +231,18 @@ def taste(model, tok, listeners: list[Listener], per: int, seconds: float, seed:
     """Taste match and lift of ``per`` songs for each (new) listener."""
     space = TasteSpace(listeners)
     rng = random.Random(seed)
-    judged = []
+    judged, by_style = [], {}
     for own, listener in enumerate(listeners):
-        for _ in range(per):
-            song = next_song(model, tok, listener, [], rng, seconds)
-            row = row_of(song.features)
-            judged.append(space.judge(row, own))
+        mine = [
+            space.judge(row_of(next_song(model, tok, listener, [], rng, seconds).features), own)
+            for _ in range(per)
+        ]
+        judged += mine
+        by_style[listener.style] = float(np.mean([m for m, _ in mine]))
     return {
         "taste_match": float(np.mean([m for m, _ in judged])),
         "taste_lift": float(np.mean([lift for _, lift in judged])),
+        "taste_match_by_style": by_style,
     }
 
 
@@ -344,6 +355,11 @@ def main() -> None:
         f"{len(listeners)} listeners x {per} songs (chance {chance:.3f})   (goal >= {GOAL_MATCH} "
         f"with >= {GOAL_LISTENERS} listeners)"
     )
+    by_style = {
+        st: statistics.mean(r["taste_match_by_style"][st] for r in per_seed) for st in styles_list
+    }
+    results["taste_match_by_style"] = by_style
+    print("  per listener: " + ", ".join(f"{st} {v:.2f}" for st, v in by_style.items()))
     lift = results["taste_lift_summary"]
     print(
         f"taste lift {lift['mean']:.3f} ± {lift['std']:.3f} (similarity: minus z-distance)   "

@@ -27,11 +27,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
+import miditok
 import symusic
 
 from accounts.models import Profile
 from catalog.models import Track
-from generator.ml.compose import safe_time_signature
+from generator.ml.compose import PROMPT_BARS, prompt_ids, safe_time_signature
 from generator.ml.form import piece_form, plan_form
 from generator.ml.sample import bars_for_seconds
 from generator.ml.styles import COLLECTION_STYLES, DEFAULT_STYLE, STYLES
@@ -87,6 +88,7 @@ class Conditioning:
     density: str | None = "plain"
     density_bias: float = 0.0  # the sampler knob the density maps to
     form_source: str = ""  # the loved piece's bar letters (form.piece_form): where it repeats
+    prompt_bars: int = 0  # the loved piece's first bars the model reads before it writes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -334,6 +336,7 @@ def _more_like(
         density=old.get("density") if old.get("density") in DENSITY_BIAS else None,
         density_bias=float(old.get("density_bias") or 0.0),
         form_source=str(old.get("form_source") or ""),
+        prompt_bars=int(old.get("prompt_bars") or 0),
     )
 
 
@@ -347,10 +350,11 @@ def conditioning_from_loved(
     tempo_bpm: float | None = None,
 ) -> Conditioning:
     """A song modelled on ``model``, one of the ``loved`` pieces: its style, its key (else the
-    commonest among the loved pieces of that style), its metre, its form (``track_form``: the
-    song repeats bars where it does), their median tempo, played with ``feel`` (``with_feel``;
-    ``tempo_bpm``, asked for, is the tempo). Reads the pieces' fields and collection and the
-    model's MIDI, so unsaved ``Track`` objects do (``bench/personal.py``)."""
+    commonest among the loved pieces of that style), its metre, its form (``form.piece_form``:
+    the song repeats bars where it does), its first ``PROMPT_BARS`` bars for the model to read
+    first, their median tempo, played with ``feel`` (``with_feel``; ``tempo_bpm``, asked for,
+    is the tempo). Reads the pieces' fields and collection and the model's MIDI, so unsaved
+    ``Track`` objects do (``bench/personal.py``)."""
     style = STYLES[track_style(model)]
     same_style = [t for t in loved if track_style(t) == style.key] or [model]
     keys = Counter(t.key for t in same_style if t.key)
@@ -359,6 +363,7 @@ def conditioning_from_loved(
     words = (
         f"In the style of the {style.label} you loved (like “{model.title}”), for {style.ensemble}"
     )
+    score = track_score(model)
     loved_feel = Conditioning(
         primer_track_id=model.pk,
         style=style.key,
@@ -369,8 +374,14 @@ def conditioning_from_loved(
         temperature=temperature,
         seconds=seconds,
         reason=f"{words}, in {key}." if key else f"{words}.",
-        form_source=track_form(model),
+        form_source=piece_form(score) if score is not None else "",
+        prompt_bars=PROMPT_BARS if score is not None else 0,
     )
+    if loved_feel.prompt_bars:
+        loved_feel.reason += (
+            f" The model read the first {loved_feel.prompt_bars} bars of “{model.title}” "
+            "before it began."
+        )
     song = with_feel(loved_feel, feel, tempo_bpm=tempo_bpm)
     bars = bars_for_seconds(song.seconds, song.tempo_bpm, song.time_signature)
     if song.form_source and plan_form(bars, song.form_source).replays():
@@ -378,13 +389,21 @@ def conditioning_from_loved(
     return song
 
 
-def track_form(track: Track) -> str:
-    """A catalog piece's bar letters (``form.piece_form``); "" when its MIDI is missing or
-    cannot be read (the song then follows the sampler's own plan)."""
-    if not track.midi_file:
-        return ""
+def track_score(track: Track | None) -> symusic.Score | None:
+    """A catalog piece's MIDI as a score; None when it is missing, cannot be read or has no
+    pitched note (the song is then written without its form and prompt)."""
+    if track is None or not track.midi_file:
+        return None
     try:
         with track.midi_file.open("rb") as midi:
-            return piece_form(symusic.Score.from_midi(midi.read()))
+            score = symusic.Score.from_midi(midi.read())
     except (OSError, ValueError, RuntimeError):
-        return ""
+        return None
+    return score if any(not t.is_drum and len(t.notes) for t in score.tracks) else None
+
+
+def track_prompt(track: Track | None, tokenizer: miditok.REMI, bars: int) -> list[int]:
+    """The prompt (``compose.prompt_ids``) of a song's model piece: its first ``bars`` bars;
+    [] when ``bars`` is 0 or the piece cannot be read."""
+    score = track_score(track) if bars > 0 else None
+    return prompt_ids(tokenizer, score, bars) if score is not None else []

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import miditok
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,7 +26,7 @@ from generator.ml.constraints import scale_pitch_classes
 from generator.ml.sample import fresh_seed
 from generator.ml.styles import STYLES
 from generator.models import GenerationJob, GeneratorVersion
-from generator.personalization import conditioning_for
+from generator.personalization import conditioning_for, track_prompt
 from musicsite import jobs
 from musicsite.waits import wait_of
 from recommender.ml.device import resolve_device
@@ -381,7 +382,7 @@ def _write_piece(job: GenerationJob) -> Track:
     generated = compose(
         model,
         tokenizer,
-        song_spec(cond, fallback_metre=job.primer_track.time_signature if job.primer_track else ""),
+        modelled_spec(cond, job.primer_track, tokenizer),
         on_progress=lambda f: _set_progress(job.pk, 5 + int(75 * f)),
     )
     _set_progress(job.pk, 82)
@@ -426,8 +427,24 @@ def _discard(track: Track) -> None:
     track.delete()
 
 
-def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
-    """The sampler's spec from a job's stored settings (jobs stored before styles had none)."""
+def modelled_spec(
+    cond: dict[str, Any], model_piece: Track | None, tokenizer: miditok.REMI
+) -> SongSpec:
+    """The spec of a song's stored settings and the catalog piece it is modelled on (the
+    job's ``primer_track``): that piece's metre when the settings name none, and its first
+    ``prompt_bars`` bars as the prompt (``personalization.track_prompt``)."""
+    return song_spec(
+        cond,
+        fallback_metre=model_piece.time_signature if model_piece else "",
+        prompt=track_prompt(model_piece, tokenizer, int(cond.get("prompt_bars") or 0)),
+    )
+
+
+def song_spec(
+    cond: dict[str, Any], *, fallback_metre: str = "", prompt: list[int] | None = None
+) -> SongSpec:
+    """The sampler's spec from a job's stored settings (jobs stored before styles had none)
+    and a prompt (REMI ids the model reads before it writes)."""
     return SongSpec(
         style=cond.get("style"),
         key=cond.get("key") or None,
@@ -439,6 +456,7 @@ def song_spec(cond: dict[str, Any], *, fallback_metre: str = "") -> SongSpec:
         seed=cond.get("seed"),
         density_bias=float(cond.get("density_bias") or 0.0),
         form_source=str(cond.get("form_source") or ""),
+        prompt=prompt or None,
     )
 
 

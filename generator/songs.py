@@ -2,7 +2,7 @@
 (``manage.py generate_songs``).
 
 Without primers, each song is the one a listener who loved a single published catalog piece
-would get: ``conditioning_from_loved`` → ``song_spec`` → ``compose``, as the worker does. With a
+would get: ``conditioning_from_loved`` → ``modelled_spec`` → ``compose``, as the worker does. With a
 folder of primers, each song opens with a file's first bars and takes its style (guessed from
 its instruments and parts), key, tempo and metre. A manifest names what each song came from.
 """
@@ -17,13 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import miditok
 from tqdm import tqdm
 
 from catalog.models import Track
 from generator.ml.compose import SongSpec, spec_from_file, write_song
 from generator.ml.tokenizer import find_midi_files
 from generator.personalization import TEMPERATURE_ARMS, conditioning_from_loved
-from generator.services import _load, generator_version_active, resolve_artifact, song_spec
+from generator.services import _load, generator_version_active, modelled_spec, resolve_artifact
 
 logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -80,7 +81,7 @@ def songs_generate(
     seeds = [rng.randrange(2**31) for _ in range(count)]
     result = SongsResult(entries=[])
     if primer_dir is None:
-        plans = _catalog_plans(seeds, seconds, rng)
+        plans = _catalog_plans(tokenizer, seeds, seconds, rng)
     else:
         plans = _primer_plans(tokenizer, Path(primer_dir), seeds, seconds, result.skipped)
     out = Path(out)
@@ -96,7 +97,7 @@ def songs_generate(
 
 
 def _catalog_plans(
-    seeds: list[int], seconds: float, rng: random.Random
+    tokenizer: miditok.REMI, seeds: list[int], seconds: float, rng: random.Random
 ) -> Iterator[tuple[SongSpec, dict[str, Any]]]:
     """(spec, {"loved": ...}) per song: a random catalog piece, loved alone."""
     tracks = catalog_tracks()
@@ -107,7 +108,7 @@ def _catalog_plans(
     for song_seed in seeds:
         track = rng.choice(tracks)
         cond = conditioning_from_loved(track, [track], temperature=TEMPERATURE, seconds=seconds)
-        spec = song_spec(cond.to_dict() | {"seed": song_seed}, fallback_metre=track.time_signature)
+        spec = modelled_spec(cond.to_dict() | {"seed": song_seed}, track, tokenizer)
         yield spec, {"loved": {"id": track.pk, "title": track.title}}
 
 

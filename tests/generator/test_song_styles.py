@@ -1,16 +1,24 @@
 """A song follows the listener's taste in style, ensemble and key, and says so truthfully."""
 
+from dataclasses import replace
+from pathlib import Path
+
 import pretty_midi
 import pytest
 
 from accounts.models import Profile
 from catalog.models import Collection, Track
 from catalog.services import track_ingest
+from generator.ml.checkpoint import load_checkpoint
+from generator.ml.compose import compose
 from generator.ml.styles import STYLES
+from generator.ml.tokenizer import decode_ids
 from generator.personalization import conditioning_for
+from generator.services import modelled_spec
 from tests.factories import CollectionFactory, RatingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+SHIPPED = Path(__file__).resolve().parents[2] / "generator" / "checkpoints" / "demo"
 
 
 def test_a_loved_chorale_makes_a_chorale_for_four_voices(catalog_track):
@@ -69,3 +77,19 @@ def test_a_song_repeats_bars_where_the_loved_piece_does_and_says_so(tmp_path, ca
     RatingFactory(user=other, track=catalog_track(seed=3), stars=5)  # a walk: no bar repeats
     cond = conditioning_for(other, seed=1, seconds=30)
     assert "repeats" not in cond.reason
+
+
+def test_the_model_reads_the_loved_pieces_first_bars_and_the_song_does_not_play_them(tmp_path):
+    user = UserFactory()
+    tune = track_ingest(filename="reel.mid", data=_repeating_piece(tmp_path / "reel.mid"))
+    RatingFactory(user=user, track=tune, stars=5)
+    cond = conditioning_for(user, seed=1, seconds=8).to_dict() | {"seed": 5}
+    assert f"The model read the first 2 bars of “{tune.title}” before it began." in cond["reason"]
+    model, _, tok, _ = load_checkpoint(SHIPPED)
+    spec = modelled_spec(cond, tune, tok)
+    assert decode_ids(tok, spec.prompt).note_num() == 8  # the tune's first two bars, A and B
+    read = compose(model, tok, spec)
+    unread = compose(model, tok, replace(spec, prompt=None))
+    assert read.ids != unread.ids  # what it read changes what it writes
+    assert read.score.end() == unread.score.end()  # and is not played: the same length
+    assert modelled_spec(cond, Track(title="no MIDI"), tok).prompt is None

@@ -7,6 +7,7 @@ Generation with Unlikelihood Training" (ICLR).
 
 A run can stop (a time budget, a killed process) and resume: ``train_state.pt`` beside the
 checkpoint holds the weights, the optimiser, the step, the best so far and the sampler's state.
+``continue_from`` seeds that state from a finished checkpoint, to train it further.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ import miditok
 import torch
 from tqdm import tqdm
 
-from generator.ml.checkpoint import save_checkpoint
+from generator.ml.checkpoint import WEIGHTS_FILE, save_checkpoint
 from generator.ml.config import ModelConfig, TrainConfig
 from generator.ml.data import (
     Augmenter,
@@ -254,6 +256,32 @@ def _tokenized(
     }
     _save_state(cache, key=key, seqs=seqs)
     return seqs
+
+
+def continue_from(ckpt_dir: str | Path, out_dir: str | Path, *, seed: int = 0) -> int:
+    """Seed ``out_dir``'s resumable state with a checkpoint's weights and step, a fresh Adam
+    and windows drawn anew (``seed + 1``), so that ``--resume`` goes on training it (the
+    checkpoint's validation figure is not carried over: the next evaluation sets the best).
+    Returns the checkpoint's step. ``ValueError`` when ``out_dir`` already holds a state."""
+    state_path = Path(out_dir) / STATE_FILE
+    if state_path.is_file():
+        raise ValueError(f"{state_path} exists: resume it, or choose another --out")
+    payload = torch.load(Path(ckpt_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    model = build_model(ModelConfig(**payload["config"]))
+    model.load_state_dict(payload["model"])
+    step = int(payload.get("step") or 0)
+    _save_state(
+        state_path,
+        model=model.state_dict(),
+        optimizer=torch.optim.Adam(model.parameters()).state_dict(),
+        sampler=random.Random(seed + 1).getstate(),
+        best=(math.inf, 0, None),
+        stale=0,
+        lr_scale=1.0,
+        step=step,
+        seconds=0.0,
+    )
+    return step
 
 
 def _save_state(path: Path, **state: Any) -> None:

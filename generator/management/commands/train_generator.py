@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from generator.ml.config import TrainConfig, preset
 from generator.ml.tokenizer import find_midi_files
-from generator.ml.train import Piece, train_on_pieces
+from generator.ml.train import Piece, continue_from, train_on_pieces
 from generator.selectors import catalog_pieces
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,13 @@ class Command(BaseCommand):
             action="store_true",
             help="with --resume: start again at the full learning rate (a warm restart)",
         )
+        parser.add_argument(
+            "--from",
+            dest="from_checkpoint",
+            default=None,
+            help="go on training this checkpoint (its weights and step, a fresh optimiser) "
+            "in --out; then resume there",
+        )
         parser.add_argument("--lr", type=float, default=None)
         parser.add_argument("--eval-every", type=int, default=None, help="steps")
         parser.add_argument("--patience", type=int, default=None, help="evaluations")
@@ -80,15 +87,18 @@ class Command(BaseCommand):
             if opts[name]:
                 setattr(train_config, name, opts[name])
         try:
+            if opts["from_checkpoint"]:
+                step = continue_from(opts["from_checkpoint"], opts["out"], seed=opts["seed"])
+                self.stdout.write(f"going on from step {step} of {opts['from_checkpoint']}")
             result = train_on_pieces(
                 pieces=pieces,
                 out_dir=opts["out"],
                 model_config=model_config,
                 train_config=train_config,
-                resume=opts["resume"],
+                resume=opts["resume"] or bool(opts["from_checkpoint"]),
                 restart_lr=opts["restart_lr"],
             )
-        except ValueError as exc:
+        except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"checkpoint {result.out_dir}: step {result.step}, "

@@ -23,7 +23,7 @@ from generator.ml.tokenizer import (
     read_score,
     score_key,
 )
-from generator.ml.train import STATE_FILE, Piece, fit, train_on_pieces
+from generator.ml.train import STATE_FILE, Piece, continue_from, fit, train_on_pieces
 
 SHIPPED = Path(__file__).resolve().parents[3] / "generator" / "checkpoints" / "demo"
 
@@ -104,6 +104,31 @@ def test_training_resumes_where_it_stopped(tok, midi_dir, tmp_path):
     fit(model_config=ModelConfig.tiny(), train_config=config, progress=False, resume=True, **kwargs)
     second = torch.load(tmp_path / STATE_FILE, weights_only=False)["step"]
     assert second == 2 * first >= 2
+
+
+def test_a_finished_checkpoint_trains_on_from_its_weights_and_step(tok, midi_dir, tmp_path):
+    seqs = tokenize_pieces(tok, [(p, "fiddle") for p in find_midi_files([midi_dir])])
+    config = TrainConfig.tiny()
+    config.eval_every, config.patience, config.max_epochs = 5, 100, 1
+    kwargs = dict(tokenizer=tok, train_seqs=seqs[2:], val_seqs=seqs[:2], progress=False)
+    fit(model_config=ModelConfig.tiny(), train_config=config, out_dir=tmp_path / "a", **kwargs)
+    done = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
+    step = continue_from(tmp_path / "a", tmp_path / "b")
+    assert step == done["step"] > 0
+    state = torch.load(tmp_path / "b" / STATE_FILE, weights_only=False)
+    assert state["step"] == step
+    assert torch.equal(state["model"]["head.weight"], done["model"]["head.weight"])
+    with pytest.raises(ValueError, match="exists"):
+        continue_from(tmp_path / "a", tmp_path / "b")  # never over a run in progress
+    config.max_epochs = 3
+    fit(
+        model_config=ModelConfig.tiny(),
+        train_config=config,
+        out_dir=tmp_path / "b",
+        resume=True,
+        **kwargs,
+    )
+    assert torch.load(tmp_path / "b" / STATE_FILE, weights_only=False)["step"] > step
 
 
 def test_a_chorale_is_dealt_to_four_voices_and_a_reel_to_one_fiddle():

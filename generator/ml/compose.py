@@ -79,10 +79,8 @@ def safe_time_signature(value: str | None) -> str:
 def opening_of_file(tokenizer: miditok.REMI, path: str | Path, bars: int = 2) -> list[int]:
     """REMI ids of the first ``bars`` bars of a MIDI file (tracks merged, drums left out);
     ``ValueError`` naming the file when it cannot be read or those bars hold no pitched note."""
-    ids = encode_file(tokenizer, path)
-    opening = opening_ids(tokenizer, ids, bars)
-    pitch_ids = {i for name, i in tokenizer.vocab.items() if name.startswith("Pitch_")}
-    if not any(i in pitch_ids for i in opening):
+    opening = opening_ids(tokenizer, encode_file(tokenizer, path), bars)
+    if not _holds_a_note(tokenizer, opening):
         raise ValueError(
             f"the primer {Path(path).name} has no pitched notes in its first {bars} bars"
         )
@@ -96,8 +94,12 @@ def prompt_ids(tokenizer: miditok.REMI, score: symusic.Score, bars: int = PROMPT
         ids = opening_ids(tokenizer, encode_score(tokenizer, score), bars)
     except ValueError:
         return []
-    pitch_ids = {i for name, i in tokenizer.vocab.items() if name.startswith("Pitch_")}
-    return ids if any(i in pitch_ids for i in ids) else []
+    return ids if _holds_a_note(tokenizer, ids) else []
+
+
+def _holds_a_note(tokenizer: miditok.REMI, ids: list[int]) -> bool:
+    """Whether ``ids`` hold a Pitch token (a note, not only bars and positions)."""
+    return any(tokenizer[i].startswith("Pitch_") for i in ids)
 
 
 def compose(

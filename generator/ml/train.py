@@ -26,7 +26,7 @@ import miditok
 import torch
 from tqdm import tqdm
 
-from generator.ml.checkpoint import WEIGHTS_FILE, save_checkpoint
+from generator.ml.checkpoint import load_checkpoint, save_checkpoint
 from generator.ml.config import ModelConfig, TrainConfig
 from generator.ml.data import (
     Augmenter,
@@ -266,10 +266,8 @@ def continue_from(ckpt_dir: str | Path, out_dir: str | Path, *, seed: int = 0) -
     state_path = Path(out_dir) / STATE_FILE
     if state_path.is_file():
         raise ValueError(f"{state_path} exists: resume it, or choose another --out")
-    payload = torch.load(Path(ckpt_dir) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    model = build_model(ModelConfig(**payload["config"]))
-    model.load_state_dict(payload["model"])
-    step = int(payload.get("step") or 0)
+    model, _, _, meta = load_checkpoint(ckpt_dir)
+    step = int(meta.get("step") or 0)
     _save_state(
         state_path,
         model=model.state_dict(),

@@ -11,9 +11,10 @@ songs with their manifest under bench/results/generator-songs/.
 
 The songs: for each of BENCH_SONGS, a random validation-split piece (of each style in turn) of
 the converted music21 corpus (``MODEL_ROOT/generator-corpus``, which ``manage.py train_generator
---music21`` writes) is the loved piece, and the song takes its style, key, tempo, metre and form,
-as ``generate_songs`` does (``generator.ml.compose.spec_from_file`` and ``write_song``, which
-``generator.songs`` calls); the real set is the validation split's pieces of the same styles.
+--music21`` writes) is the loved piece, and the song takes its style, key, tempo, metre and form
+(the model reads its first two bars before it writes), as ``generate_songs`` does
+(``generator.ml.compose.spec_from_file`` and ``write_song``, which ``generator.songs`` calls);
+the real set is the validation split's pieces of the same styles.
 No Django, no database.
 
 Environment (defaults finish in about 10 minutes on two busy cores with the 0.9 M checkpoint):

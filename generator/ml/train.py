@@ -18,7 +18,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,21 +258,34 @@ def _tokenized(
     return seqs
 
 
-def continue_from(ckpt_dir: str | Path, out_dir: str | Path, *, seed: int = 0) -> int:
+def continue_from(
+    ckpt_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+) -> int:
     """Seed ``out_dir``'s resumable state with a checkpoint's weights and step, a fresh Adam
-    and windows drawn anew (``seed + 1``), so that ``--resume`` goes on training it (the
-    checkpoint's validation figure is not carried over: the next evaluation sets the best).
-    Returns the checkpoint's step. ``ValueError`` when ``out_dir`` already holds a state."""
+    and windows drawn anew (``train_config.seed + 1``), so that ``--resume`` goes on training
+    it (the checkpoint's validation figure is not carried over: the next evaluation sets the
+    best). Returns the checkpoint's step. ``ValueError`` when ``out_dir`` already holds a
+    state, or when the checkpoint is not the shape ``model_config`` and the training window
+    build (nothing is written then)."""
     state_path = Path(out_dir) / STATE_FILE
     if state_path.is_file():
         raise ValueError(f"{state_path} exists: resume it, or choose another --out")
-    model, _, _, meta = load_checkpoint(ckpt_dir)
+    model, config, _, meta = load_checkpoint(ckpt_dir)
+    asked = replace(model_config, vocab_size=config.vocab_size, max_len=train_config.seq_len)
+    if replace(asked, dropout=config.dropout) != config:
+        raise ValueError(
+            f"the checkpoint in {ckpt_dir} is {config}, not the {asked} this run would train"
+        )
     step = int(meta.get("step") or 0)
     _save_state(
         state_path,
         model=model.state_dict(),
         optimizer=torch.optim.Adam(model.parameters()).state_dict(),
-        sampler=random.Random(seed + 1).getstate(),
+        sampler=random.Random(train_config.seed + 1).getstate(),
         best=(math.inf, 0, None),
         stale=0,
         lr_scale=1.0,

@@ -88,7 +88,12 @@ class Command(BaseCommand):
                 setattr(train_config, name, opts[name])
         try:
             if opts["from_checkpoint"]:
-                step = continue_from(opts["from_checkpoint"], opts["out"], seed=opts["seed"])
+                step = continue_from(
+                    opts["from_checkpoint"],
+                    opts["out"],
+                    model_config=model_config,
+                    train_config=train_config,
+                )
                 self.stdout.write(f"going on from step {step} of {opts['from_checkpoint']}")
             result = train_on_pieces(
                 pieces=pieces,

@@ -113,13 +113,19 @@ def test_a_finished_checkpoint_trains_on_from_its_weights_and_step(tok, midi_dir
     kwargs = dict(tokenizer=tok, train_seqs=seqs[2:], val_seqs=seqs[:2], progress=False)
     fit(model_config=ModelConfig.tiny(), train_config=config, out_dir=tmp_path / "a", **kwargs)
     done = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
-    step = continue_from(tmp_path / "a", tmp_path / "b")
+    shape = dict(model_config=ModelConfig.tiny(), train_config=config)
+    with pytest.raises(ValueError, match="not the"):  # another size: said, nothing written
+        continue_from(
+            tmp_path / "a", tmp_path / "b", model_config=ModelConfig(), train_config=config
+        )
+    assert not (tmp_path / "b" / STATE_FILE).exists()
+    step = continue_from(tmp_path / "a", tmp_path / "b", **shape)
     assert step == done["step"] > 0
     state = torch.load(tmp_path / "b" / STATE_FILE, weights_only=False)
     assert state["step"] == step
     assert torch.equal(state["model"]["head.weight"], done["model"]["head.weight"])
     with pytest.raises(ValueError, match="exists"):
-        continue_from(tmp_path / "a", tmp_path / "b")  # never over a run in progress
+        continue_from(tmp_path / "a", tmp_path / "b", **shape)  # never over a run in progress
     config.max_epochs = 3
     fit(
         model_config=ModelConfig.tiny(),

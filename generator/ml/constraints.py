@@ -225,6 +225,15 @@ class ConstraintMasker:
         fits = [i for i in durations if now + self.dur_len[i] <= cadence]
         return fits or durations
 
+    def fit(self, token: int) -> int:
+        """A forced (re-played) token as the constraints allow it now: a Duration the final
+        cadence forbids (``_durations_allowed``) becomes the longest one allowed; any other
+        token is kept."""
+        if self.types.get(token) != "Duration" or self.state.last_type != "Pitch":
+            return token
+        allowed = self._durations_allowed()
+        return token if token in allowed else max(allowed, key=self.dur_len.__getitem__)
+
     def _sounding(self) -> list[int]:
         """The pitch of each note still sounding now."""
         return [p for p, e in self.state.sounding if e > self.state.now]

@@ -145,8 +145,8 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     forced = [tokenizer["Bar_None"], masker.time_sig_id]
     sampled = 0
     while True:
-        if forced:
-            token = forced.pop(0)
+        if forced:  # a re-played bar, its durations kept to the final cadence
+            token = masker.fit(forced.pop(0))
         else:
             allowed = logits[0].float().cpu() + masker.mask()
             if cadences:

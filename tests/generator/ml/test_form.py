@@ -4,7 +4,7 @@ import pytest
 import symusic
 
 from generator.ml.checkpoint import load_checkpoint
-from generator.ml.constraints import Constraints, dominant_triad, tonic_triad
+from generator.ml.constraints import ConstraintMasker, Constraints, dominant_triad, tonic_triad
 from generator.ml.form import piece_form, plan_form
 from generator.ml.sample import SampleSettings, generate
 
@@ -203,3 +203,17 @@ def test_a_song_modelled_on_a_piece_repeats_its_bars_where_the_piece_does(loaded
     assert bars[2] == bars[0] and bars[4] == bars[0] and bars[6] == bars[0]
     assert bars[5] == bars[1]
     assert len({tuple(bars[i]) for i in (1, 3, 7)}) == 3  # B, C and D are new material
+
+
+def test_a_replayed_note_never_holds_over_the_final_chord(loaded):
+    """A re-played bar's long note is cut, as a sampled one would be, so that the final chord
+    sounds alone: the masker fits a forced Duration to the cadence."""
+    _, tok = loaded
+    masker = ConstraintMasker(tok, Constraints(bars=2, key="C major"), "4/4")
+    for name in ("Bar_None", "TimeSig_4/4", "Bar_None", "TimeSig_4/4", "Position_0", "Pitch_67"):
+        masker.observe(tok[name])
+    longest = max(masker.dur_len, key=masker.dur_len.__getitem__)  # past the piece's end
+    fitted = masker.fit(longest)
+    assert fitted != longest
+    assert masker.dur_len[fitted] <= masker.bar_len // 2  # ends by the last bar's midpoint
+    assert masker.fit(tok["Pitch_60"]) == tok["Pitch_60"]  # only durations are fitted

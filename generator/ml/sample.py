@@ -37,7 +37,7 @@ class SampleSettings:
 
     temperature: float = 1.0  # softmax temperature (> 0); ignored when greedy
     top_k: int = 0  # keep the k most likely tokens (0 = off)
-    top_p: float = 0.95  # keep the smallest set with this much probability (1.0 = off)
+    top_p: float = 1.0  # keep the smallest set with this much probability (1.0 = off)
     greedy: bool = False  # always take the most likely allowed token
     seed: int | None = None  # seeds torch's sampler for reproducible pieces; None: fresh entropy
     max_tokens: int = 4000  # hard cap on generated tokens

@@ -1,10 +1,18 @@
 """The sampler's musical guidance: clash guard, form plan (repeated sections), cadences."""
 
+import math
+
 import pytest
 import symusic
 
 from generator.ml.checkpoint import load_checkpoint
-from generator.ml.constraints import ConstraintMasker, Constraints, dominant_triad, tonic_triad
+from generator.ml.constraints import (
+    CLASH_PENALTY,
+    ConstraintMasker,
+    Constraints,
+    dominant_triad,
+    tonic_triad,
+)
 from generator.ml.form import piece_form, plan_form
 from generator.ml.sample import SampleSettings, generate
 
@@ -30,19 +38,23 @@ def _clash_share(score) -> float:
 def test_clash_guard_keeps_semitones_apart(loaded):
     model, tok = loaded
     shares = {}
-    for guard in (False, True):
+    for guard, penalty in ((False, 0.0), (True, CLASH_PENALTY), (True, math.inf)):
         scores = [
             generate(
                 model,
                 tok,
-                constraints=Constraints(bars=8, max_polyphony=4, avoid_clashes=guard),
+                constraints=Constraints(
+                    bars=8, max_polyphony=4, avoid_clashes=guard, clash_penalty=penalty
+                ),
                 settings=SampleSettings(seed=seed, temperature=1.0),
             ).score
-            for seed in range(3)
+            for seed in range(6)
         ]
-        shares[guard] = sum(_clash_share(s) for s in scores) / len(scores)
-    assert shares[False] > 0.05  # the unguarded sampler does clash
-    assert shares[True] < shares[False] / 5
+        shares[penalty] = sum(_clash_share(s) for s in scores) / len(scores)
+    assert shares[0.0] > 0.05  # the unguarded sampler does clash
+    # the soft guard (odds divided by e**1.5) cuts clashes; an infinite penalty all but forbids
+    assert shares[CLASH_PENALTY] < shares[0.0] * 2 / 3
+    assert shares[math.inf] < shares[0.0] / 10
 
 
 def _bars(ids: list[int], bar_id: int) -> list[list[int]]:

@@ -13,9 +13,13 @@ takes whatever bars are left over (so the piece keeps exactly the bars asked for
 A song modelled on a piece takes that piece's form (``piece_form``): a letter per bar, shared
 by bars with alike notes, so a reel's repeated strains (in 4-bar phrases, ABABCDCD), a chorale's
 repeated first line (AABC) and a folk song that never repeats (ABCD) each give their own plan.
-The song re-plays the bars the piece repeats; its last bar, and every bar past the piece's end,
-are written afresh. Without a piece, the plans are A, AA, ABA, AABA, AABBA, and from six
-phrases on a rondo (AABACA, AABACABA, ...) that ends on A.
+The song re-plays the bars the piece repeats. Past the end of a piece that ended (one shorter
+than ``FORM_BARS``) the form begins again with new material: a new round repeats its own bars
+where the piece repeats, so a 30-s song on a 15-s reel stays a reel in shape (re-playing the
+piece's own bars instead took the songs' repetition far past real pieces': Essen songs' distinct
+interval 4-grams fell from 0.85 to 0.61). The last bar, and every bar past the first
+``FORM_BARS`` of a longer piece, are written afresh. Without a piece, the plans are A, AA, ABA,
+AABA, AABBA, and from six phrases on a rondo (AABACA, AABACABA, ...) that ends on A.
 """
 
 from __future__ import annotations
@@ -90,9 +94,11 @@ def plan_letters(phrases: int) -> str:
 def plan_form(bars: int, source: str = "") -> FormPlan:
     """The plan for a piece of ``bars`` bars (a piece shorter than a phrase is one phrase).
     With ``source`` (a piece's bar letters, ``piece_form``) each bar the source repeats
-    re-plays that earlier bar (the last bar is always written afresh, and so is every bar past
-    the source's end), and a section's letter says which phrases are alike; else the rule's
-    plan."""
+    re-plays that earlier bar (the last bar is always written afresh); past the end of a source
+    that ended (shorter than ``FORM_BARS``) its form begins again in a new round (bar ``i`` is
+    bar ``i mod len(source)`` of round ``i // len(source)``, re-playing only bars of its own
+    round), past a longer one the bars are fresh; a section's letter says which phrases are
+    alike. Without ``source``, the rule's plan."""
     if bars < 1:
         raise ValueError("a piece needs at least one bar")
     phrase = 8 if bars >= LONG_PIECE_BARS else 4
@@ -101,7 +107,10 @@ def plan_form(bars: int, source: str = "") -> FormPlan:
     lengths = [phrase] * (phrases - 1) + [bars - starts[-1]]  # the last takes what is left
     replays = None
     if source:
-        song = [*source[:bars], *((i,) for i in range(bars - len(source)))]  # then fresh bars
+        if len(source) < FORM_BARS:  # the piece ended: its form again, in rounds of new bars
+            song = [(source[i % len(source)], i // len(source)) for i in range(bars)]
+        else:  # a longer piece: bars past its first FORM_BARS are fresh
+            song = [*source[:bars], *((i,) for i in range(bars - len(source)))]
         letters = _letters([tuple(song[a : a + n]) for a, n in zip(starts, lengths, strict=True)])
         replays = _bar_replays(song[:-1])
     else:

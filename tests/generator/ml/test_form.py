@@ -13,7 +13,7 @@ from generator.ml.constraints import (
     dominant_triad,
     tonic_triad,
 )
-from generator.ml.form import piece_form, plan_form
+from generator.ml.form import FORM_BARS, piece_form, plan_form
 from generator.ml.sample import SampleSettings, generate
 
 
@@ -197,13 +197,21 @@ def test_a_piece_s_form_letters_the_bars_it_repeats():
     assert piece_form(symusic.Score(480)) == ""
 
 
-def test_a_plan_from_a_piece_replays_its_repeats_but_not_the_last_bar_or_past_its_end():
+def test_a_plan_from_a_piece_replays_its_repeats_but_not_the_last_bar():
     plan = plan_form(8, "ABABCDAB")
     assert plan.form == "AB"  # the two phrases differ (ABAB, CDAB)
     assert plan.replays() == {2: (0, 2), 6: (0, 1)}  # the last bar (B) is written afresh
-    assert plan_form(12, "AAB").replays() == {1: (0, 1)}  # bars 3-11: past the piece, fresh
     assert plan_form(8, "ABCDEFGH").replays() == {}
     assert plan_form(8, "AB" * 4).form == "AA"
+
+
+def test_past_a_short_pieces_end_its_form_begins_again_with_new_bars():
+    # rounds of "AAB": each re-plays its own first bar, never an earlier round's; the last
+    # bar is fresh
+    assert plan_form(12, "AAB").replays() == {1: (0, 1), 4: (3, 1), 7: (6, 1), 10: (9, 1)}
+    long_piece = "AB" + "".join(chr(ord("C") + i % 20) for i in range(FORM_BARS - 2))
+    # a piece of FORM_BARS bars or more may go on: bars past them are fresh, not a new round
+    assert max(plan_form(FORM_BARS + 8, long_piece).replays()) < FORM_BARS
 
 
 def test_a_song_modelled_on_a_piece_repeats_its_bars_where_the_piece_does(loaded):

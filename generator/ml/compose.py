@@ -28,7 +28,14 @@ from torch import nn
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.form import bar_ticks, first_metre, piece_form
-from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
+from generator.ml.sample import (
+    MOTIF_BONUS,
+    Generated,
+    SampleSettings,
+    bars_for_seconds,
+    generate,
+    write_midi,
+)
 from generator.ml.styles import style_for
 from generator.ml.tokenizer import (
     NOTE_NAMES,
@@ -66,6 +73,7 @@ class SongSpec:
     prompt: list[int] | None = None  # REMI ids the model reads before it writes (not played)
     density_bias: float = 0.0  # > 0 nearer onsets, more notes per second (SampleSettings)
     form_source: str = ""  # the form of the piece it is modelled on (form.piece_form)
+    motif_bonus: float = MOTIF_BONUS  # SampleSettings.motif_bonus (one-line songs only)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +140,7 @@ def compose(
         seed=spec.seed,
         density_bias=spec.density_bias,
         form_source=spec.form_source,
+        motif_bonus=spec.motif_bonus,
     )
     generated = generate(
         model,

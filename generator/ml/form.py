@@ -107,6 +107,7 @@ def plan_form(bars: int, source: str = "") -> FormPlan:
     lengths = [phrase] * (phrases - 1) + [bars - starts[-1]]  # the last takes what is left
     replays = None
     if source:
+        song: list[Hashable]  # a name per bar: bars with one name share their material
         if len(source) < FORM_BARS:  # the piece ended: its form again, in rounds of new bars
             song = [(source[i % len(source)], i // len(source)) for i in range(bars)]
         else:  # a longer piece: bars past its first FORM_BARS are fresh

@@ -53,6 +53,7 @@ TIME_SIGNATURES = ("2/4", "3/4", "4/4", "5/4", "6/4", "3/8", "6/8", "12/8")
 OPENING_BARS = 2  # a primer's bars a song opens with
 PROMPT_BARS = 2  # a model piece's bars the model reads, unplayed, before it writes
 MIN_TEMPO, MAX_TEMPO = 40.0, 200.0  # a primer's tempo is clamped to this (as the site does)
+MIDI_DEFAULT_TEMPO = 120.0  # what a MIDI file without a tempo plays at (as the catalog reads it)
 
 
 @dataclass
@@ -170,17 +171,18 @@ def spec_from_file(
     prompt_bars: int = PROMPT_BARS,
 ) -> SongSpec:
     """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
-    and parts), key (stated, else Krumhansl-Kessler), tempo (clamped to 40-200 BPM), metre
-    (4/4 when the tokenizer lacks it), form (``piece_form``), one sounding note per part of the
-    style, its first ``prompt_bars`` bars as the prompt and, unless ``opening_bars`` is 0, its
-    opening bars (played; the prompt is then left out).
+    and parts), key (stated, else Krumhansl-Kessler), tempo (120 BPM, MIDI's default, when it
+    states none; clamped to 40-200 BPM), metre (4/4 when the tokenizer lacks it), form
+    (``piece_form``), one sounding note per part of the style, its first ``prompt_bars`` bars
+    as the prompt and, unless ``opening_bars`` is 0, its opening bars (played; the prompt is
+    then left out).
     ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
     score = read_score(path)
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
     if not tracks:
         raise ValueError(f"the primer {Path(path).name} has no pitched notes")
     key = score_key(score)
-    qpm = float(score.tempos[0].qpm) if len(score.tempos) else 100.0
+    qpm = float(score.tempos[0].qpm) if len(score.tempos) else MIDI_DEFAULT_TEMPO
     ts = score.time_signatures[0] if len(score.time_signatures) else None
     opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
     style = style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks))

@@ -191,6 +191,17 @@ def test_a_song_says_the_metre_its_midi_has(tok, tmp_path):
     assert [(t.numerator, t.denominator) for t in song.time_signatures] == [(4, 4)]
 
 
+def test_a_primer_without_a_tempo_is_read_at_midis_default(tok, tmp_path):
+    score = symusic.Score(480)  # no tempo event: a MIDI player plays it at 120 BPM
+    track = symusic.Track(program=0)
+    track.notes.extend(symusic.Note(i * 480, 480, 60 + i % 5, 80) for i in range(16))
+    score.tracks.append(track)
+    score.dump_midi(str(tmp_path / "untimed.mid"))
+    spec = spec_from_file(tok, tmp_path / "untimed.mid", seconds=8, seed=0, temperature=1.0)
+    assert spec.tempo_bpm == 120.0
+    assert symusic.Score(str(tmp_path / "untimed.mid")).to("second").end() == 8.0  # 16 beats
+
+
 def test_compose_writes_the_style_in_its_key_for_its_ensemble(tmp_path, midi_dir):
     pieces = [Piece(p, "chorale", p.name) for p in find_midi_files([midi_dir])]
     torch.manual_seed(0)

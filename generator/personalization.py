@@ -28,10 +28,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
 import miditok
+import pretty_midi
 import symusic
 
 from accounts.models import Profile
 from catalog.models import Track
+from generator.ml.accompaniment import split_accompanied
 from generator.ml.compose import PROMPT_BARS, prompt_ids, safe_time_signature
 from generator.ml.form import piece_form, plan_form
 from generator.ml.sample import bars_for_seconds
@@ -89,6 +91,7 @@ class Conditioning:
     density_bias: float = 0.0  # the sampler knob the density maps to
     form_source: str = ""  # the loved piece's bar letters (form.piece_form): where it repeats
     prompt_bars: int = 0  # the loved piece's first bars the model reads before it writes
+    accompaniment: dict | None = None  # the loved piece's chords (Accompaniment.to_dict())
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -337,6 +340,7 @@ def _more_like(
         density_bias=float(old.get("density_bias") or 0.0),
         form_source=str(old.get("form_source") or ""),
         prompt_bars=int(old.get("prompt_bars") or 0),
+        accompaniment=old.get("accompaniment") or None,
     )
 
 
@@ -364,6 +368,8 @@ def conditioning_from_loved(
         f"In the style of the {style.label} you loved (like “{model.title}”), for {style.ensemble}"
     )
     score = track_score(model)
+    # a one-line style's song on a tune over chords gets chords like the piece's
+    accompaniment = split_accompanied(score)[1] if score and len(style.parts) == 1 else None
     loved_feel = Conditioning(
         primer_track_id=model.pk,
         style=style.key,
@@ -376,12 +382,16 @@ def conditioning_from_loved(
         reason=f"{words}, in {key}." if key else f"{words}.",
         form_source=piece_form(score) if score is not None else "",
         prompt_bars=PROMPT_BARS if score is not None else 0,
+        accompaniment=accompaniment.to_dict() if accompaniment else None,
     )
     if loved_feel.prompt_bars:
         loved_feel.reason += (
             f" The model read the first {loved_feel.prompt_bars} bars of “{model.title}” "
             "before it began."
         )
+    if accompaniment is not None:
+        chords = pretty_midi.program_to_instrument_name(accompaniment.program)
+        loved_feel.reason += f" {chords} chords accompany its tune, as in “{model.title}”."
     song = with_feel(loved_feel, feel, tempo_bpm=tempo_bpm)
     bars = bars_for_seconds(song.seconds, song.tempo_bpm, song.time_signature)
     if song.form_source and plan_form(bars, song.form_source).replays():
@@ -402,8 +412,13 @@ def track_score(track: Track | None) -> symusic.Score | None:
     return score if any(not t.is_drum and len(t.notes) for t in score.tracks) else None
 
 
-def track_prompt(track: Track | None, tokenizer: miditok.REMI, bars: int) -> list[int]:
-    """The prompt (``compose.prompt_ids``) of a song's model piece: its first ``bars`` bars;
-    [] when ``bars`` is 0 or the piece cannot be read."""
+def track_prompt(
+    track: Track | None, tokenizer: miditok.REMI, bars: int, *, tune_only: bool = False
+) -> list[int]:
+    """The prompt (``compose.prompt_ids``) of a song's model piece: its first ``bars`` bars
+    (of its tune alone, with ``tune_only``, when chords accompany it); [] when ``bars`` is 0 or
+    the piece cannot be read."""
     score = track_score(track) if bars > 0 else None
-    return prompt_ids(tokenizer, score, bars) if score is not None else []
+    if score is None:
+        return []
+    return prompt_ids(tokenizer, split_accompanied(score)[0] if tune_only else score, bars)

@@ -432,11 +432,14 @@ def modelled_spec(
 ) -> SongSpec:
     """The spec of a song's stored settings and the catalog piece it is modelled on (the
     job's ``primer_track``): that piece's metre when the settings name none, and its first
-    ``prompt_bars`` bars as the prompt (``personalization.track_prompt``)."""
+    ``prompt_bars`` bars as the prompt (``personalization.track_prompt``: of its tune alone
+    when the song gets chords)."""
+    bars = int(cond.get("prompt_bars") or 0)
+    tune_only = bool(cond.get("accompaniment"))
     return song_spec(
         cond,
         fallback_metre=model_piece.time_signature if model_piece else "",
-        prompt=track_prompt(model_piece, tokenizer, int(cond.get("prompt_bars") or 0)),
+        prompt=track_prompt(model_piece, tokenizer, bars, tune_only=tune_only),
     )
 
 
@@ -457,6 +460,7 @@ def song_spec(
         density_bias=float(cond.get("density_bias") or 0.0),
         form_source=str(cond.get("form_source") or ""),
         prompt=prompt or None,
+        accompaniment=cond.get("accompaniment") or None,
     )
 
 

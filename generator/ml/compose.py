@@ -25,6 +25,7 @@ import pretty_midi
 import symusic
 from torch import nn
 
+from generator.ml.accompaniment import Accompaniment, accompany, split_accompanied
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.form import bar_ticks, first_metre, piece_form
@@ -74,6 +75,7 @@ class SongSpec:
     prompt: list[int] | None = None  # REMI ids the model reads before it writes (not played)
     density_bias: float = 0.0  # > 0 nearer onsets, more notes per second (SampleSettings)
     form_source: str = ""  # the form of the piece it is modelled on (form.piece_form)
+    accompaniment: dict | None = None  # Accompaniment.to_dict(): chords under the tune
     motif_bonus: float = MOTIF_BONUS  # SampleSettings.motif_bonus (one-line songs only)
 
     def to_dict(self) -> dict:
@@ -85,10 +87,14 @@ def safe_time_signature(value: str | None) -> str:
     return value if value in TIME_SIGNATURES else "4/4"
 
 
-def opening_of_file(tokenizer: miditok.REMI, path: str | Path, bars: int = 2) -> list[int]:
-    """REMI ids of the first ``bars`` bars of a MIDI file (tracks merged, drums left out);
-    ``ValueError`` naming the file when it cannot be read or those bars hold no pitched note."""
-    opening = opening_ids(tokenizer, encode_file(tokenizer, path), bars)
+def opening_of_file(
+    tokenizer: miditok.REMI, path: str | Path, bars: int = 2, score: symusic.Score | None = None
+) -> list[int]:
+    """REMI ids of the first ``bars`` bars of a MIDI file (tracks merged, drums left out), or
+    of ``score`` read from it; ``ValueError`` naming the file when it cannot be read or those
+    bars hold no pitched note."""
+    ids = encode_score(tokenizer, score) if score is not None else encode_file(tokenizer, path)
+    opening = opening_ids(tokenizer, ids, bars)
     if not _holds_a_note(tokenizer, opening):
         raise ValueError(
             f"the primer {Path(path).name} has no pitched notes in its first {bars} bars"
@@ -156,6 +162,9 @@ def compose(
             decode_ids(tokenizer, opening), generated.score, opening_bars
         )
     generated.score = split_voices(generated.score, spec.style)
+    accompaniment = Accompaniment.from_dict(spec.accompaniment)
+    if accompaniment is not None:
+        generated.score = accompany(generated.score, spec.key, accompaniment)
     return generated
 
 
@@ -175,17 +184,22 @@ def spec_from_file(
     states none; clamped to 40-200 BPM), metre (4/4 when the tokenizer lacks it), form
     (``piece_form``), one sounding note per part of the style, its first ``prompt_bars`` bars
     as the prompt and, unless ``opening_bars`` is 0, its opening bars (played; the prompt is
-    then left out).
+    then left out). A piece whose tune is accompanied by chords (``split_accompanied``) has its
+    style guessed from the tune; a one-line style's song on it reads and opens with the tune
+    alone and gets chords like the piece's.
     ``ValueError`` naming the file when it is unreadable or has no pitched notes."""
     score = read_score(path)
-    tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+    tune, accompaniment = split_accompanied(score)  # the model reads and writes the tune
+    tracks = [t for t in tune.tracks if not t.is_drum and len(t.notes)]
     if not tracks:
         raise ValueError(f"the primer {Path(path).name} has no pitched notes")
     key = score_key(score)
     qpm = float(score.tempos[0].qpm) if len(score.tempos) else MIDI_DEFAULT_TEMPO
     ts = score.time_signatures[0] if len(score.time_signatures) else None
-    opening = opening_of_file(tokenizer, path, opening_bars) if opening_bars else None
     style = style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks))
+    if len(parts_of(style).parts) > 1:  # voices of their own: they read the whole piece
+        tune, accompaniment = score, None
+    opening = opening_of_file(tokenizer, path, opening_bars, tune) if opening_bars else None
     return SongSpec(
         style=style,
         key=f"{NOTE_NAMES[key[0]]} {key[1]}" if key else None,
@@ -198,7 +212,8 @@ def spec_from_file(
         opening=opening,
         opening_bars=opening.count(tokenizer["Bar_None"]) if opening else 0,
         form_source=piece_form(score),
-        prompt=None if opening or not prompt_bars else prompt_ids(tokenizer, score, prompt_bars),
+        prompt=None if opening or not prompt_bars else prompt_ids(tokenizer, tune, prompt_bars),
+        accompaniment=accompaniment.to_dict() if accompaniment else None,
     )
 
 

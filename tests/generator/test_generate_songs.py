@@ -8,6 +8,7 @@ import pytest
 import symusic
 from django.core.management import CommandError, call_command
 
+from generator.ml.accompaniment import split_accompanied
 from generator.selectors import track_style
 from tests.generator.conftest import write_piece
 
@@ -58,7 +59,11 @@ def test_each_song_opens_with_its_primers_first_bars(tiny_checkpoint, midi_dir, 
         assert entry["tempo"] == pytest.approx(120.0)
         primer = symusic.Score(str(midi_dir / entry["primer"]))
         song = symusic.Score(str(tmp_path / "out" / entry["file"]))
-        assert _first_notes(song, 8) == _first_notes(primer, 8)  # two bars of 4/4
+        # the primer is a melody over half-note chords: the song opens with its melody's two
+        # bars (4/4), and its chords, written afresh under the tune, keep the half-note rhythm
+        tune, chords = split_accompanied(song)
+        assert _first_notes(tune, 8) == _first_notes(split_accompanied(primer)[0], 8)
+        assert chords is not None and chords.pattern == (0.0, 2.0)
         assert 7 <= entry["seconds"] <= 13
 
 

@@ -16,6 +16,7 @@ from generator.ml.tokenizer import decode_ids
 from generator.personalization import conditioning_for
 from generator.services import modelled_spec
 from tests.factories import CollectionFactory, RatingFactory, UserFactory
+from tests.generator.ml.test_accompaniment import _tune_over_chords
 
 pytestmark = pytest.mark.django_db
 SHIPPED = Path(__file__).resolve().parents[2] / "generator" / "checkpoints" / "demo"
@@ -93,3 +94,19 @@ def test_the_model_reads_the_loved_pieces_first_bars_and_the_song_does_not_play_
     assert read.ids != unread.ids  # what it read changes what it writes
     assert read.score.end() == unread.score.end()  # and is not played: the same length
     assert modelled_spec(cond, Track(title="no MIDI"), tok).prompt is None
+
+
+def test_a_loved_tune_over_chords_makes_a_song_with_chords_and_says_so(tmp_path):
+    user = UserFactory()
+    score = _tune_over_chords()
+    score.dump_midi(str(tmp_path / "song.mid"))
+    tune = track_ingest(filename="song.mid", data=(tmp_path / "song.mid").read_bytes())
+    RatingFactory(user=user, track=tune, stars=5)
+    cond = conditioning_for(user, seed=2, seconds=8)
+    assert cond.accompaniment is not None
+    assert f"Acoustic Grand Piano chords accompany its tune, as in “{tune.title}”." in cond.reason
+    model, _, tok, _ = load_checkpoint(SHIPPED)
+    spec = modelled_spec(cond.to_dict() | {"seed": 3}, tune, tok)
+    assert decode_ids(tok, spec.prompt).note_num() == 8  # the tune's two bars, not its chords
+    song = compose(model, tok, spec).score
+    assert any(t.program == 0 for t in song.tracks)  # the chords, on the piece's piano

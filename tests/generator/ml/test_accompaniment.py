@@ -1,0 +1,96 @@
+"""Songs on a tune over chords keep that texture: the model writes the tune, chords follow."""
+
+from pathlib import Path
+
+import symusic
+
+from generator.ml.accompaniment import Accompaniment, accompany, split_accompanied
+from generator.ml.checkpoint import load_checkpoint
+from generator.ml.compose import compose, spec_from_file
+from generator.ml.constraints import scale_pitch_classes
+from generator.ml.tokenizer import decode_ids
+
+SHIPPED = Path(__file__).resolve().parents[3] / "generator" / "checkpoints" / "demo"
+TPQ = 480
+BAR = 4 * TPQ
+TUNE = [67, 71, 74, 71, 72, 69, 65, 69, 67, 71, 74, 71, 72, 71, 69, 67]  # a bar of G, of F...
+
+
+def _tune_over_chords(bars: int = 8) -> symusic.Score:
+    """A flute tune in quarters over piano triads on beats 1 and 3 (C, G7-ish, ...)."""
+    score = symusic.Score(TPQ)
+    score.tempos.append(symusic.Tempo(0, 120.0))
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    flute, piano = symusic.Track(program=73), symusic.Track(program=0)
+    for i in range(bars * 4):
+        flute.notes.append(symusic.Note(i * TPQ, TPQ, TUNE[i % len(TUNE)], 90))
+    for half in range(bars * 2):
+        for pitch in ((48, 52, 55), (43, 47, 50))[half % 2]:
+            piano.notes.append(symusic.Note(half * 2 * TPQ, 2 * TPQ, pitch, 70))
+    score.tracks.extend([flute, piano])
+    return score
+
+
+def test_a_tune_over_chords_is_split_into_the_tune_and_how_it_is_accompanied():
+    tune, acc = split_accompanied(_tune_over_chords())
+    assert [t.program for t in tune.tracks] == [73]
+    assert acc == Accompaniment(program=0, pattern=(0.0, 2.0), size=3, low=46)
+
+
+def test_voices_and_lone_lines_are_not_an_accompaniment():
+    choir = symusic.Score(TPQ)
+    for base in (72, 64, 57, 48):  # four one-line parts, as a chorale
+        part = symusic.Track(program=52)
+        part.notes.extend(symusic.Note(i * TPQ, TPQ, base + i % 3, 80) for i in range(16))
+        choir.tracks.append(part)
+    assert split_accompanied(choir) == (choir, None)
+    lone = symusic.Score(TPQ)
+    lone.tracks.append(choir.tracks[0].copy())
+    assert split_accompanied(lone)[1] is None
+
+
+def test_chords_follow_the_rhythm_hold_the_tune_and_end_on_the_tonic():
+    tune, acc = split_accompanied(_tune_over_chords(bars=4))
+    assert acc is not None
+    song = accompany(tune, "C major", acc)
+    chords = song.tracks[-1]
+    assert chords.program == 0 and len(song.tracks) == 2
+    onsets: dict[int, set[int]] = {}
+    for note in chords.notes:
+        onsets.setdefault(note.time, set()).add(note.pitch)
+    assert sorted(onsets) == [h * 2 * TPQ for h in range(8)]  # beats 1 and 3 of every bar
+    scale = scale_pitch_classes("C major")
+    for pitches in onsets.values():
+        assert len(pitches) == 3 and {p % 12 for p in pitches} <= scale
+        assert 40 <= min(pitches) <= 52  # in the piece's register
+    assert {p % 12 for p in onsets[0]} == {7, 11, 2}  # G B D in the tune: a G chord
+    assert {p % 12 for p in onsets[max(onsets)]} == {0, 4, 7}  # the last chord: the tonic
+    assert accompany(tune, None, acc) is tune  # no key to harmonise in: no chords
+
+
+def test_a_stored_accompaniment_reads_back_and_a_broken_one_is_none():
+    acc = Accompaniment(program=0, pattern=(0.0, 2.0), size=3, low=46)
+    assert Accompaniment.from_dict(acc.to_dict()) == acc
+    assert Accompaniment.from_dict(None) is None
+    assert Accompaniment.from_dict({"program": 0, "pattern": "x"}) is None
+
+
+def test_a_song_on_an_accompanied_primer_is_its_tune_style_with_chords(tmp_path):
+    path = tmp_path / "tune.mid"
+    _tune_over_chords().dump_midi(str(path))
+    model, _, tok, _ = load_checkpoint(SHIPPED)
+    spec = spec_from_file(tok, path, seconds=8, seed=0, temperature=1.0, opening_bars=0)
+    assert spec.style == "irish"  # guessed from the flute, not from two parts
+    assert spec.accompaniment is not None and spec.max_polyphony == 1
+    song = compose(model, tok, spec).score
+    assert [t.program for t in song.tracks] == [73, 0]  # the flute's tune, the piano's chords
+    assert max(len({n.time for n in t.notes}) for t in song.tracks) > 1
+
+
+def test_a_many_voiced_style_reads_the_whole_piece_and_gets_no_chords(tmp_path):
+    path = tmp_path / "tune.mid"
+    _tune_over_chords().dump_midi(str(path))
+    _, _, tok, _ = load_checkpoint(SHIPPED)
+    spec = spec_from_file(tok, path, seconds=8, seed=0, temperature=1.0, style="chorale")
+    assert spec.accompaniment is None
+    assert decode_ids(tok, spec.opening).note_num() == 8 + 4 * 3  # tune and chords, 2 bars

@@ -146,7 +146,7 @@ def compose(
         top_p=spec.top_p,
         seed=spec.seed,
         density_bias=spec.density_bias,
-        form_source=spec.form_source,
+        form_source=spec.form_source[opening_bars:],  # the new bars go on from the opening
         motif_bonus=spec.motif_bonus,
     )
     generated = generate(

@@ -6,6 +6,7 @@ import pretty_midi
 import pytest
 import symusic
 
+from generator.ml import compose as compose_module
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.compose import SongSpec, compose, opening_of_file
 
@@ -84,3 +85,29 @@ def test_an_unreadable_primer_is_an_error_naming_it(loaded, tmp_path):
     path.write_bytes(b"not a midi file")
     with pytest.raises(ValueError, match=r"broken\.mid"):
         opening_of_file(tokenizer, path)
+
+
+def test_after_an_opening_the_new_bars_follow_the_form_from_where_it_left_off(
+    loaded, midi_dir, monkeypatch
+):
+    model, tokenizer = loaded
+    planned = []
+    real_generate = compose_module.generate
+
+    def spy(*args, settings, **kwargs):
+        planned.append(settings.form_source)
+        return real_generate(*args, settings=settings, **kwargs)
+
+    monkeypatch.setattr(compose_module, "generate", spy)
+    spec = SongSpec(
+        style=None,
+        key="C major",
+        tempo_bpm=TEMPO,
+        seconds=SECONDS,
+        seed=1,
+        opening=opening_of_file(tokenizer, midi_dir / "piece03.mid", bars=2),
+        opening_bars=2,
+        form_source="ABCDABCD",
+    )
+    compose(model, tokenizer, spec)
+    assert planned == ["CDABCD"]  # its third bar on: the second A re-plays no opening bar

@@ -31,11 +31,9 @@ def _notes_before(score: symusic.Score, quarters: float) -> list[tuple[float, in
     )
 
 
-@pytest.mark.parametrize("style", [None, "chorale"])
-def test_the_song_begins_with_the_primers_opening_notes(loaded, midi_dir, style):
-    model, tokenizer = loaded
-    primer = midi_dir / "piece03.mid"
-    spec = SongSpec(
+def _opening_spec(tokenizer, primer, *, style=None, form_source="") -> SongSpec:
+    """A song in C major that opens with ``primer``'s first two bars."""
+    return SongSpec(
         style=style,
         key="C major",
         tempo_bpm=TEMPO,
@@ -43,7 +41,15 @@ def test_the_song_begins_with_the_primers_opening_notes(loaded, midi_dir, style)
         seed=1,
         opening=opening_of_file(tokenizer, primer, bars=2),
         opening_bars=2,
+        form_source=form_source,
     )
+
+
+@pytest.mark.parametrize("style", [None, "chorale"])
+def test_the_song_begins_with_the_primers_opening_notes(loaded, midi_dir, style):
+    model, tokenizer = loaded
+    primer = midi_dir / "piece03.mid"
+    spec = _opening_spec(tokenizer, primer, style=style)
     song = compose(model, tokenizer, spec).score
     expected = _notes_before(symusic.Score(str(primer)), 8)
     assert len(expected) > 10
@@ -99,15 +105,6 @@ def test_after_an_opening_the_new_bars_follow_the_form_from_where_it_left_off(
         return real_generate(*args, settings=settings, **kwargs)
 
     monkeypatch.setattr(compose_module, "generate", spy)
-    spec = SongSpec(
-        style=None,
-        key="C major",
-        tempo_bpm=TEMPO,
-        seconds=SECONDS,
-        seed=1,
-        opening=opening_of_file(tokenizer, midi_dir / "piece03.mid", bars=2),
-        opening_bars=2,
-        form_source="ABCDABCD",
-    )
+    spec = _opening_spec(tokenizer, midi_dir / "piece03.mid", form_source="ABCDABCD")
     compose(model, tokenizer, spec)
     assert planned == ["CDABCD"]  # its third bar on: the second A re-plays no opening bar

@@ -21,8 +21,10 @@ from typing import Any
 import symusic
 
 from generator.ml.constraints import parse_key
+from generator.ml.form import bar_ticks
 
-CHORDAL = 0.5  # a track is an accompaniment when this share of its onsets sound 2+ notes
+CHORDAL = 0.5  # a track is an accompaniment when 2+ of its notes sound at this share of its
+# onsets (Nottingham's chords: all; POP909's broken-chord piano: 0.8-0.95; its tunes: 0.0-0.3)
 PATTERN_BARS = 8  # the chord rhythm is read over the accompaniment's first bars
 VELOCITY = 64  # under the tune's
 MAJOR_TRIADS = {0: 0.3, 2: 0.0, 4: 0.0, 5: 0.2, 7: 0.2, 9: 0.1}  # degree root: prior
@@ -56,19 +58,19 @@ class Accompaniment:
 
 
 def split_accompanied(score: symusic.Score) -> tuple[symusic.Score, Accompaniment | None]:
-    """The piece's tune (its highest track that is one line) and how it is accompanied, when a
-    lower track plays chords; else the score itself and None."""
+    """The piece's tune (its busiest track that is one line) and how it is accompanied, when
+    another track plays chords (block or broken); else the score itself and None."""
+    tpq = score.ticks_per_quarter
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    chordal = [t for t in tracks if _chord_share(t) >= CHORDAL]
-    lines = [t for t in tracks if _chord_share(t) < CHORDAL]
+    chordal = [t for t in tracks if _chord_share(t, tpq) >= CHORDAL]
+    lines = [t for t in tracks if _chord_share(t, tpq) < CHORDAL]
     if not chordal or not lines:
         return score, None
-    tune = max(lines, key=lambda t: sum(n.pitch for n in t.notes) / len(t.notes))
-    chords = max(chordal, key=lambda t: len(t.notes))
-    accompaniment = _describe(chords, score)
+    tune = max(lines, key=lambda t: len(t.notes))
+    accompaniment = _describe(max(chordal, key=lambda t: len(t.notes)), score)
     if accompaniment is None:
         return score, None
-    melody = symusic.Score(score.ticks_per_quarter)
+    melody = symusic.Score(tpq)
     melody.tempos = score.tempos.copy()
     melody.time_signatures = score.time_signatures.copy()
     melody.key_signatures = score.key_signatures.copy()
@@ -76,31 +78,47 @@ def split_accompanied(score: symusic.Score) -> tuple[symusic.Score, Accompanimen
     return melody, accompaniment
 
 
-def _chord_share(track: symusic.Track) -> float:
-    onsets = Counter(int(n.time) for n in track.notes)
-    return sum(1 for c in onsets.values() if c >= 2) / max(1, len(onsets))
+def _sounding(track: symusic.Track, tpq: int) -> dict[int, list[int]]:
+    """The pitches of the track sounding at each of its onsets (a note sounds at ``t`` when it
+    began by ``t`` and lasts more than a 32nd past it: a legato overlap does not count)."""
+    notes = sorted(track.notes, key=lambda n: n.time)
+    slack = max(1, tpq // 8)
+    out: dict[int, list[int]] = {}
+    for t in sorted({int(n.time) for n in notes}):
+        out[t] = [int(n.pitch) for n in notes if n.time <= t < n.end - slack or n.time == t]
+    return out
+
+
+def _chord_share(track: symusic.Track, tpq: int) -> float:
+    """The share of the track's onsets at which two or more of its notes sound."""
+    sounding = _sounding(track, tpq)
+    return sum(1 for p in sounding.values() if len(p) >= 2) / max(1, len(sounding))
 
 
 def _describe(track: symusic.Track, score: symusic.Score) -> Accompaniment | None:
+    """The accompaniment's chord rhythm (the bar offsets of its bass notes, the onsets where
+    its lowest sounding note begins, that come in half its bars or more), notes a chord (the
+    median sounding at its onsets) and register (its bass notes' median); None when it has no
+    steady rhythm."""
     tpq = score.ticks_per_quarter
-    ts = score.time_signatures[0] if len(score.time_signatures) else None
-    bar = (ts.numerator * tpq * 4 // ts.denominator) if ts else 4 * tpq
-    by_onset: dict[int, list[int]] = {}
+    bar = bar_ticks(score, score.ticks_per_quarter)
+    starts: dict[int, list[int]] = {}
     for note in track.notes:
-        by_onset.setdefault(int(note.time), []).append(int(note.pitch))
-    chords = {t: p for t, p in by_onset.items() if len(p) >= 2}
-    first = min(chords) // bar
-    window = [t for t in chords if t // bar < first + PATTERN_BARS]
+        starts.setdefault(int(note.time), []).append(int(note.pitch))
+    sounding = _sounding(track, tpq)
+    bass = {t: min(p) for t, p in sounding.items() if min(starts[t]) == min(p)}
+    first = min(bass) // bar
+    window = [t for t in bass if t // bar < first + PATTERN_BARS]
     offsets = Counter(t % bar for t in window)
     bars = len({t // bar for t in window})
-    pattern = sorted(o for o, n in offsets.items() if n * 2 >= bars)  # in half its bars or more
+    pattern = sorted(o for o, n in offsets.items() if n * 2 >= bars)
     if not pattern:
         return None
     return Accompaniment(
         program=int(track.program),
         pattern=tuple(o / tpq for o in pattern),
-        size=max(2, min(4, round(median(len(p) for p in chords.values())))),
-        low=round(median(min(p) for p in chords.values())),
+        size=max(2, min(4, round(median(len(p) for p in sounding.values())))),
+        low=round(median(bass.values())),
     )
 
 
@@ -115,8 +133,7 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     if not score.note_num():
         return score
     tpq = score.ticks_per_quarter
-    ts = score.time_signatures[0] if len(score.time_signatures) else None
-    bar = (ts.numerator * tpq * 4 // ts.denominator) if ts else 4 * tpq
+    bar = bar_ticks(score, score.ticks_per_quarter)
     end = max(n.end for t in score.tracks for n in t.notes)
     bars = -(-end // bar)
     onsets = sorted(

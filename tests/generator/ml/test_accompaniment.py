@@ -94,3 +94,18 @@ def test_a_many_voiced_style_reads_the_whole_piece_and_gets_no_chords(tmp_path):
     spec = spec_from_file(tok, path, seconds=8, seed=0, temperature=1.0, style="chorale")
     assert spec.accompaniment is None
     assert decode_ids(tok, spec.opening).note_num() == 8 + 4 * 3  # tune and chords, 2 bars
+
+
+def test_broken_chords_are_an_accompaniment_and_their_bass_sets_the_rhythm():
+    score = _tune_over_chords()
+    piano = symusic.Track(program=0)
+    for bar in range(8):  # each bar: C, E, G, E in quarters, the C held through the bar
+        piano.notes.append(symusic.Note(bar * BAR, BAR, 48, 70))
+        for beat, pitch in ((1, 52), (2, 55), (3, 52)):
+            piano.notes.append(symusic.Note(bar * BAR + beat * TPQ, TPQ, pitch, 70))
+    second_line = symusic.Track(program=73)  # a sparser counter-line, above the tune
+    second_line.notes.extend(symusic.Note(i * BAR, BAR, 84, 80) for i in range(8))
+    score.tracks = [score.tracks[0], second_line, piano]
+    tune, acc = split_accompanied(score)
+    assert [len(t.notes) for t in tune.tracks] == [32]  # the busiest line is the tune
+    assert acc == Accompaniment(program=0, pattern=(0.0,), size=2, low=48)

@@ -188,8 +188,13 @@ def find_midi_files(dirs: list[str | Path]) -> list[Path]:
 
 
 def opening_ids(tokenizer: miditok.REMI, ids: list[int], bars: int) -> list[int]:
-    """The first ``bars`` bars of a token sequence (used as a primer)."""
+    """The first ``bars`` bars of a token sequence (used as a primer), from its first bar with
+    a note: a piece's leading silence (a pop song's count-in, a tune that starts late in its
+    track) is not its opening."""
     bar = tokenizer["Bar_None"]
+    first_note = next((i for i, t in enumerate(ids) if tokenizer[t].startswith("Pitch_")), 0)
+    start = max((i for i in range(first_note + 1) if ids[i] == bar), default=0) if ids else 0
+    ids = ids[start:]
     seen = 0
     for i, tok in enumerate(ids):
         if tok == bar:

@@ -46,3 +46,14 @@ def test_opening_keeps_the_first_bars(midi_dir):
     head = opening_ids(tok, ids, 2)
     assert head == ids[: len(head)]
     assert head.count(tok["Bar_None"]) == 2
+
+
+def test_an_opening_starts_at_the_first_bar_with_a_note():
+    tok = build_tokenizer()
+    late = [tok["Bar_None"], tok["TimeSig_4/4"]] * 3  # three silent bars, then two with notes
+    for pitch in (60, 62):
+        late += [tok["Bar_None"], tok["TimeSig_4/4"], tok["Position_0"], tok[f"Pitch_{pitch}"]]
+        late.append(tok["Duration_1.0.4"])
+    head = opening_ids(tok, late, 2)
+    assert head == late[6:]  # the two bars with notes, not the count-in
+    assert opening_ids(tok, late[:6], 2) == late[:4]  # no note at all: the first two bars

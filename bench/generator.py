@@ -4,10 +4,12 @@ Prints, beside the issue's goals and anchors: sampling tokens/s with and without
 click-to-playable time (compose a song in a real style, write MIDI, render audio and piano roll)
 for a 30-second and a 2-minute song; how close songs written the way the site writes them are to
 held-out real pieces of their style (per-feature OA, Yang & Lerch 2020; a real-vs-generated
-classifier; the real-vs-real anchor); the checkpoint's own validation NLL; per-token NLL on
-Nottingham and POP909 MIDI; the piano-roll frame NLL on JSB Chorales and Nottingham (TCN
-8.10/3.07, RNN-NADE 5.56/2.31, LSTM 8.45/3.29). Writes bench/results/generator.json, and the
-songs with their manifest under bench/results/generator-songs/.
+classifier; the real-vs-real anchor), and songs on Nottingham and POP909 pieces (music it never
+saw, as ``generate_songs --primer-dir`` writes them) to other pieces of the same set; the
+checkpoint's own validation NLL; per-token NLL on Nottingham and POP909 MIDI; the piano-roll
+frame NLL on JSB Chorales and Nottingham (TCN 8.10/3.07, RNN-NADE 5.56/2.31, LSTM 8.45/3.29).
+Writes bench/results/generator.json, and the songs with their manifest under
+bench/results/generator-songs/ (and unseen-nottingham/, unseen-pop909/).
 
 The songs: for each of BENCH_SONGS, a random validation-split piece (of each style in turn) of
 the converted music21 corpus (``MODEL_ROOT/generator-corpus``, which ``manage.py train_generator
@@ -24,6 +26,7 @@ turn), BENCH_SONG_SECONDS (30), BENCH_REAL_PIECES (validation pieces compared pe
 BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH_SPEED (1; 0
 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per corpus, 100; 0 skips),
 BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring again, 60; 0 skips it),
+BENCH_UNSEEN_SONGS (songs on Nottingham and on POP909 pieces, 48 each; 0 skips),
 BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per piano-roll training, 120),
 BENCH_PIANOROLL_FRESH=1 to retrain even when bench/results/pianoroll_*.json exist (``manage.py
 evaluate_pianoroll --out``).
@@ -56,6 +59,7 @@ from catalog.rendering import render_media  # noqa: E402
 from generator.corpus import read_manifest  # noqa: E402
 from generator.evaluation import (  # noqa: E402
     evaluate_songs,
+    features_of_files,
     format_report,
     songs_features,
     validation_features,
@@ -84,6 +88,10 @@ ANCHORS = {
     "Nottingham": {"TCN": 3.07, "RNN-NADE": 2.31, "LSTM": 3.29},
 }
 GOAL_P50_30, GOAL_P50_120, GOAL_OA, GOAL_ACCURACY = 5.0, 15.0, 0.85, 0.65
+SHARED_SETS = (  # never trained on: (name, archive, its pieces' paths)
+    ("nottingham", DATA / "nottingham" / "nottingham-midi.tar.gz", r"^MIDI/[^/]+\.mid$"),
+    ("pop909", DATA / "pop909" / "pop909.tar.gz", r"^POP909/(\d+)/\1\.mid$"),
+)
 TEMPERATURE = 0.95  # generate_songs' (the middle of personalization.TEMPERATURE_ARMS)
 # the ensembles the click-to-playable songs alternate between: four voices, then a fiddle
 CLICK_SPECS = (
@@ -288,6 +296,54 @@ def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: in
     return out
 
 
+def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: int) -> dict:
+    """Songs on music the model never saw, judged as the corpus songs are: ``count`` pieces of
+    the archive (the test split of ``split_by_piece``, seed 0) are primers, each song written
+    as ``generate_songs --primer-dir`` writes it (its primer's opening, then new bars; chords
+    when the primer is a tune over chords), against up to BENCH_REAL_PIECES of the other
+    pieces' first BENCH_SONG_SECONDS seconds."""
+    seconds = env_float("BENCH_SONG_SECONDS", 30)
+    out_dir = RESULTS / f"unseen-{name}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory(prefix=f"bench-unseen-{name}-") as tmp:
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and re.search(pattern, m.name)]
+            tar.extractall(tmp, members=members, filter="data")
+        split = split_by_piece(find_midi_files([tmp]), val_fraction=0.1, test_fraction=0.1, seed=0)
+        manifest = []
+        for number, primer in enumerate(split["test"][:count], start=1):
+            try:
+                spec = spec_from_file(
+                    tok, primer, seconds=seconds, seed=rng.randrange(2**31), temperature=TEMPERATURE
+                )
+                entry = write_song(model, tok, spec, out_dir / f"{number:03d}.mid")
+            except (ValueError, RuntimeError) as exc:
+                logger.warning("no song from %s: %s", primer.name, exc)
+                continue
+            manifest.append({"file": entry.pop("file"), "primer": primer.name, **entry})
+        (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        cap = env_int("BENCH_REAL_PIECES", 400)
+        real = features_of_files([*split["train"], *split["val"]][:cap], seconds)
+    report = evaluate_songs(songs_features(out_dir), real)
+    chords = sum(1 for e in manifest if len(set(e["instruments"])) > 1)
+    print(
+        f"{name} (never seen): {len(manifest)} songs on its pieces ({chords} with chords) "
+        f"against {report['real_pieces']} others: OA mean {report['oa_mean']:.3f} (real vs real "
+        f"{report['oa_mean_real']:.3f}), classifier accuracy {report['classifier_accuracy']:.3f} "
+        f"(real vs real {report['classifier_accuracy_real']:.3f})   (goals: OA >= {GOAL_OA}, "
+        f"classifier <= {GOAL_ACCURACY})"
+    )
+    return {
+        f"oa_mean_{name}": report["oa_mean"],
+        f"oa_mean_real_{name}": report["oa_mean_real"],
+        f"classifier_accuracy_{name}": report["classifier_accuracy"],
+        f"classifier_accuracy_real_{name}": report["classifier_accuracy_real"],
+        f"unseen_songs_{name}": len(manifest),
+    }
+
+
 def pianoroll(dataset: str, budget: float) -> dict:
     cached = RESULTS / f"pianoroll_{dataset.lower()}.json"
     if cached.is_file() and os.environ.get("BENCH_PIANOROLL_FRESH") != "1":
@@ -356,14 +412,15 @@ def main() -> None:
     elif count > 0 and folder is not None:
         results |= music_measures(model, tok, folder, count)
     n = env_int("BENCH_NLL_FILES", 100)
-    for name, archive, pattern in (
-        ("nottingham", DATA / "nottingham" / "nottingham-midi.tar.gz", r"^MIDI/[^/]+\.mid$"),
-        ("pop909", DATA / "pop909" / "pop909.tar.gz", r"^POP909/(\d+)/\1\.mid$"),
-    ):
-        if n > 0 and archive.is_file():
-            results |= corpus_nll(model, config, tok, name, archive, pattern, n)
-        elif n > 0:
+    unseen = env_int("BENCH_UNSEEN_SONGS", 48)
+    for name, archive, pattern in SHARED_SETS:
+        if not archive.is_file():
             print(f"{name}: skipped, {archive} is not there")
+            continue
+        if n > 0:
+            results |= corpus_nll(model, config, tok, name, archive, pattern, n)
+        if unseen > 0:
+            results |= unseen_measures(model, tok, name, archive, pattern, unseen)
     if env_int("BENCH_PIANOROLL", 1):
         budget = env_float("BENCH_PIANOROLL_BUDGET", 120)
         for dataset in ("JSB_Chorales", "Nottingham"):

@@ -29,14 +29,7 @@ from generator.ml.accompaniment import Accompaniment, accompany, split_accompani
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.form import bar_ticks, first_metre, piece_form
-from generator.ml.sample import (
-    MOTIF_BONUS,
-    Generated,
-    SampleSettings,
-    bars_for_seconds,
-    generate,
-    write_midi,
-)
+from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
 from generator.ml.styles import style_for
 from generator.ml.tokenizer import (
     NOTE_NAMES,
@@ -76,7 +69,6 @@ class SongSpec:
     density_bias: float = 0.0  # > 0 nearer onsets, more notes per second (SampleSettings)
     form_source: str = ""  # the form of the piece it is modelled on (form.piece_form)
     accompaniment: dict | None = None  # Accompaniment.to_dict(): chords under the tune
-    motif_bonus: float = MOTIF_BONUS  # SampleSettings.motif_bonus (one-line songs only)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,7 +139,6 @@ def compose(
         seed=spec.seed,
         density_bias=spec.density_bias,
         form_source=spec.form_source[opening_bars:],  # the new bars go on from the opening
-        motif_bonus=spec.motif_bonus,
     )
     generated = generate(
         model,

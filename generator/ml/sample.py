@@ -6,10 +6,8 @@ With ``SampleSettings.form`` the piece follows a plan of phrases (``form.py``): 
 repeats (a repeated section's bars but its last, or, with ``form_source``, the bars the piece it
 is modelled on repeats) are re-played token by token through the model (so its cache and the
 constraint tracker see them as if sampled); the second half of a phrase's last bar prefers
-tonic- and dominant-triad pitches (a soft cadence). In a one-line piece, with ``motif_bonus``,
-a pitch that continues an earlier run of intervals is preferred (``_MotifMemory``): a small LM
-repeats its figures less than real tunes do. Once the model's window is full it reads the
-piece's header and the recent half again, as every training window opens.
+tonic- and dominant-triad pitches (a soft cadence). Once the model's window is full it reads
+the piece's header and the recent half again, as every training window opens.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
 import miditok
@@ -51,8 +48,6 @@ class SampleSettings:
     # triad pitches (needs a key and form; 1.0 multiplies their odds against other pitches by e)
     density_bias: float = 0.0  # logit penalty per beat a next onset (Position or Bar) lies
     # ahead: > 0 writes nearer onsets (more notes per second), < 0 farther ones; 0: off
-    motif_bonus: float = 0.0  # one-line pieces: logit bonus for a pitch that continues a run
-    # of intervals the piece (or its prompt) played before (0: off; songs: MOTIF_BONUS)
 
 
 @dataclass
@@ -138,11 +133,6 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     replays = plan.replays() if plan else {}
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     density = _Density(masker, s.density_bias) if s.density_bias else None
-    motifs = (
-        _MotifMemory(masker, primer, s.motif_bonus)
-        if s.motif_bonus and c.max_polyphony == 1
-        else None
-    )
     bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = model.config.max_len
     head = min(header_length(primer, control_ids(tokenizer)), max_len // 4)
@@ -163,8 +153,6 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
                 allowed = cadences.prefer(allowed)
             if density:
                 allowed = density.prefer(allowed)
-            if motifs:
-                allowed = motifs.prefer(allowed)
             if masker.state.bar_index + 1 >= c.bars and torch.isfinite(
                 allowed[tokenizer["Bar_None"]]
             ):
@@ -176,8 +164,6 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
                 token = int(torch.multinomial(probs, 1, generator=gen))
             sampled += 1
         masker.observe(token)
-        if motifs:
-            motifs.observe(token)
         if masker.state.last_type == "Bar":
             bar_starts.append(len(new))
             if masker.state.bar_index in replays:
@@ -230,56 +216,6 @@ class _PhraseCadence:
         logits = logits.clone()
         logits[self.pitches] = shifted - (torch.logsumexp(shifted, dim=0) - before)
         return logits
-
-
-class _MotifMemory:
-    """Motifs come back: in a one-line piece, a pitch that would continue the last
-    ``MOTIF_INTERVALS`` intervals the way they went on earlier in the piece or its prompt gets
-    ``bonus`` on its logit (pitches shifted together, so the chance of a note stays the same).
-    Intervals, not pitches, so a figure repeated a step higher (a sequence) counts too."""
-
-    def __init__(self, masker: ConstraintMasker, primer: list[int], bonus: float) -> None:
-        self.masker = masker
-        self.bonus = bonus
-        self.id_of = {p: i for i, p in masker.pitch_of.items() if i in masker.pitch_ok}
-        self.pitches = torch.tensor(sorted(masker.pitch_of))
-        self.line = [masker.pitch_of[t] for t in primer if t in masker.pitch_of]
-
-    def observe(self, token: int) -> None:
-        if token in self.masker.pitch_of:
-            self.line.append(self.masker.pitch_of[token])
-
-    def prefer(self, logits: torch.Tensor) -> torch.Tensor:
-        nexts = self._continuations()
-        if not nexts:
-            return logits
-        pitch = logits[self.pitches]
-        before = torch.logsumexp(pitch, dim=0)
-        if not torch.isfinite(before):  # no pitch may come now
-            return logits
-        logits = logits.clone()
-        ids = [self.id_of[p] for p in nexts if p in self.id_of]
-        logits[ids] += self.bonus
-        shifted = logits[self.pitches]
-        logits[self.pitches] = shifted - (torch.logsumexp(shifted, dim=0) - before)
-        return logits
-
-    def _continuations(self) -> set[int]:
-        """The pitches that continue the last intervals as an earlier run of them went on."""
-        steps = [b - a for a, b in pairwise(self.line)]
-        n = MOTIF_INTERVALS
-        if len(steps) <= n:
-            return set()
-        tail = steps[-n:]
-        last = self.line[-1]
-        return {last + steps[j + n] for j in range(len(steps) - n) if steps[j : j + n] == tail}
-
-
-MOTIF_INTERVALS = 3  # a motif: three intervals (four notes), as the distinct-4-gram measure
-# Chosen on the corpus's validation pieces (make bench-generator, 384 songs): at 1.0 the one-line
-# styles' distinct interval 4-grams come within 0.07 of real pieces' (fiddle, Irish were 0.09-0.12
-# above), at 1.5 Essen songs repeat more than real ones (0.08 below)
-MOTIF_BONUS = 1.0
 
 
 class _Density:

@@ -1,11 +1,9 @@
 """The sampler's musical guidance: clash guard, form plan (repeated sections), cadences."""
 
-import itertools
 import math
 
 import pytest
 import symusic
-import torch
 
 from generator.ml.checkpoint import load_checkpoint
 from generator.ml.constraints import (
@@ -16,7 +14,7 @@ from generator.ml.constraints import (
     tonic_triad,
 )
 from generator.ml.form import FORM_BARS, piece_form, plan_form
-from generator.ml.sample import SampleSettings, _MotifMemory, generate
+from generator.ml.sample import SampleSettings, generate
 
 
 @pytest.fixture(scope="module")
@@ -239,52 +237,3 @@ def test_a_replayed_note_never_holds_over_the_final_chord(loaded):
     assert fitted != longest
     assert masker.dur_len[fitted] <= masker.bar_len // 2  # ends by the last bar's midpoint
     assert masker.fit(tok["Pitch_60"]) == tok["Pitch_60"]  # only durations are fitted
-
-
-def _distinct_4grams(score) -> float:
-    pitches = [n.pitch for n in sorted(score.tracks[0].notes, key=lambda n: n.time)]
-    steps = [b - a for a, b in itertools.pairwise(pitches)]
-    grams = [tuple(steps[i : i + 3]) for i in range(len(steps) - 2)]
-    return len(set(grams)) / max(1, len(grams))
-
-
-def test_a_one_line_piece_with_motif_memory_repeats_its_figures_more(loaded):
-    model, tok = loaded
-    figure = []  # a bar of a rising figure, played twice: the prompt the piece goes on from
-    for position, pitch in enumerate((60, 62, 64, 60, 62, 64, 65, 67) * 2):
-        if position % 8 == 0:
-            figure += [tok["Bar_None"], tok["TimeSig_4/4"]]
-        figure += [tok[f"Position_{position % 8 * 2}"], tok[f"Pitch_{pitch}"]]
-        figure.append(tok["Duration_0.2.4"])  # eighth notes
-    shares = {}
-    for bonus in (0.0, 8.0):  # the untrained test model needs a strong nudge to show it
-        shares[bonus] = [
-            _distinct_4grams(
-                generate(
-                    model,
-                    tok,
-                    primer=figure,
-                    constraints=Constraints(bars=8, max_polyphony=1),
-                    settings=SampleSettings(seed=seed, form=False, motif_bonus=bonus),
-                ).score
-            )
-            for seed in range(4)
-        ]
-    assert sum(shares[8.0]) < sum(shares[0.0])  # fewer distinct figures: more repeats
-
-
-def test_motif_memory_favours_the_pitch_that_continues_a_figure_heard_before(loaded):
-    _, tok = loaded
-    masker = ConstraintMasker(tok, Constraints(bars=4, max_polyphony=1), "4/4")
-    primer = [tok[f"Pitch_{p}"] for p in (60, 62, 64, 65, 67, 69, 71)]  # 2 2 1 then 2 2 2
-    memory = _MotifMemory(masker, primer, bonus=2.0)
-    for p in (72, 74, 76):  # the line ends 1 2 2 (71 72 74 76): as 64 65 67 69 went on: +2
-        memory.observe(tok[f"Pitch_{p}"])
-    logits = torch.zeros(len(tok))
-    out = memory.prefer(logits)
-    pitches = torch.tensor(sorted(masker.pitch_of))
-    assert int(torch.argmax(out)) == tok["Pitch_78"]  # 76 + 2
-    # the chance of some note, against a rest or a move, is unchanged
-    assert torch.logsumexp(out[pitches], 0) == pytest.approx(
-        float(torch.logsumexp(logits[pitches], 0))
-    )

@@ -46,6 +46,8 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -247,18 +249,24 @@ def music_measures(model, tok, folder: Path, count: int) -> dict:
     }
 
 
+@contextmanager
+def archive_split(name: str, archive: Path, pattern: str) -> Iterator[dict[str, list[Path]]]:
+    """The archive's pieces (paths matching ``pattern``), extracted to a temporary folder for
+    the ``with`` block and split by piece (80/10/10, seed 0)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and re.search(pattern, m.name)]
+            tar.extractall(tmp, members=members, filter="data")
+        yield split_by_piece(find_midi_files([tmp]), val_fraction=0.1, test_fraction=0.1, seed=0)
+
+
 def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: int) -> dict:
     """Validation NLL on held-out pieces of a corpus (archive paths matching ``pattern``):
     the shipped checkpoint as it is, then after fine-tuning on that corpus's training pieces
     for BENCH_CORPUS_BUDGET seconds (same split by piece, seed 0).
     """
     budget = env_float("BENCH_CORPUS_BUDGET", 60)
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-        with tarfile.open(archive) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and re.search(pattern, m.name)]
-            tar.extractall(tmp, members=members, filter="data")
-        files = find_midi_files([tmp])
-        split = split_by_piece(files, val_fraction=0.1, test_fraction=0.1, seed=0)
+    with archive_split(name, archive, pattern) as split:
         val = tokenize_files(tok, split["val"][:n])
         cpu = torch.device("cpu")
         header = control_ids(tok)
@@ -307,11 +315,7 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     rng = random.Random(0)
-    with tempfile.TemporaryDirectory(prefix=f"bench-unseen-{name}-") as tmp:
-        with tarfile.open(archive) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and re.search(pattern, m.name)]
-            tar.extractall(tmp, members=members, filter="data")
-        split = split_by_piece(find_midi_files([tmp]), val_fraction=0.1, test_fraction=0.1, seed=0)
+    with archive_split(name, archive, pattern) as split:
         manifest = []
         for number, primer in enumerate(split["test"][:count], start=1):
             try:

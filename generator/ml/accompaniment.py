@@ -62,8 +62,9 @@ def split_accompanied(score: symusic.Score) -> tuple[symusic.Score, Accompanimen
     another track plays chords (block or broken); else the score itself and None."""
     tpq = score.ticks_per_quarter
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    chordal = [t for t in tracks if _chord_share(t, tpq) >= CHORDAL]
-    lines = [t for t in tracks if _chord_share(t, tpq) < CHORDAL]
+    share = {id(t): _chord_share(t, tpq) for t in tracks}
+    chordal = [t for t in tracks if share[id(t)] >= CHORDAL]
+    lines = [t for t in tracks if share[id(t)] < CHORDAL]
     if not chordal or not lines:
         return score, None
     tune = max(lines, key=lambda t: len(t.notes))
@@ -84,8 +85,13 @@ def _sounding(track: symusic.Track, tpq: int) -> dict[int, list[int]]:
     notes = sorted(track.notes, key=lambda n: n.time)
     slack = max(1, tpq // 8)
     out: dict[int, list[int]] = {}
+    started, active = 0, []  # a sweep over the onsets: the notes begun and not yet ended
     for t in sorted({int(n.time) for n in notes}):
-        out[t] = [int(n.pitch) for n in notes if n.time <= t < n.end - slack or n.time == t]
+        while started < len(notes) and notes[started].time <= t:
+            active.append(notes[started])
+            started += 1
+        active = [n for n in active if t < n.end - slack or n.time == t]
+        out[t] = [int(n.pitch) for n in active]
     return out
 
 
@@ -101,7 +107,7 @@ def _describe(track: symusic.Track, score: symusic.Score) -> Accompaniment | Non
     median sounding at its onsets) and register (its bass notes' median); None when it has no
     steady rhythm."""
     tpq = score.ticks_per_quarter
-    bar = bar_ticks(score, score.ticks_per_quarter)
+    bar = bar_ticks(score, tpq)
     starts: dict[int, list[int]] = {}
     for note in track.notes:
         starts.setdefault(int(note.time), []).append(int(note.pitch))
@@ -133,7 +139,7 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     if not score.note_num():
         return score
     tpq = score.ticks_per_quarter
-    bar = bar_ticks(score, score.ticks_per_quarter)
+    bar = bar_ticks(score, tpq)
     end = max(n.end for t in score.tracks for n in t.notes)
     bars = -(-end // bar)
     onsets = sorted(
@@ -155,8 +161,7 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
 
 def _triad(root: int, quality: str) -> tuple[int, int, int]:
     third = 4 if quality == "major" else 3
-    fifth = 6 if quality == "diminished" else 7
-    return root % 12, (root + third) % 12, (root + fifth) % 12
+    return root % 12, (root + third) % 12, (root + 7) % 12
 
 
 def _quality(root: int, tonic: int, mode: str) -> str:

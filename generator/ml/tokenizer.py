@@ -193,7 +193,7 @@ def opening_ids(tokenizer: miditok.REMI, ids: list[int], bars: int) -> list[int]
     track) is not its opening."""
     bar = tokenizer["Bar_None"]
     first_note = next((i for i, t in enumerate(ids) if tokenizer[t].startswith("Pitch_")), 0)
-    start = max((i for i in range(first_note + 1) if ids[i] == bar), default=0) if ids else 0
+    start = max((i for i, t in enumerate(ids[: first_note + 1]) if t == bar), default=0)
     ids = ids[start:]
     seen = 0
     for i, tok in enumerate(ids):

@@ -217,13 +217,20 @@ class TasteSpace:
 
 
 def real_anchor(listeners: list[Listener]) -> dict:
-    """Taste match and lift of other validation pieces of each listener's style: what songs
-    that were real pieces of the style would score."""
+    """Taste match and lift of real pieces: other validation pieces of each listener's style
+    (what songs that were real pieces of the style would score), and the listeners' loved
+    pieces themselves (what songs as like their model pieces as the pieces are would score)."""
     space = TasteSpace(listeners)
     judged = [space.judge(row, own) for own, li in enumerate(listeners) for row in li.unloved]
+    loved = [space.judge(row, own)[0] for own, li in enumerate(listeners) for row in li.features]
     return {
         "taste_match_real": float(np.mean([m for m, _ in judged])),
         "taste_lift_real": float(np.mean([lift for _, lift in judged])),
+        "taste_match_loved": float(np.mean(loved)),
+        "taste_match_loved_by_style": {
+            li.style: float(np.mean([space.judge(row, own)[0] for row in li.features]))
+            for own, li in enumerate(listeners)
+        },
     }
 
 
@@ -360,6 +367,12 @@ def main() -> None:
     }
     results["taste_match_by_style"] = by_style
     print("  per listener: " + ", ".join(f"{st} {v:.2f}" for st, v in by_style.items()))
+    loved = results["taste_match_loved_by_style"]
+    print(
+        f"  the loved pieces themselves: {results['taste_match_loved']:.3f} ("
+        + ", ".join(f"{st} {v:.2f}" for st, v in loved.items())
+        + ")"
+    )
     lift = results["taste_lift_summary"]
     print(
         f"taste lift {lift['mean']:.3f} ± {lift['std']:.3f} (similarity: minus z-distance)   "

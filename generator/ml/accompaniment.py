@@ -5,14 +5,17 @@ and a piano's chords; a pop song's piano), but the styles the model learned are 
 independent voices. So for a model piece with an accompaniment (``split_accompanied``), the
 model reads and writes the tune alone, and ``accompany`` adds the chords afterwards, as a
 folk accompanist would: at the piece's own chord rhythm (the onsets of its accompaniment in a
-bar), in its register and with as many notes a chord, each chord the key's triad that best
-holds the tune's notes over its span (tonic and dominant slightly preferred; the tonic last),
-as in simple rule-based harmonisation (e.g. Temperley 2001, "The Cognition of Basic Musical
-Structures", ch. 6: chords chosen by the melody notes they hold).
+bar), in its register and with as many notes a chord, each chord the one of the piece's own
+chords (its sevenths and borrowed chords too; the key's triads when it has too few) that best
+holds the tune's notes over its span without rubbing against them (the piece's commonest
+chords slightly preferred; the tonic last), as in simple rule-based harmonisation (e.g.
+Temperley 2001, "The Cognition of Basic Musical Structures", ch. 6: chords chosen by the
+melody notes they hold).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import asdict, dataclass
 from statistics import median
@@ -29,6 +32,9 @@ PATTERN_BARS = 8  # the chord rhythm is read over the accompaniment's first bars
 VELOCITY = 64  # under the tune's
 MAJOR_TRIADS = {0: 0.3, 2: 0.0, 4: 0.0, 5: 0.2, 7: 0.2, 9: 0.1}  # degree root: prior
 MINOR_TRIADS = {0: 0.3, 3: 0.0, 5: 0.2, 7: 0.2, 8: 0.1, 10: 0.0}
+CHORD_PRIOR = 0.3  # the prior of the piece's commonest chord (others: by their share of it)
+MAX_CHORDS = 12  # the piece's commonest chords kept, each heard at least twice
+Chord = tuple[int, ...]  # pitch classes, its bass first
 
 
 @dataclass(frozen=True)
@@ -39,19 +45,28 @@ class Accompaniment:
     pattern: tuple[float, ...]  # chord onsets in a bar, in beats (quarter notes) from its start
     size: int  # notes a chord
     low: int  # MIDI pitch around which a chord's lowest note lies
+    chords: tuple[Chord, ...] = ()  # the piece's chords, commonest first ((): the key's triads)
+    shares: tuple[float, ...] = ()  # each chord's share of the piece's chord spans
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Accompaniment | None:
-        """The accompaniment stored with a song's settings (None: none, or not readable)."""
+        """The accompaniment stored with a song's settings (None: none, or not readable; one
+        stored before songs had the piece's chords gets the key's triads)."""
+        if not isinstance(data, dict):
+            return None
         try:
+            chords = tuple(tuple(int(pc) % 12 for pc in c) for c in data.get("chords") or ())
+            shares = tuple(float(x) for x in data.get("shares") or ())
             return cls(
-                int(data["program"]),  # type: ignore[index]
-                tuple(float(x) for x in data["pattern"]),  # type: ignore[index]
-                int(data["size"]),  # type: ignore[index]
-                int(data["low"]),  # type: ignore[index]
+                int(data["program"]),
+                tuple(float(x) for x in data["pattern"]),
+                int(data["size"]),
+                int(data["low"]),
+                chords if len(chords) == len(shares) else (),
+                shares if len(chords) == len(shares) else (),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -120,18 +135,48 @@ def _describe(track: symusic.Track, score: symusic.Score) -> Accompaniment | Non
     pattern = sorted(o for o, n in offsets.items() if n * 2 >= bars)
     if not pattern:
         return None
+    chords = _vocabulary(starts, sounding, sorted(bass), bar)
+    kept = [(c, n) for c, n in chords.most_common(MAX_CHORDS) if n >= 2]
+    if len(kept) < 2:  # too few to choose from: the key's triads
+        kept = []
+    total = sum(chords.values())
     return Accompaniment(
         program=int(track.program),
         pattern=tuple(o / tpq for o in pattern),
         size=max(2, min(4, round(median(len(p) for p in sounding.values())))),
         low=round(median(bass.values())),
+        chords=tuple(c for c, _ in kept),
+        shares=tuple(n / total for _, n in kept),
     )
+
+
+def _vocabulary(
+    starts: dict[int, list[int]],
+    sounding: dict[int, list[int]],
+    bass_onsets: list[int],
+    bar: int,
+) -> Counter[Chord]:
+    """How often the accompaniment plays each chord: over each span from a bass onset to the
+    next (a bar at most), the pitch classes sounding at its start or begun in it (a broken
+    chord's too), two or more, its bass first."""
+    onsets = sorted(starts)
+    chords: Counter[Chord] = Counter()
+    for i, start in enumerate(bass_onsets):
+        stop = min(bass_onsets[i + 1] if i + 1 < len(bass_onsets) else start + bar, start + bar)
+        pitches = set(sounding[start])
+        for t in onsets[bisect_left(onsets, start) : bisect_left(onsets, stop)]:
+            pitches.update(starts[t])
+        low = min(sounding[start])
+        above = sorted({p % 12 for p in pitches} - {low % 12})
+        if above:
+            chords[(low % 12, *above)] += 1
+    return chords
 
 
 def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symusic.Score:
     """``score`` with one more track: chords in ``acc``'s rhythm, register and size, each the
-    triad of ``key`` that best holds the notes sounding over its span (the tonic's for the last
-    chord); the score unchanged without a key it can read."""
+    one of ``_choices`` that best fits the notes sounding over its span (``_best_chord``), the
+    tonic's last; the score unchanged without a key it can read."""
     try:
         tonic, mode = parse_key(key or "")
     except ValueError:
@@ -147,33 +192,41 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     )
     onsets = [t for t in onsets if t < end]
     tune = [n for t in score.tracks for n in t.notes]
-    triads = MAJOR_TRIADS if mode == "major" else MINOR_TRIADS
+    choices = _choices(acc, tonic, mode)
+    home = _triad(tonic, 0, mode)
+    last = max((c for c in choices if c[0] == tonic), key=lambda c: choices[c], default=home)
     track = symusic.Track(name="Accompaniment", program=acc.program, is_drum=False)
     for i, start in enumerate(onsets):
         stop = onsets[i + 1] if i + 1 < len(onsets) else end
-        root = tonic if i == len(onsets) - 1 else _best_root(tune, start, stop, tonic, mode, triads)
-        for pitch in _voicing(root, _quality(root, tonic, mode), acc):
+        chord = last if i == len(onsets) - 1 else _best_chord(tune, start, stop, choices)
+        for pitch in _voicing(chord, acc):
             track.notes.append(symusic.Note(start, stop - start, pitch, VELOCITY))
     out = score.copy()
     out.tracks.append(track)
     return out
 
 
-def _triad(root: int, quality: str) -> tuple[int, int, int]:
-    third = 4 if quality == "major" else 3
-    return root % 12, (root + third) % 12, (root + 7) % 12
+def _choices(acc: Accompaniment, tonic: int, mode: str) -> dict[Chord, float]:
+    """The chords a song may play, each with its prior: the piece's own, else the diatonic
+    triads of the key (``tonic``, ``mode``)."""
+    if acc.chords:
+        top = acc.shares[0]
+        return {c: CHORD_PRIOR * s / top for c, s in zip(acc.chords, acc.shares, strict=True)}
+    triads = MAJOR_TRIADS if mode == "major" else MINOR_TRIADS
+    return {_triad(tonic, degree, mode): prior for degree, prior in triads.items()}
 
 
-def _quality(root: int, tonic: int, mode: str) -> str:
-    """The quality of the diatonic triad on ``root`` (the dominant is major in minor too)."""
-    degree = (root - tonic) % 12
-    if mode == "major":
-        return "major" if degree in (0, 5, 7) else "minor"
-    return "major" if degree in (3, 7, 8, 10) else "minor"
+def _triad(tonic: int, degree: int, mode: str) -> Chord:
+    """The diatonic triad on ``degree`` (semitones above ``tonic``; the dominant is major in
+    minor too), root first."""
+    major = degree in ((0, 5, 7) if mode == "major" else (3, 7, 8, 10))
+    root = (tonic + degree) % 12
+    return root, (root + (4 if major else 3)) % 12, (root + 7) % 12
 
 
-def _best_root(tune, start: int, stop: int, tonic: int, mode: str, triads: dict) -> int:
-    """The diatonic triad root whose tones the tune's notes over [start, stop) fill longest."""
+def _best_chord(tune, start: int, stop: int, choices: dict[Chord, float]) -> Chord:
+    """The chord whose tones the tune's notes over [start, stop) fill longest, less the time
+    they sound a semitone from one of its tones, plus its prior."""
     weight: Counter = Counter()
     for note in tune:
         overlap = min(note.end, stop) - max(note.time, start)
@@ -181,21 +234,32 @@ def _best_root(tune, start: int, stop: int, tonic: int, mode: str, triads: dict)
             weight[note.pitch % 12] += overlap
     span = max(1, stop - start)
 
-    def score(degree: int) -> float:
-        root = (tonic + degree) % 12
-        tones = _triad(root, _quality(root, tonic, mode))
-        return sum(weight[pc] for pc in tones) / span + triads[degree]
+    def fit(chord: Chord) -> float:
+        tones = set(chord)
+        held = sum(w for pc, w in weight.items() if pc in tones)
+        rubs = sum(
+            w
+            for pc, w in weight.items()
+            if pc not in tones and ((pc + 1) % 12 in tones or (pc - 1) % 12 in tones)
+        )
+        return (held - rubs) / span + choices[chord]
 
-    return (tonic + max(triads, key=score)) % 12
+    return max(choices, key=fit)
 
 
-def _voicing(root: int, quality: str, acc: Accompaniment) -> list[int]:
-    """The triad in close position, its root the nearest such pitch to ``acc.low``, with the
-    root an octave up as a fourth note (and only root and fifth for two)."""
-    base = acc.low + ((root - acc.low) % 12)
+def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:
+    """The chord (pitch classes, bass first) in close position above its bass, the nearest
+    such pitch to ``acc.low``, in ``acc.size`` notes: the fifth is left out first, and the bass
+    doubled an octave up when the chord has too few notes (two: bass and fifth)."""
+    base = acc.low + ((chord[0] - acc.low) % 12)
     if base - acc.low > 6:
         base -= 12
-    r, third, fifth = _triad(root, quality)
-    up = [base, base + (third - r) % 12, base + (fifth - r) % 12, base + 12]
-    picked = {2: [up[0], up[2]], 3: up[:3], 4: up}[acc.size]
-    return [p for p in picked if 0 <= p <= 127]
+    above = sorted({(pc - chord[0]) % 12 for pc in chord} - {0})
+    if acc.size == 2:
+        picked = [7] if 7 in above else above[:1]
+    else:
+        picked = sorted(
+            ([i for i in above if i != 7] + [i for i in above if i == 7])[: acc.size - 1]
+        )
+        picked += [12] * (len(picked) < acc.size - 1)
+    return [p for p in [base, *(base + i for i in picked)] if 0 <= p <= 127]

@@ -16,8 +16,8 @@ BAR = 4 * TPQ
 TUNE = [67, 71, 74, 71, 72, 69, 65, 69, 67, 71, 74, 71, 72, 71, 69, 67]  # a bar of G, of F...
 
 
-def _tune_over_chords(bars: int = 8) -> symusic.Score:
-    """A flute tune in quarters over piano triads on beats 1 and 3 (C, G7-ish, ...)."""
+def _tune_over_chords(bars: int = 8, dominant=(43, 47, 50)) -> symusic.Score:
+    """A flute tune in quarters over piano chords on beats 1 and 3: C, then ``dominant`` (G)."""
     score = symusic.Score(TPQ)
     score.tempos.append(symusic.Tempo(0, 120.0))
     score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
@@ -25,7 +25,7 @@ def _tune_over_chords(bars: int = 8) -> symusic.Score:
     for i in range(bars * 4):
         flute.notes.append(symusic.Note(i * TPQ, TPQ, TUNE[i % len(TUNE)], 90))
     for half in range(bars * 2):
-        for pitch in ((48, 52, 55), (43, 47, 50))[half % 2]:
+        for pitch in ((48, 52, 55), dominant)[half % 2]:
             piano.notes.append(symusic.Note(half * 2 * TPQ, 2 * TPQ, pitch, 70))
     score.tracks.extend([flute, piano])
     return score
@@ -34,7 +34,14 @@ def _tune_over_chords(bars: int = 8) -> symusic.Score:
 def test_a_tune_over_chords_is_split_into_the_tune_and_how_it_is_accompanied():
     tune, acc = split_accompanied(_tune_over_chords())
     assert [t.program for t in tune.tracks] == [73]
-    assert acc == Accompaniment(program=0, pattern=(0.0, 2.0), size=3, low=46)
+    assert acc == Accompaniment(
+        program=0,
+        pattern=(0.0, 2.0),
+        size=3,
+        low=46,
+        chords=((0, 4, 7), (7, 2, 11)),  # C, then G: pitch classes, the bass first
+        shares=(0.5, 0.5),
+    )
 
 
 def test_voices_and_lone_lines_are_not_an_accompaniment():
@@ -68,11 +75,35 @@ def test_chords_follow_the_rhythm_hold_the_tune_and_end_on_the_tonic():
     assert accompany(tune, None, acc) is tune  # no key to harmonise in: no chords
 
 
+def test_songs_play_the_pieces_own_chords_its_sevenths_too():
+    g7 = (43, 47, 50, 53)
+    tune, acc = split_accompanied(_tune_over_chords(bars=8, dominant=g7))
+    assert acc is not None and acc.size == 4
+    song = accompany(tune, "C major", acc)
+    onsets: dict[int, set[int]] = {}
+    for note in song.tracks[-1].notes:
+        onsets.setdefault(note.time, set()).add(note.pitch % 12)
+    assert set(map(frozenset, onsets.values())) == {frozenset({0, 4, 7}), frozenset({7, 11, 2, 5})}
+    assert onsets[0] == {7, 11, 2, 5}  # G B D in the tune: the piece's G7, not a bare G triad
+
+
+def test_a_piece_with_too_few_chords_gets_the_keys_triads():
+    drone = _tune_over_chords(bars=4, dominant=(48, 52, 55))  # C all through: one chord
+    tune, acc = split_accompanied(drone)
+    assert acc is not None and acc.chords == ()
+    song = accompany(tune, "C major", acc)
+    first = {n.pitch % 12 for n in song.tracks[-1].notes if n.time == 0}
+    assert first == {7, 11, 2}  # the tune's G B D over the first chord: a G triad
+
+
 def test_a_stored_accompaniment_reads_back_and_a_broken_one_is_none():
-    acc = Accompaniment(program=0, pattern=(0.0, 2.0), size=3, low=46)
+    acc = Accompaniment(0, (0.0, 2.0), 3, 46, chords=((0, 4, 7), (7, 2, 11)), shares=(0.6, 0.4))
     assert Accompaniment.from_dict(acc.to_dict()) == acc
     assert Accompaniment.from_dict(None) is None
     assert Accompaniment.from_dict({"program": 0, "pattern": "x"}) is None
+    # stored before songs had their piece's chords: the key's triads
+    older = Accompaniment.from_dict({"program": 0, "pattern": [0, 2], "size": 3, "low": 46})
+    assert older == Accompaniment(0, (0.0, 2.0), 3, 46)
 
 
 def test_a_song_on_an_accompanied_primer_is_its_tune_style_with_chords(tmp_path):
@@ -109,3 +140,4 @@ def test_broken_chords_are_an_accompaniment_and_their_bass_sets_the_rhythm():
     tune, acc = split_accompanied(score)
     assert [len(t.notes) for t in tune.tracks] == [32]  # the busiest line is the tune
     assert acc == Accompaniment(program=0, pattern=(0.0,), size=2, low=48)
+    assert acc.chords == ()  # C in every bar: too few chords to choose from, the key's triads

@@ -138,7 +138,8 @@ def compose(
         top_p=spec.top_p,
         seed=spec.seed,
         density_bias=spec.density_bias,
-        form_source=spec.form_source[opening_bars:],  # the new bars go on from the opening
+        form_source=spec.form_source,
+        given_bars=opening_bars,  # the new bars go on from the opening, and may re-play it
     )
     generated = generate(
         model,

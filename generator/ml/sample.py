@@ -44,6 +44,8 @@ class SampleSettings:
     use_cache: bool = True  # KV cache / recurrent state; False recomputes the prefix each step
     form: bool = True  # phrases in a plan such as AABA, repeated sections re-played (form.py)
     form_source: str = ""  # a piece's form (form.piece_form) the plan follows; "": the rule
+    given_bars: int = 0  # the primer's last bars that open the piece (played, not written): the
+    # form_source counts them, and a new bar may re-play one
     cadence_bonus: float = 1.0  # logit bonus, in a phrase's last half bar, for tonic/dominant
     # triad pitches (needs a key and form; 1.0 multiplies their odds against other pitches by e)
     density_bias: float = 0.0  # logit penalty per beat a next onset (Position or Bar) lies
@@ -129,11 +131,17 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     tempo = c.tempo_bpm or float(_primer_value(tokenizer, primer, "Tempo") or 100.0)
     c = Constraints(**{**c.__dict__, "tempo_bpm": tempo, "time_signature": time_sig})
     masker = ConstraintMasker(tokenizer, c, time_sig)
-    plan = plan_form(c.bars, s.form_source) if s.form else None
-    replays = plan.replays() if plan else {}
+    bar_id = tokenizer["Bar_None"]
+    marks = (
+        [i for i, t in enumerate(primer) if t == bar_id][-s.given_bars :] if s.given_bars else []
+    )
+    given = len(marks)
+    plan = plan_form(c.bars, s.form_source[given:]) if s.form else None
+    replays = _replays(plan, c.bars, s.form_source, given)
+    past = primer[marks[0] :] if marks else []  # the given bars, then the new ones
+    bar_starts = [m - marks[0] for m in marks]  # where each bar's Bar token sits in ``past``
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     density = _Density(masker, s.density_bias) if s.density_bias else None
-    bar_starts: list[int] = []  # where each bar's Bar token sits in ``new``
     max_len = model.config.max_len
     head = min(header_length(primer, control_ids(tokenizer)), max_len // 4)
     context = list(primer)
@@ -165,10 +173,11 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
             sampled += 1
         masker.observe(token)
         if masker.state.last_type == "Bar":
-            bar_starts.append(len(new))
+            bar_starts.append(len(past))
             if masker.state.bar_index in replays:
-                forced.extend(_replay(new, bar_starts, *replays[masker.state.bar_index]))
+                forced.extend(_replay(past, bar_starts, *replays[masker.state.bar_index]))
         new.append(token)
+        past.append(token)
         context.append(token)
         if sampled >= s.max_tokens and masker.state.last_type != "Pitch":
             logger.warning(
@@ -236,10 +245,24 @@ class _Density:
         return logits
 
 
-def _replay(new: list[int], bar_starts: list[int], source: int, count: int) -> list[int]:
+def _replays(
+    plan: FormPlan | None, bars: int, source: str, given: int
+) -> dict[int, tuple[int, int]]:
+    """``{new bar: (source bar, count)}``, source bars counted from the first given bar: the
+    plan's own replays, or with given bars and a piece's form, that form's over the given and
+    the new bars (so a tune that comes back to its opening bars does so after a played one)."""
+    if plan is None:
+        return {}
+    if not (given and source):
+        return {bar: (src + given, n) for bar, (src, n) in plan.replays().items()}
+    whole = plan_form(given + bars, source).replays()
+    return {bar - given: replay for bar, replay in whole.items() if bar >= given}
+
+
+def _replay(past: list[int], bar_starts: list[int], source: int, count: int) -> list[int]:
     """The tokens that re-play ``count`` bars from bar ``source``, after the Bar token that opens
     the repeat, up to and including the Bar token that closes the last re-played bar."""
-    return new[bar_starts[source] + 1 : bar_starts[source + count] + 1]
+    return past[bar_starts[source] + 1 : bar_starts[source + count] + 1]
 
 
 def recent(context: list[int], head: int, length: int) -> list[int]:

@@ -174,8 +174,9 @@ def _vocabulary(
 
 
 def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symusic.Score:
-    """``score`` with one more track: chords in ``acc``'s rhythm, register and size, each the
-    one of ``_choices`` that best fits the notes sounding over its span (``_best_chord``), the
+    """``score`` with one more track: chords in ``acc``'s rhythm, register and size, from the
+    tune's first note on (after a pickup, from the next bar line), each the one of
+    ``_choices`` that best fits the notes sounding over its span (``_best_chord``), the
     tonic's last; the score unchanged without a key it can read."""
     try:
         tonic, mode = parse_key(key or "")
@@ -187,11 +188,13 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     bar = bar_ticks(score, tpq)
     end = max(n.end for t in score.tracks for n in t.notes)
     bars = -(-end // bar)
-    onsets = sorted(
-        {b * bar + round(beat * tpq) for b in range(bars) for beat in acc.pattern} | {0}
-    )
-    onsets = [t for t in onsets if t < end]
     tune = [n for t in score.tracks for n in t.notes]
+    first = min(n.time for n in tune)  # the chords come in with the tune, past a pickup
+    entry = -(-first // bar) * bar  # on the first bar line at or after its first note
+    onsets = sorted(
+        {b * bar + round(beat * tpq) for b in range(bars) for beat in acc.pattern} | {entry}
+    )
+    onsets = [t for t in onsets if first <= t < end]
     choices = _choices(acc, tonic, mode)
     home = _triad(tonic, 0, mode)
     last = max((c for c in choices if c[0] == tonic), key=lambda c: choices[c], default=home)

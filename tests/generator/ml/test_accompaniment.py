@@ -87,6 +87,15 @@ def test_songs_play_the_pieces_own_chords_its_sevenths_too():
     assert onsets[0] == {7, 11, 2, 5}  # G B D in the tune: the piece's G7, not a bare G triad
 
 
+def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():
+    tune, acc = split_accompanied(_tune_over_chords(bars=4))
+    assert acc is not None
+    pickup = tune.copy()
+    pickup.tracks[0].notes = [n for n in pickup.tracks[0].notes if n.time >= 3 * TPQ]
+    song = accompany(pickup, "C major", acc)
+    assert min(n.time for n in song.tracks[-1].notes) == BAR  # none under the pickup's rests
+
+
 def test_a_piece_with_too_few_chords_gets_the_keys_triads():
     drone = _tune_over_chords(bars=4, dominant=(48, 52, 55))  # C all through: one chord
     tune, acc = split_accompanied(drone)

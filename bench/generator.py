@@ -27,6 +27,7 @@ BENCH_CLICK_RUNS (7 for 30 s, 0 skips), BENCH_CLICK_RUNS_120 (3, 0 skips), BENCH
 skips tokens/s), BENCH_NLL_FILES (held-out pieces scored per corpus, 100; 0 skips),
 BENCH_CORPUS_BUDGET (seconds of fine-tuning per corpus before scoring again, 60; 0 skips it),
 BENCH_UNSEEN_SONGS (songs on Nottingham and on POP909 pieces, 48 each; 0 skips),
+BENCH_UNSEEN_SPLIT (test; val primes them with validation pieces, to choose a setting on),
 BENCH_PIANOROLL (1; 0 skips), BENCH_PIANOROLL_BUDGET (seconds per piano-roll training, 120),
 BENCH_PIANOROLL_FRESH=1 to retrain even when bench/results/pianoroll_*.json exist (``manage.py
 evaluate_pianoroll --out``).
@@ -306,10 +307,14 @@ def corpus_nll(model, config, tok, name: str, archive: Path, pattern: str, n: in
 
 def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: int) -> dict:
     """Songs on music the model never saw, judged as the corpus songs are: ``count`` pieces of
-    the archive (the test split of ``split_by_piece``, seed 0) are primers, each song written
-    as ``generate_songs --primer-dir`` writes it (its primer's opening, then new bars; chords
-    when the primer is a tune over chords), against up to BENCH_REAL_PIECES of the other
-    pieces' first BENCH_SONG_SECONDS seconds."""
+    the archive (the BENCH_UNSEEN_SPLIT split of ``split_by_piece``, seed 0: ``test``, or
+    ``val`` to choose a setting) are primers, each song written as ``generate_songs
+    --primer-dir`` writes it (its primer's opening, then new bars; chords when the primer is a
+    tune over chords), against up to BENCH_REAL_PIECES of the pieces of the splits before it
+    (their first BENCH_SONG_SECONDS seconds)."""
+    part = os.environ.get("BENCH_UNSEEN_SPLIT", "test")
+    if part not in ("val", "test"):
+        raise SystemExit(f"BENCH_UNSEEN_SPLIT: val or test, not {part!r}")
     seconds = env_float("BENCH_SONG_SECONDS", 30)
     out_dir = RESULTS / f"unseen-{name}"
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -317,7 +322,7 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
     rng = random.Random(0)
     with archive_split(name, archive, pattern) as split:
         manifest = []
-        for number, primer in enumerate(split["test"][:count], start=1):
+        for number, primer in enumerate(split[part][:count], start=1):
             try:
                 spec = spec_from_file(
                     tok, primer, seconds=seconds, seed=rng.randrange(2**31), temperature=TEMPERATURE
@@ -329,11 +334,12 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
             manifest.append({"file": entry.pop("file"), "primer": primer.name, **entry})
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         cap = env_int("BENCH_REAL_PIECES", 400)
-        real = features_of_files([*split["train"], *split["val"]][:cap], seconds)
+        others = [*split["train"], *(split["val"] if part == "test" else [])]
+        real = features_of_files(others[:cap], seconds)
     report = evaluate_songs(songs_features(out_dir), real)
     chords = sum(1 for e in manifest if len(set(e["instruments"])) > 1)
     print(
-        f"{name} (never seen): {len(manifest)} songs on its pieces ({chords} with chords) "
+        f"{name} (never seen): {len(manifest)} songs on its {part} pieces ({chords} with chords) "
         f"against {report['real_pieces']} others: OA mean {report['oa_mean']:.3f} (real vs real "
         f"{report['oa_mean_real']:.3f}), classifier accuracy {report['classifier_accuracy']:.3f} "
         f"(real vs real {report['classifier_accuracy_real']:.3f})   (goals: OA >= {GOAL_OA}, "

@@ -139,13 +139,13 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
     plan = plan_form(c.bars, s.form_source[given:]) if s.form else None
     replays = _replays(plan, c.bars, s.form_source, given)
     past = primer[marks[0] :] if marks else []  # the given bars, then the new ones
+    given_tokens = len(past)
     bar_starts = [m - marks[0] for m in marks]  # where each bar's Bar token sits in ``past``
     cadences = _PhraseCadence(masker, plan, s.cadence_bonus) if plan else None
     density = _Density(masker, s.density_bias) if s.density_bias else None
     max_len = model.config.max_len
     head = min(header_length(primer, control_ids(tokenizer)), max_len // 4)
     context = list(primer)
-    new: list[int] = []
     start = time.perf_counter()
     first = recent(context, head, max_len - 1)
     window = len(first)  # tokens the model reads now
@@ -176,7 +176,6 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
             bar_starts.append(len(past))
             if masker.state.bar_index in replays:
                 forced.extend(_replay(past, bar_starts, *replays[masker.state.bar_index]))
-        new.append(token)
         past.append(token)
         context.append(token)
         if sampled >= s.max_tokens and masker.state.last_type != "Pitch":
@@ -189,6 +188,7 @@ def _generate(model, tokenizer, primer, c, s, device, on_progress) -> Generated:
         logits, state, window = _advance(
             model, token, state, context, head, window, s.use_cache, max_len, device
         )
+    new = past[given_tokens:]
     score = finish_score(
         tokenizer, new, c, bars=masker.state.bar_index + 1, bar_len=masker.bar_len, res=masker.res
     )

@@ -77,13 +77,15 @@ def split_accompanied(score: symusic.Score) -> tuple[symusic.Score, Accompanimen
     another track plays chords (block or broken); else the score itself and None."""
     tpq = score.ticks_per_quarter
     tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    share = {id(t): _chord_share(t, tpq) for t in tracks}
+    sounding = {id(t): _sounding(t, tpq) for t in tracks}
+    share = {id(t): _chord_share(sounding[id(t)]) for t in tracks}
     chordal = [t for t in tracks if share[id(t)] >= CHORDAL]
     lines = [t for t in tracks if share[id(t)] < CHORDAL]
     if not chordal or not lines:
         return score, None
     tune = max(lines, key=lambda t: len(t.notes))
-    accompaniment = _describe(max(chordal, key=lambda t: len(t.notes)), score)
+    chords = max(chordal, key=lambda t: len(t.notes))
+    accompaniment = _describe(chords, sounding[id(chords)], score)
     if accompaniment is None:
         return score, None
     melody = symusic.Score(tpq)
@@ -110,23 +112,23 @@ def _sounding(track: symusic.Track, tpq: int) -> dict[int, list[int]]:
     return out
 
 
-def _chord_share(track: symusic.Track, tpq: int) -> float:
-    """The share of the track's onsets at which two or more of its notes sound."""
-    sounding = _sounding(track, tpq)
+def _chord_share(sounding: dict[int, list[int]]) -> float:
+    """The share of a track's onsets (``_sounding``) at which two or more of its notes sound."""
     return sum(1 for p in sounding.values() if len(p) >= 2) / max(1, len(sounding))
 
 
-def _describe(track: symusic.Track, score: symusic.Score) -> Accompaniment | None:
-    """The accompaniment's chord rhythm (the bar offsets of its bass notes, the onsets where
-    its lowest sounding note begins, that come in half its bars or more), notes a chord (the
-    median sounding at its onsets) and register (its bass notes' median); None when it has no
-    steady rhythm."""
+def _describe(
+    track: symusic.Track, sounding: dict[int, list[int]], score: symusic.Score
+) -> Accompaniment | None:
+    """The accompaniment (``track``, its pitches ``sounding`` at each onset): its chord rhythm
+    (the bar offsets of its bass notes, the onsets where its lowest sounding note begins, that
+    come in half its bars or more), notes a chord (the median sounding at its onsets), register
+    (its bass notes' median) and chords (``_vocabulary``); None when it has no steady rhythm."""
     tpq = score.ticks_per_quarter
     bar = bar_ticks(score, tpq)
     starts: dict[int, list[int]] = {}
     for note in track.notes:
         starts.setdefault(int(note.time), []).append(int(note.pitch))
-    sounding = _sounding(track, tpq)
     bass = {t: min(p) for t, p in sounding.items() if min(starts[t]) == min(p)}
     first = min(bass) // bar
     window = [t for t in bass if t // bar < first + PATTERN_BARS]

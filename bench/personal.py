@@ -222,15 +222,15 @@ def real_anchor(listeners: list[Listener]) -> dict:
     pieces themselves (what songs as like their model pieces as the pieces are would score)."""
     space = TasteSpace(listeners)
     judged = [space.judge(row, own) for own, li in enumerate(listeners) for row in li.unloved]
-    loved = [space.judge(row, own)[0] for own, li in enumerate(listeners) for row in li.features]
+    loved = {
+        li.style: [space.judge(row, own)[0] for row in li.features]
+        for own, li in enumerate(listeners)
+    }
     return {
         "taste_match_real": float(np.mean([m for m, _ in judged])),
         "taste_lift_real": float(np.mean([lift for _, lift in judged])),
-        "taste_match_loved": float(np.mean(loved)),
-        "taste_match_loved_by_style": {
-            li.style: float(np.mean([space.judge(row, own)[0] for row in li.features]))
-            for own, li in enumerate(listeners)
-        },
+        "taste_match_loved": float(np.mean([m for ms in loved.values() for m in ms])),
+        "taste_match_loved_by_style": {st: float(np.mean(ms)) for st, ms in loved.items()},
     }
 
 

@@ -6,8 +6,9 @@ and dealt to the parts that are free (a part holding a note keeps it) from the t
 highest note to the first free part, the lowest to the last when the onset fills them), and a
 lone note goes to the free part whose last note is nearest, so a line stays in one voice. With
 more than one part, each part is then one legato line: a note lasts until the part's next onset
-when the gap is under a beat, and never past it (a singer holds one note at a time). One track
-per part, each with its part's GM program.
+when the gap is a beat or less, and never past it (a singer holds one note at a time; a voice
+of the corpus's chorales and masses hardly ever rests for a beat or less). One track per part,
+each with its part's GM program.
 """
 
 from __future__ import annotations
@@ -83,13 +84,13 @@ def _targets(chord: list, free: list[int], last: list[int | None]) -> list[int]:
 
 def _legato(voice: list, max_gap: int) -> list:
     """The part's notes as one line: each ends at the part's next onset when it would overlap
-    it or leave a gap shorter than ``max_gap`` ticks."""
+    it or leave a gap of at most ``max_gap`` ticks."""
     onsets = sorted({n.time for n in voice})
     following = dict(pairwise(onsets))  # the last onset has none
     out = []
     for note in voice:
         end, after = note.time + note.duration, following.get(note.time)
-        if after is not None and end > after - max_gap:
+        if after is not None and end >= after - max_gap:
             end = after
         out.append(symusic.Note(note.time, end - note.time, note.pitch, note.velocity))
     return out

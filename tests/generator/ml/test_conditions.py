@@ -176,6 +176,21 @@ def test_a_held_bass_keeps_its_voice_and_every_voice_sings_one_legato_line():
         assert all(a.end <= b.time for a, b in zip(voice.notes, voice.notes[1:], strict=False))
 
 
+def test_a_voice_sings_through_a_beat_of_rest_but_rests_for_two():
+    merged = symusic.Score(480)
+    track = symusic.Track(program=0)
+    full, thin = [48, 55, 64, 72], [48, 55, 72]  # a thin chord leaves the alto out
+    for beat, pitches in enumerate([full, thin, full, thin, thin, full]):
+        for pitch in pitches:
+            track.notes.append(symusic.Note(beat * 480, 480, pitch, 80))
+    merged.tracks.append(track)
+    satb = split_voices(merged, "chorale")
+    alto = [(n.time, n.end) for n in satb.tracks[1].notes]
+    assert alto == [(0, 960), (960, 1440), (2400, 2880)]  # a beat's rest is sung through...
+    assert _sounding_at(satb, 480) == [48, 55, 64, 72]
+    assert _sounding_at(satb, 1920) == [48, 55, 72]  # ...a rest of two beats is kept
+
+
 def test_a_song_says_the_metre_its_midi_has(tok, tmp_path):
     assert {f"TimeSig_{ts}" for ts in TIME_SIGNATURES} <= set(tok.vocab)
     pm = pretty_midi.PrettyMIDI(initial_tempo=120)

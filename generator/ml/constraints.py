@@ -1,7 +1,8 @@
 """Constraint masks for REMI sampling: grammar, key/scale, tempo, metre, length, polyphony,
 a guard against semitone clashes between notes that sound together, and a final cadence (with
 a key, the last bar's second half sounds only the tonic triad: notes from before its midpoint
-end by then, later ones are tonic-triad pitches, and the bar cannot close before one starts).
+end by then, later ones are tonic-triad pitches, the bar cannot close before one starts, and
+the final chord is full: its onset takes pitches until as many sound as the polyphony allows).
 
 The key and the clash guard are soft: a pitch outside the scale, or a semitone from a sounding
 note, has its logit lowered by a penalty rather than removed, because real music has both (a
@@ -162,6 +163,10 @@ class ConstraintMasker:
             allowed.update(self._durations_allowed())
         elif s.last_type == "Bar":
             allowed.add(self.time_sig_id)
+        elif self._final_chord_open():
+            sounding = self._sounding()
+            pitches = self._pitches_allowed(sounding)
+            allowed.update(pitches)
         else:
             if s.bar_index >= 0 and s.notes_in_bar > 0 and not self._final_chord_due():
                 allowed.add(self.by_type["Bar"][0])
@@ -212,6 +217,17 @@ class ConstraintMasker:
             self.tonic_ok is not None
             and s.bar_index == self.final_bar
             and s.last_onset < self.bar_len // 2
+        )
+
+    def _final_chord_open(self) -> bool:
+        """In the final cadence, a chord just begun stays at its onset until it sounds as many
+        notes as the polyphony allows (a chorale ends on four voices, not a lone bass)."""
+        s = self.state
+        return (
+            s.last_type == "Duration"
+            and self._in_final_cadence()
+            and s.last_onset == s.pos
+            and len(self._sounding()) < self.c.max_polyphony
         )
 
     def _durations_allowed(self) -> list[int]:

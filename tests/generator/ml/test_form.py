@@ -138,6 +138,7 @@ def test_with_a_key_the_piece_ends_held_on_the_tonic_triad(loaded, key, polyphon
         assert g.ids.count(tok["Bar_None"]) == 6
         last = [n for n in notes if n.time == notes[-1].time]
         assert last[0].time >= end - bar // 2  # the final chord comes in the last half bar
+        assert len(last) == polyphony  # full: four voices end on four notes, not a lone bass
         assert {n.pitch % 12 for n in last} <= tonic_triad(key)
         assert all(n.end == end for n in last)  # held to the final bar line, not cut
         final_sonority = [n for n in notes if n.end > end - bar // 2]

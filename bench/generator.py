@@ -338,11 +338,13 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
         real = features_of_files(others[:cap], seconds)
     report = evaluate_songs(songs_features(out_dir), real)
     chords = sum(1 for e in manifest if len(set(e["instruments"])) > 1)
+    table = format_report({**report, "styles": {}}).splitlines()[1:-1]  # the features, all songs
     print(
         f"{name} (never seen): {len(manifest)} songs on its {part} pieces ({chords} with chords) "
-        f"against {report['real_pieces']} others: OA mean {report['oa_mean']:.3f} (real vs real "
-        f"{report['oa_mean_real']:.3f}), classifier accuracy {report['classifier_accuracy']:.3f} "
-        f"(real vs real {report['classifier_accuracy_real']:.3f})   (goals: OA >= {GOAL_OA}, "
+        f"against {report['real_pieces']} others:\n" + "\n".join(table) + "\n"
+        f"  OA mean {report['oa_mean']:.3f} (real vs real {report['oa_mean_real']:.3f}), "
+        f"classifier accuracy {report['classifier_accuracy']:.3f} (real vs real "
+        f"{report['classifier_accuracy_real']:.3f})   (goals: OA >= {GOAL_OA}, "
         f"classifier <= {GOAL_ACCURACY})"
     )
     return {
@@ -351,6 +353,7 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
         f"classifier_accuracy_{name}": report["classifier_accuracy"],
         f"classifier_accuracy_real_{name}": report["classifier_accuracy_real"],
         f"unseen_songs_{name}": len(manifest),
+        f"features_{name}": report["features"],
     }
 
 

@@ -325,7 +325,12 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
         for number, primer in enumerate(split[part][:count], start=1):
             try:
                 spec = spec_from_file(
-                    tok, primer, seconds=seconds, seed=rng.randrange(2**31), temperature=TEMPERATURE
+                    tok,
+                    primer,
+                    seconds=seconds,
+                    seed=rng.randrange(2**31),
+                    temperature=TEMPERATURE,
+                    model=model,
                 )
                 entry = write_song(model, tok, spec, out_dir / f"{number:03d}.mid")
             except (ValueError, RuntimeError) as exc:

@@ -3,8 +3,9 @@
 
 Without primers, each song is the one a listener who loved a single published catalog piece
 would get: ``conditioning_from_loved`` → ``modelled_spec`` → ``compose``, as the worker does. With a
-folder of primers, each song opens with a file's first bars and takes its style (guessed from
-its instruments and parts), key, tempo and metre. A manifest names what each song came from.
+folder of primers, each song opens with a file's first bars and takes its style (named by its
+instruments and parts, else the one-line style the model finds its tune likeliest in), key,
+tempo and metre. A manifest names what each song came from.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def songs_generate(
     if primer_dir is None:
         plans = _catalog_plans(tokenizer, seeds, seconds, rng)
     else:
-        plans = _primer_plans(tokenizer, Path(primer_dir), seeds, seconds, result.skipped)
+        plans = _primer_plans(model, tokenizer, Path(primer_dir), seeds, seconds, result.skipped)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for number, (spec, source) in enumerate(
@@ -113,10 +114,11 @@ def _catalog_plans(
 
 
 def _primer_plans(
-    tokenizer, folder: Path, seeds: list[int], seconds: float, skipped: list[str]
+    model, tokenizer, folder: Path, seeds: list[int], seconds: float, skipped: list[str]
 ) -> Iterator[tuple[SongSpec, dict[str, Any]]]:
     """(spec, {"primer": name}) per song, the folder's files in sorted order, cycling; an
-    unusable file is named once in ``skipped`` and left out of the cycle."""
+    unusable file is named once in ``skipped`` and left out of the cycle. A tune whose
+    instruments name no style takes the one the ``model`` finds it likeliest in."""
     files = find_midi_files([folder])
     if not files:
         raise SongsError(f"no .mid or .midi files in {folder}")
@@ -130,7 +132,12 @@ def _primer_plans(
             if primer not in specs:
                 try:
                     specs[primer] = spec_from_file(
-                        tokenizer, primer, seconds=seconds, seed=0, temperature=TEMPERATURE
+                        tokenizer,
+                        primer,
+                        seconds=seconds,
+                        seed=0,
+                        temperature=TEMPERATURE,
+                        model=model,
                     )
                 except ValueError as exc:
                     logger.warning("skipping primer %s: %s", primer.name, exc)

@@ -23,14 +23,16 @@ from typing import Any
 import miditok
 import pretty_midi
 import symusic
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from generator.ml.accompaniment import Accompaniment, accompany, split_accompanied
 from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.form import bar_ticks, first_metre, piece_form
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
-from generator.ml.styles import style_for
+from generator.ml.styles import DEFAULT_STYLE, ONE_LINE_STYLES, instrument_style
 from generator.ml.tokenizer import (
     NOTE_NAMES,
     decode_ids,
@@ -160,6 +162,29 @@ def compose(
     return generated
 
 
+def likeliest_style(
+    model: nn.Module,
+    tokenizer: miditok.REMI,
+    tune: symusic.Score,
+    key: tuple[int, str] | None,
+    styles: tuple[str, ...],
+) -> str:
+    """The one of ``styles`` under whose control token the model finds the tune's opening (as
+    much as its context holds) likeliest: the style the music itself is most like."""
+    ids = encode_score(tokenizer, tune)
+    device = next(model.parameters()).device
+    context = int(model.config.max_len)  # type: ignore[union-attr, arg-type]  # both LMs have one
+    losses = {}
+    for style in styles:
+        head = header_ids(tokenizer, style=style, key=key)
+        seq = torch.tensor([(head + ids)[:context]], device=device)
+        with torch.no_grad():
+            logits, _ = model(seq[:, :-1])
+        start = len(head) - 1  # score the tune's tokens, not the header
+        losses[style] = float(F.cross_entropy(logits[0, start:], seq[0, start + 1 :]))
+    return min(losses, key=losses.__getitem__)
+
+
 def spec_from_file(
     tokenizer: miditok.REMI,
     path: str | Path,
@@ -170,10 +195,12 @@ def spec_from_file(
     style: str | None = None,
     opening_bars: int = OPENING_BARS,
     prompt_bars: int = PROMPT_BARS,
+    model: nn.Module | None = None,
 ) -> SongSpec:
-    """A spec modelled on a MIDI file: its style (``style``, else guessed from its instruments
-    and parts), key (stated, else Krumhansl-Kessler), tempo (120 BPM, MIDI's default, when it
-    states none; clamped to 40-200 BPM), metre (4/4 when the tokenizer lacks it), form
+    """A spec modelled on a MIDI file: its style (``style``, else the one its instruments and
+    parts name, else, given the ``model``, the one-line style it finds the tune likeliest in,
+    else a folk song), key (stated, else Krumhansl-Kessler), tempo (120 BPM, MIDI's default,
+    when it states none; clamped to 40-200 BPM), metre (4/4 when the tokenizer lacks it), form
     (``piece_form``), one sounding note per part of the style, its first ``prompt_bars`` bars
     as the prompt and, unless ``opening_bars`` is 0, its opening bars (played; the prompt is
     then left out). A piece whose tune is accompanied by chords (``split_accompanied``) has its
@@ -188,7 +215,10 @@ def spec_from_file(
     key = score_key(score)
     qpm = float(score.tempos[0].qpm) if len(score.tempos) else MIDI_DEFAULT_TEMPO
     ts = score.time_signatures[0] if len(score.time_signatures) else None
-    style = style or style_for(None, programs={t.program for t in tracks}, parts=len(tracks))
+    style = style or instrument_style({t.program for t in tracks}, len(tracks))
+    if style is None and model is not None:
+        style = likeliest_style(model, tokenizer, tune, key, ONE_LINE_STYLES)
+    style = style or DEFAULT_STYLE
     if len(parts_of(style).parts) > 1:  # voices of their own: they read the whole piece
         tune, accompaniment = score, None
     opening = opening_of_file(tokenizer, path, opening_bars, tune) if opening_bars else None

@@ -88,19 +88,26 @@ def style_token(style: str) -> str:
     return f"Style_{style}"
 
 
+# The styles a single line (a tune) is written in: the candidates when nothing names one.
+ONE_LINE_STYLES = tuple(key for key, style in STYLES.items() if len(style.parts) == 1)
+
+
 def style_for(collection: str | None, *, programs: set[int] | None = None, parts: int = 1) -> str:
     """The style of a piece: its collection's, else a guess from its instruments and parts."""
     if collection in COLLECTION_STYLES:
         return COLLECTION_STYLES[collection]
-    programs = programs or set()
+    return instrument_style(programs or set(), parts) or DEFAULT_STYLE
+
+
+def instrument_style(programs: set[int], parts: int) -> str | None:
+    """The style a piece's instruments and parts name (strings, voices, three or more parts,
+    a fiddle, a flute), else None (one or two lines on a piano, say)."""
     if parts >= 3 and programs and programs <= set(range(40, 48)):
         return "quartet"
-    if parts >= 3 and programs and programs <= set(range(52, 55)):
-        return "chorale"
-    if parts >= 3:
+    if parts >= 3:  # voices (52-54) or any other instruments: a chorale's four parts
         return "chorale"
     if programs & set(range(40, 48)) or FIDDLE in programs:
         return "fiddle"
     if programs & set(range(72, 80)):
         return "irish"
-    return DEFAULT_STYLE
+    return None

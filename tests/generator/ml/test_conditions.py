@@ -206,6 +206,34 @@ def test_a_song_says_the_metre_its_midi_has(tok, tmp_path):
     assert [(t.numerator, t.denominator) for t in song.time_signatures] == [(4, 4)]
 
 
+def _corpus_tune(pattern: str, tmp_path: Path, program: int = 0) -> Path:
+    """The first tune of a music21 ABC book as a one-line MIDI file on ``program``."""
+    from music21 import converter
+
+    from catalog.ingest.score_midi import score_to_midi
+    from generator.corpus import corpus_root, split_abc
+
+    book = sorted(corpus_root().glob(pattern))[0]
+    tune = split_abc(book.read_text(errors="replace"))[0]
+    path = tmp_path / f"{book.stem}-{program}.mid"
+    score = converter.parseData(tune, format="abc")
+    path.write_bytes(score_to_midi(score, program=program, default_qpm=120))
+    return path
+
+
+def test_a_piano_tune_is_written_in_the_style_the_model_hears_in_it(tmp_path):
+    model, _, shipped_tok, _ = load_checkpoint(SHIPPED)
+    reel, song = _corpus_tune("oneills1850/*.abc", tmp_path), _corpus_tune("essen*/*.abc", tmp_path)
+    for path, heard in ((reel, {"irish", "fiddle", "scottish"}), (song, {"folksong"})):
+        spec = spec_from_file(shipped_tok, path, seconds=8, seed=0, temperature=1.0, model=model)
+        assert spec.style in heard
+    plain = spec_from_file(shipped_tok, reel, seconds=8, seed=0, temperature=1.0)
+    assert plain.style == "folksong"  # no model to ask: the stated fallback
+    fiddle = _corpus_tune("essen*/*.abc", tmp_path, program=110)
+    named = spec_from_file(shipped_tok, fiddle, seconds=8, seed=0, temperature=1.0, model=model)
+    assert named.style == "fiddle"  # an instrument that names a style keeps it
+
+
 def test_a_primer_without_a_tempo_is_read_at_midis_default(tok, tmp_path):
     score = symusic.Score(480)  # no tempo event: a MIDI player plays it at 120 BPM
     track = symusic.Track(program=0)

@@ -5,12 +5,12 @@ and a piano's chords; a pop song's piano), but the styles the model learned are 
 independent voices. So for a model piece with an accompaniment (``split_accompanied``), the
 model reads and writes the tune alone, and ``accompany`` adds the chords afterwards, as a
 folk accompanist would: at the piece's own chord rhythm (the onsets of its accompaniment in a
-bar), in its register and with as many notes a chord, each chord the one of the piece's own
-chords (its sevenths and borrowed chords too; the key's triads when it has too few) that best
-holds the tune's notes over its span without rubbing against them (the piece's commonest
-chords slightly preferred; the tonic last), as in simple rule-based harmonisation (e.g.
-Temperley 2001, "The Cognition of Basic Musical Structures", ch. 6: chords chosen by the
-melody notes they hold).
+bar), in its register and with as many notes a chord (a seventh with all four), each chord the
+one of the piece's own chords (its sevenths and borrowed chords too; the key's triads when it
+has too few) that best holds the tune's notes over its span without rubbing against them (the
+piece's commonest chords slightly preferred; the tonic last), as in simple rule-based
+harmonisation (e.g. Temperley 2001, "The Cognition of Basic Musical Structures", ch. 6: chords
+chosen by the melody notes they hold).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ MAJOR_TRIADS = {0: 0.3, 2: 0.0, 4: 0.0, 5: 0.2, 7: 0.2, 9: 0.1}  # degree root: 
 MINOR_TRIADS = {0: 0.3, 3: 0.0, 5: 0.2, 7: 0.2, 8: 0.1, 10: 0.0}
 CHORD_PRIOR = 0.3  # the prior of the piece's commonest chord (others: by their share of it)
 MAX_CHORDS = 12  # the piece's commonest chords kept, each heard at least twice
+MAX_SIZE = 4  # notes a chord at most
 Chord = tuple[int, ...]  # pitch classes, its bass first
 
 
@@ -145,7 +146,7 @@ def _describe(
     return Accompaniment(
         program=int(track.program),
         pattern=tuple(o / tpq for o in pattern),
-        size=max(2, min(4, round(median(len(p) for p in sounding.values())))),
+        size=max(2, min(MAX_SIZE, round(median(len(p) for p in sounding.values())))),
         low=round(median(bass.values())),
         chords=tuple(c for c, _ in kept),
         shares=tuple(n / total for _, n in kept),
@@ -254,17 +255,18 @@ def _best_chord(tune, start: int, stop: int, choices: dict[Chord, float]) -> Cho
 
 def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:
     """The chord (pitch classes, bass first) in close position above its bass, the nearest
-    such pitch to ``acc.low``, in ``acc.size`` notes: the fifth is left out first, and the bass
-    doubled an octave up when the chord has too few notes (two: bass and fifth)."""
+    such pitch to ``acc.low``, in ``acc.size`` notes, or in all its tones (four at most) when
+    it has more (a seventh over three-note triads, as the Nottingham pianos play it): the
+    fifth is left out first, and the bass doubled an octave up when the chord has too few
+    notes (two: bass and fifth)."""
     base = acc.low + ((chord[0] - acc.low) % 12)
     if base - acc.low > 6:
         base -= 12
     above = sorted({(pc - chord[0]) % 12 for pc in chord} - {0})
-    if acc.size == 2:
+    size = max(acc.size, min(len(chord), MAX_SIZE))
+    if size == 2:
         picked = [7] if 7 in above else above[:1]
     else:
-        picked = sorted(
-            ([i for i in above if i != 7] + [i for i in above if i == 7])[: acc.size - 1]
-        )
-        picked += [12] * (len(picked) < acc.size - 1)
+        picked = sorted(([i for i in above if i != 7] + [i for i in above if i == 7])[: size - 1])
+        picked += [12] * (len(picked) < size - 1)
     return [p for p in [base, *(base + i for i in picked)] if 0 <= p <= 127]

@@ -87,6 +87,17 @@ def test_songs_play_the_pieces_own_chords_its_sevenths_too():
     assert onsets[0] == {7, 11, 2, 5}  # G B D in the tune: the piece's G7, not a bare G triad
 
 
+def test_a_seventh_sounds_all_four_notes_over_three_note_triads():
+    tune, _ = split_accompanied(_tune_over_chords(bars=4))
+    acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2, 5)), (0.7, 0.3))
+    song = accompany(tune, "C major", acc)  # a piece's triads in three notes, its G7 in four
+    onsets: dict[int, list[int]] = {}
+    for note in song.tracks[-1].notes:
+        onsets.setdefault(note.time, []).append(note.pitch % 12)
+    sizes = {frozenset(pcs): len(pcs) for pcs in onsets.values()}
+    assert sizes == {frozenset({0, 4, 7}): 3, frozenset({7, 11, 2, 5}): 4}
+
+
 def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():
     tune, acc = split_accompanied(_tune_over_chords(bars=4))
     assert acc is not None

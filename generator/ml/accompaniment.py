@@ -5,19 +5,22 @@ and a piano's chords; a pop song's piano), but the styles the model learned are 
 independent voices. So for a model piece with an accompaniment (``split_accompanied``), the
 model reads and writes the tune alone, and ``accompany`` adds the chords afterwards, as a
 folk accompanist would: at the piece's own chord rhythm (the onsets of its accompaniment in a
-bar), in its register and with as many notes a chord (a seventh with all four), each chord the
-one of the piece's own chords (its sevenths and borrowed chords too; the key's triads when it
-has too few) that best holds the tune's notes over its span without rubbing against them (the
-piece's commonest chords slightly preferred; the tonic last), as in simple rule-based
-harmonisation (e.g. Temperley 2001, "The Cognition of Basic Musical Structures", ch. 6: chords
-chosen by the melody notes they hold).
+bar), in its register and with as many notes a chord (a seventh with all four), from the
+piece's own chords (its sevenths and borrowed chords too; the key's triads when it has too
+few). The chords hold the tune's notes over their spans without rubbing against them, as in
+rule-based harmonisation (Temperley 2001, "The Cognition of Basic Musical Structures", ch. 6:
+chords chosen by the melody notes they hold), and move from one to the next as the piece
+moves (its chord-to-chord counts; a hidden-Markov harmoniser's path, as in Simon et al. 2008,
+"MySong") rather than span by span; the tonic is last.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -35,6 +38,8 @@ MINOR_TRIADS = {0: 0.3, 3: 0.0, 5: 0.2, 7: 0.2, 8: 0.1, 10: 0.0}
 CHORD_PRIOR = 0.3  # the prior of the piece's commonest chord (others: by their share of it)
 MAX_CHORDS = 12  # the piece's commonest chords kept, each heard at least twice
 MAX_SIZE = 4  # notes a chord at most
+MOVE_SMOOTHING = 0.5  # added to every move's count: a move the piece never makes stays possible
+MOVE_WEIGHT = 0.3  # of a move's log-probability against a chord's fit to the tune
 Chord = tuple[int, ...]  # pitch classes, its bass first
 
 
@@ -48,6 +53,7 @@ class Accompaniment:
     low: int  # MIDI pitch around which a chord's lowest note lies
     chords: tuple[Chord, ...] = ()  # the piece's chords, commonest first ((): the key's triads)
     shares: tuple[float, ...] = ()  # each chord's share of the piece's chord spans
+    moves: tuple[tuple[float, ...], ...] = ()  # P(next chord | chord), rows as ``chords``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,19 +61,26 @@ class Accompaniment:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Accompaniment | None:
         """The accompaniment stored with a song's settings (None: none, or not readable; one
-        stored before songs had the piece's chords gets the key's triads)."""
+        stored before songs had the piece's chords gets the key's triads, one stored before
+        they had its moves chooses each chord on its own span)."""
         if not isinstance(data, dict):
             return None
         try:
             chords = tuple(tuple(int(pc) % 12 for pc in c) for c in data.get("chords") or ())
             shares = tuple(float(x) for x in data.get("shares") or ())
+            moves = tuple(tuple(float(x) for x in row) for row in data.get("moves") or ())
+            known = len(chords) == len(shares)
+            square = (
+                known and len(moves) == len(chords) and all(len(r) == len(chords) for r in moves)
+            )
             return cls(
                 int(data["program"]),
                 tuple(float(x) for x in data["pattern"]),
                 int(data["size"]),
                 int(data["low"]),
-                chords if len(chords) == len(shares) else (),
-                shares if len(chords) == len(shares) else (),
+                chords if known else (),
+                shares if known else (),
+                moves if known and square else (),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -138,7 +151,8 @@ def _describe(
     pattern = sorted(o for o, n in offsets.items() if n * 2 >= bars)
     if not pattern:
         return None
-    chords = _vocabulary(starts, sounding, sorted(bass), bar)
+    played = _vocabulary(starts, sounding, sorted(bass), bar)
+    chords = Counter(played)
     kept = [(c, n) for c, n in chords.most_common(MAX_CHORDS) if n >= 2]
     if len(kept) < 2:  # too few to choose from: the key's triads
         kept = []
@@ -150,7 +164,19 @@ def _describe(
         low=round(median(bass.values())),
         chords=tuple(c for c, _ in kept),
         shares=tuple(n / total for _, n in kept),
+        moves=_moves(played, [c for c, _ in kept]),
     )
+
+
+def _moves(played: list[Chord], kept: list[Chord]) -> tuple[tuple[float, ...], ...]:
+    """How the piece moves between its ``kept`` chords: P(next | chord), from the chords it
+    plays one after another (each move seen adds one, every move ``MOVE_SMOOTHING``)."""
+    index = {c: i for i, c in enumerate(kept)}
+    counts = [[MOVE_SMOOTHING] * len(kept) for _ in kept]
+    for a, b in pairwise(played):
+        if a in index and b in index:
+            counts[index[a]][index[b]] += 1
+    return tuple(tuple(n / sum(row) for n in row) for row in counts)
 
 
 def _vocabulary(
@@ -158,12 +184,12 @@ def _vocabulary(
     sounding: dict[int, list[int]],
     bass_onsets: list[int],
     bar: int,
-) -> Counter[Chord]:
-    """How often the accompaniment plays each chord: over each span from a bass onset to the
+) -> list[Chord]:
+    """The chords the accompaniment plays, in order: over each span from a bass onset to the
     next (a bar at most), the pitch classes sounding at its start or begun in it (a broken
     chord's too), two or more, its bass first."""
     onsets = sorted(starts)
-    chords: Counter[Chord] = Counter()
+    chords: list[Chord] = []
     for i, start in enumerate(bass_onsets):
         stop = min(bass_onsets[i + 1] if i + 1 < len(bass_onsets) else start + bar, start + bar)
         pitches = set(sounding[start])
@@ -172,15 +198,16 @@ def _vocabulary(
         low = min(sounding[start])
         above = sorted({p % 12 for p in pitches} - {low % 12})
         if above:
-            chords[(low % 12, *above)] += 1
+            chords.append((low % 12, *above))
     return chords
 
 
 def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symusic.Score:
     """``score`` with one more track: chords in ``acc``'s rhythm, register and size, from the
-    tune's first note on (after a pickup, from the next bar line), each the one of
-    ``_choices`` that best fits the notes sounding over its span (``_best_chord``), the
-    tonic's last; the score unchanged without a key it can read."""
+    tune's first note on (after a pickup, from the next bar line), the tonic's last: the
+    piece's chords as they move (``_progression``), else each the one of ``_choices`` that
+    best fits the notes over its span (``_best_chord``); the score unchanged without a key it
+    can read."""
     try:
         tonic, mode = parse_key(key or "")
     except ValueError:
@@ -201,10 +228,13 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     choices = _choices(acc, tonic, mode)
     home = _triad(tonic, 0, mode)
     last = max((c for c in choices if c[0] == tonic), key=lambda c: choices[c], default=home)
+    spans = list(pairwise([*onsets, end]))
+    if acc.moves:
+        progression = _progression(tune, spans, acc, last)
+    else:
+        progression = [_best_chord(tune, a, b, choices) for a, b in spans[:-1]] + [last]
     track = symusic.Track(name="Accompaniment", program=acc.program, is_drum=False)
-    for i, start in enumerate(onsets):
-        stop = onsets[i + 1] if i + 1 < len(onsets) else end
-        chord = last if i == len(onsets) - 1 else _best_chord(tune, start, stop, choices)
+    for (start, stop), chord in zip(spans, progression, strict=True):
         for pitch in _voicing(chord, acc):
             track.notes.append(symusic.Note(start, stop - start, pitch, VELOCITY))
     out = score.copy()
@@ -230,27 +260,61 @@ def _triad(tonic: int, degree: int, mode: str) -> Chord:
     return root, (root + (4 if major else 3)) % 12, (root + 7) % 12
 
 
+def _progression(
+    tune, spans: list[tuple[int, int]], acc: Accompaniment, last: Chord
+) -> list[Chord]:
+    """The piece's chords over the ``spans``, ending on ``last``: the sequence whose tones best
+    hold the tune (``_fit``) as the piece moves between its chords (``acc.moves``, weighed by
+    ``MOVE_WEIGHT``), by Viterbi, as hidden-Markov harmonisers choose (Simon et al. 2008,
+    "MySong"). A ``last`` the piece never plays is reached from any chord alike."""
+    chords = list(acc.chords)
+    logs = [[math.log(p) for p in row] for row in acc.moves]
+    start = [math.log(s) for s in acc.shares]
+    scores = [MOVE_WEIGHT * start[j] + _fit(tune, *spans[0], c) for j, c in enumerate(chords)]
+    back: list[list[int]] = []
+    for a, b in spans[1:-1]:
+        step = []
+        new = []
+        for j, chord in enumerate(chords):
+            i = max(range(len(chords)), key=lambda i: scores[i] + MOVE_WEIGHT * logs[i][j])
+            step.append(i)
+            new.append(scores[i] + MOVE_WEIGHT * logs[i][j] + _fit(tune, a, b, chord))
+        back.append(step)
+        scores = new
+    into = chords.index(last) if last in chords else None
+    j = max(
+        range(len(chords)),
+        key=lambda i: scores[i] + (MOVE_WEIGHT * logs[i][into] if into is not None else 0.0),
+    )
+    path = [j]
+    for step in reversed(back):
+        path.append(step[path[-1]])
+    ordered = [chords[i] for i in reversed(path)]
+    return [*ordered, last][-len(spans) :]
+
+
 def _best_chord(tune, start: int, stop: int, choices: dict[Chord, float]) -> Chord:
     """The chord whose tones the tune's notes over [start, stop) fill longest, less the time
-    they sound a semitone from one of its tones, plus its prior."""
+    they sound a semitone from one of its tones (``_fit``), plus its prior."""
+    return max(choices, key=lambda chord: _fit(tune, start, stop, chord) + choices[chord])
+
+
+def _fit(tune, start: int, stop: int, chord: Chord) -> float:
+    """How well ``chord`` holds the tune over [start, stop): the share of the span its tones
+    are sounded by the tune, less the share a tune note sounds a semitone from one of them."""
     weight: Counter = Counter()
     for note in tune:
         overlap = min(note.end, stop) - max(note.time, start)
         if overlap > 0:
             weight[note.pitch % 12] += overlap
-    span = max(1, stop - start)
-
-    def fit(chord: Chord) -> float:
-        tones = set(chord)
-        held = sum(w for pc, w in weight.items() if pc in tones)
-        rubs = sum(
-            w
-            for pc, w in weight.items()
-            if pc not in tones and ((pc + 1) % 12 in tones or (pc - 1) % 12 in tones)
-        )
-        return (held - rubs) / span + choices[chord]
-
-    return max(choices, key=fit)
+    tones = set(chord)
+    held = sum(w for pc, w in weight.items() if pc in tones)
+    rubs = sum(
+        w
+        for pc, w in weight.items()
+        if pc not in tones and ((pc + 1) % 12 in tones or (pc - 1) % 12 in tones)
+    )
+    return (held - rubs) / max(1, stop - start)
 
 
 def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:

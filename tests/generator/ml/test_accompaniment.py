@@ -1,5 +1,6 @@
 """Songs on a tune over chords keep that texture: the model writes the tune, chords follow."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import symusic
@@ -41,6 +42,7 @@ def test_a_tune_over_chords_is_split_into_the_tune_and_how_it_is_accompanied():
         low=46,
         chords=((0, 4, 7), (7, 2, 11)),  # C, then G: pitch classes, the bass first
         shares=(0.5, 0.5),
+        moves=((0.5 / 9, 8.5 / 9), (7.5 / 8, 0.5 / 8)),  # C moves to G, G back to C
     )
 
 
@@ -96,6 +98,26 @@ def test_a_seventh_sounds_all_four_notes_over_three_note_triads():
         onsets.setdefault(note.time, []).append(note.pitch % 12)
     sizes = {frozenset(pcs): len(pcs) for pcs in onsets.values()}
     assert sizes == {frozenset({0, 4, 7}): 3, frozenset({7, 11, 2, 5}): 4}
+
+
+def test_the_chords_move_as_the_piece_moves_where_the_tune_cannot_tell():
+    drone = symusic.Score(TPQ)  # a tune on G alone: a C chord holds it as well as a G chord
+    drone.tracks.append(symusic.Track(program=73))
+    drone.tracks[0].notes.extend(symusic.Note(i * TPQ, TPQ, 67, 90) for i in range(16))
+    swing = ((0.1, 0.9), (0.9, 0.1))  # the piece goes from C to G and back, half-bar by half-bar
+    acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5), swing)
+    roots = [c[0] for c in _chords_by_onset(accompany(drone, "C major", acc))]
+    assert roots == [7, 0] * 4  # it swings all through, into the tonic at the end
+    still = _chords_by_onset(accompany(drone, "C major", replace(acc, moves=())))
+    assert len(set(still[:-1])) == 1  # without the moves, each span alone: the same chord
+
+
+def _chords_by_onset(song: symusic.Score) -> list[tuple[int, ...]]:
+    """The accompaniment's chords in order: pitch classes, the lowest note's first."""
+    onsets: dict[int, list[int]] = {}
+    for note in song.tracks[-1].notes:
+        onsets.setdefault(note.time, []).append(note.pitch)
+    return [tuple(p % 12 for p in sorted(ps)) for _, ps in sorted(onsets.items())]
 
 
 def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():

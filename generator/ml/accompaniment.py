@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from statistics import median
@@ -54,6 +55,8 @@ class Accompaniment:
     chords: tuple[Chord, ...] = ()  # the piece's chords, commonest first ((): the key's triads)
     shares: tuple[float, ...] = ()  # each chord's share of the piece's chord spans
     moves: tuple[tuple[float, ...], ...] = ()  # P(next chord | chord), rows as ``chords``
+    basses: tuple[int, ...] = ()  # per pitch class, the pitch the piece's bass plays it at
+    # most (-1: never; (): every bass near ``low``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,7 @@ class Accompaniment:
             square = (
                 known and len(moves) == len(chords) and all(len(r) == len(chords) for r in moves)
             )
+            basses = tuple(int(x) for x in data.get("basses") or ())
             return cls(
                 int(data["program"]),
                 tuple(float(x) for x in data["pattern"]),
@@ -80,7 +84,8 @@ class Accompaniment:
                 int(data["low"]),
                 chords if known else (),
                 shares if known else (),
-                moves if known and square else (),
+                moves if square else (),
+                basses if len(basses) == 12 else (),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -165,7 +170,16 @@ def _describe(
         chords=tuple(c for c, _ in kept),
         shares=tuple(n / total for _, n in kept),
         moves=_moves(played, [c for c, _ in kept]),
+        basses=_basses(bass.values()),
     )
+
+
+def _basses(pitches: Iterable[int]) -> tuple[int, ...]:
+    """Per pitch class, the pitch the bass plays it at most often (-1: never)."""
+    heard: dict[int, Counter[int]] = {}
+    for pitch in pitches:
+        heard.setdefault(pitch % 12, Counter())[pitch] += 1
+    return tuple(heard[pc].most_common(1)[0][0] if pc in heard else -1 for pc in range(12))
 
 
 def _moves(played: list[Chord], kept: list[Chord]) -> tuple[tuple[float, ...], ...]:
@@ -318,14 +332,16 @@ def _fit(tune, start: int, stop: int, chord: Chord) -> float:
 
 
 def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:
-    """The chord (pitch classes, bass first) in close position above its bass, the nearest
-    such pitch to ``acc.low``, in ``acc.size`` notes, or in all its tones (four at most) when
-    it has more (a seventh over three-note triads, as the Nottingham pianos play it): the
-    fifth is left out first, and the bass doubled an octave up when the chord has too few
-    notes (two: bass and fifth)."""
+    """The chord (pitch classes, bass first) in close position above its bass (where the
+    piece's bass plays that note most, else the nearest such pitch to ``acc.low``), in
+    ``acc.size`` notes, or in all its tones (four at most) when it has more (a seventh over
+    three-note triads, as the Nottingham pianos play it): the fifth is left out first, and the
+    bass doubled an octave up when the chord has too few notes (two: bass and fifth)."""
     base = acc.low + ((chord[0] - acc.low) % 12)
     if base - acc.low > 6:
         base -= 12
+    if acc.basses and acc.basses[chord[0]] >= 0:
+        base = acc.basses[chord[0]]
     above = sorted({(pc - chord[0]) % 12 for pc in chord} - {0})
     size = max(acc.size, min(len(chord), MAX_SIZE))
     if size == 2:

@@ -43,6 +43,7 @@ def test_a_tune_over_chords_is_split_into_the_tune_and_how_it_is_accompanied():
         chords=((0, 4, 7), (7, 2, 11)),  # C, then G: pitch classes, the bass first
         shares=(0.5, 0.5),
         moves=((0.5 / 9, 8.5 / 9), (7.5 / 8, 0.5 / 8)),  # C moves to G, G back to C
+        basses=(48, *[-1] * 6, 43, *[-1] * 4),  # its C bass at C3, its G below it at G2
     )
 
 
@@ -120,6 +121,27 @@ def _chords_by_onset(song: symusic.Score) -> list[tuple[int, ...]]:
     return [tuple(p % 12 for p in sorted(ps)) for _, ps in sorted(onsets.items())]
 
 
+def test_a_chord_s_bass_sits_where_the_piece_plays_that_note():
+    tune, _ = split_accompanied(_tune_over_chords(bars=4))
+    basses = [-1] * 12
+    basses[0], basses[5], basses[7], basses[9] = 36, 41, 43, 45  # C2 F2 G2 A2: median near F#2
+    acc = Accompaniment(0, (0.0, 2.0), 3, 42, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5))
+
+    def last_bass(a: Accompaniment) -> int:
+        onsets = _pitches_by_onset(accompany(tune, "C major", a))
+        return min(onsets[max(onsets)])
+
+    assert last_bass(acc) == 48  # placed by the median alone, the tonic's bass is C3
+    assert last_bass(replace(acc, basses=tuple(basses))) == 36  # the piece plays it at C2
+
+
+def _pitches_by_onset(song: symusic.Score) -> dict[int, list[int]]:
+    onsets: dict[int, list[int]] = {}
+    for note in song.tracks[-1].notes:
+        onsets.setdefault(note.time, []).append(note.pitch)
+    return onsets
+
+
 def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():
     tune, acc = split_accompanied(_tune_over_chords(bars=4))
     assert acc is not None
@@ -181,5 +203,6 @@ def test_broken_chords_are_an_accompaniment_and_their_bass_sets_the_rhythm():
     score.tracks = [score.tracks[0], second_line, piano]
     tune, acc = split_accompanied(score)
     assert [len(t.notes) for t in tune.tracks] == [32]  # the busiest line is the tune
-    assert acc == Accompaniment(program=0, pattern=(0.0,), size=2, low=48)
+    assert (acc.program, acc.pattern, acc.size, acc.low) == (0, (0.0,), 2, 48)
+    assert acc.basses == (48, *[-1] * 11)  # the bass plays C at C3 and nothing else
     assert acc.chords == ()  # C in every bar: too few chords to choose from, the key's triads

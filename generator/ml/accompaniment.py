@@ -42,6 +42,7 @@ MAX_SIZE = 4  # notes a chord at most
 MOVE_SMOOTHING = 0.5  # added to every move's count: a move the piece never makes stays possible
 MOVE_WEIGHT = 0.3  # of a move's log-probability against a chord's fit to the tune
 Chord = tuple[int, ...]  # pitch classes, its bass first
+Heard = tuple[Counter[int], int]  # ticks the tune sounds each pitch class over a span; its length
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Accompaniment:
             square = (
                 known and len(moves) == len(chords) and all(len(r) == len(chords) for r in moves)
             )
+            square = square and all(p > 0 for row in moves for p in row)  # log-probabilities
             basses = tuple(int(x) for x in data.get("basses") or ())
             return cls(
                 int(data["program"]),
@@ -243,10 +245,12 @@ def accompany(score: symusic.Score, key: str | None, acc: Accompaniment) -> symu
     home = _triad(tonic, 0, mode)
     last = max((c for c in choices if c[0] == tonic), key=lambda c: choices[c], default=home)
     spans = list(pairwise([*onsets, end]))
-    if acc.moves:
-        progression = _progression(tune, spans, acc, last)
-    else:
-        progression = [_best_chord(tune, a, b, choices) for a, b in spans[:-1]] + [last]
+    heard = [_heard(tune, a, b) for a, b in spans]
+    progression: list[Chord] = []  # no chord onset under the tune: an empty track
+    if heard and acc.moves:
+        progression = _progression(heard, acc, last)
+    elif heard:
+        progression = [_best_chord(h, choices) for h in heard[:-1]] + [last]
     track = symusic.Track(name="Accompaniment", program=acc.program, is_drum=False)
     for (start, stop), chord in zip(spans, progression, strict=True):
         for pitch in _voicing(chord, acc):
@@ -274,25 +278,24 @@ def _triad(tonic: int, degree: int, mode: str) -> Chord:
     return root, (root + (4 if major else 3)) % 12, (root + 7) % 12
 
 
-def _progression(
-    tune, spans: list[tuple[int, int]], acc: Accompaniment, last: Chord
-) -> list[Chord]:
-    """The piece's chords over the ``spans``, ending on ``last``: the sequence whose tones best
-    hold the tune (``_fit``) as the piece moves between its chords (``acc.moves``, weighed by
+def _progression(heard: list[Heard], acc: Accompaniment, last: Chord) -> list[Chord]:
+    """The piece's chords over the spans the tune was ``heard`` in (one or more), ending on
+    ``last``: the sequence whose tones best hold the tune (``_fit``) as the piece moves
+    between its chords (``acc.moves``, weighed by
     ``MOVE_WEIGHT``), by Viterbi, as hidden-Markov harmonisers choose (Simon et al. 2008,
     "MySong"). A ``last`` the piece never plays is reached from any chord alike."""
     chords = list(acc.chords)
     logs = [[math.log(p) for p in row] for row in acc.moves]
     start = [math.log(s) for s in acc.shares]
-    scores = [MOVE_WEIGHT * start[j] + _fit(tune, *spans[0], c) for j, c in enumerate(chords)]
+    scores = [MOVE_WEIGHT * start[j] + _fit(heard[0], c) for j, c in enumerate(chords)]
     back: list[list[int]] = []
-    for a, b in spans[1:-1]:
+    for span in heard[1:-1]:
         step = []
         new = []
         for j, chord in enumerate(chords):
             i = max(range(len(chords)), key=lambda i: scores[i] + MOVE_WEIGHT * logs[i][j])
             step.append(i)
-            new.append(scores[i] + MOVE_WEIGHT * logs[i][j] + _fit(tune, a, b, chord))
+            new.append(scores[i] + MOVE_WEIGHT * logs[i][j] + _fit(span, chord))
         back.append(step)
         scores = new
     into = chords.index(last) if last in chords else None
@@ -304,23 +307,29 @@ def _progression(
     for step in reversed(back):
         path.append(step[path[-1]])
     ordered = [chords[i] for i in reversed(path)]
-    return [*ordered, last][-len(spans) :]
+    return [*ordered, last][-len(heard) :]
 
 
-def _best_chord(tune, start: int, stop: int, choices: dict[Chord, float]) -> Chord:
-    """The chord whose tones the tune's notes over [start, stop) fill longest, less the time
-    they sound a semitone from one of its tones (``_fit``), plus its prior."""
-    return max(choices, key=lambda chord: _fit(tune, start, stop, chord) + choices[chord])
+def _best_chord(heard: Heard, choices: dict[Chord, float]) -> Chord:
+    """The chord whose tones the tune's notes over a span fill longest, less the time they
+    sound a semitone from one of its tones (``_fit``), plus its prior."""
+    return max(choices, key=lambda chord: _fit(heard, chord) + choices[chord])
 
 
-def _fit(tune, start: int, stop: int, chord: Chord) -> float:
-    """How well ``chord`` holds the tune over [start, stop): the share of the span its tones
-    are sounded by the tune, less the share a tune note sounds a semitone from one of them."""
-    weight: Counter = Counter()
+def _heard(tune, start: int, stop: int) -> Heard:
+    """What the tune sounds over [start, stop): ticks per pitch class, and the span's length."""
+    weight: Counter[int] = Counter()
     for note in tune:
         overlap = min(note.end, stop) - max(note.time, start)
         if overlap > 0:
             weight[note.pitch % 12] += overlap
+    return weight, max(1, stop - start)
+
+
+def _fit(heard: Heard, chord: Chord) -> float:
+    """How well ``chord`` holds the tune over a span it was ``heard`` in: the share of the span
+    its tones are sounded, less the share a tune note sounds a semitone from one of them."""
+    weight, span = heard
     tones = set(chord)
     held = sum(w for pc, w in weight.items() if pc in tones)
     rubs = sum(
@@ -328,7 +337,7 @@ def _fit(tune, start: int, stop: int, chord: Chord) -> float:
         for pc, w in weight.items()
         if pc not in tones and ((pc + 1) % 12 in tones or (pc - 1) % 12 in tones)
     )
-    return (held - rubs) / max(1, stop - start)
+    return (held - rubs) / span
 
 
 def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:

@@ -142,6 +142,18 @@ def _pitches_by_onset(song: symusic.Score) -> dict[int, list[int]]:
     return onsets
 
 
+def test_a_tune_between_two_chord_onsets_gets_no_chords_and_no_error():
+    short = symusic.Score(TPQ)  # one note after beat 1 of a bar that has one chord onset
+    short.tracks.append(symusic.Track(program=73))
+    short.tracks[0].notes.append(symusic.Note(100, 200, 67, 90))
+    for acc in (
+        Accompaniment(0, (0.0,), 3, 46),
+        Accompaniment(0, (0.0,), 3, 46, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5), ((0.5,) * 2,) * 2),
+    ):
+        song = accompany(short, "C major", acc)
+        assert song.note_num() == 1  # the tune alone
+
+
 def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():
     tune, acc = split_accompanied(_tune_over_chords(bars=4))
     assert acc is not None

@@ -32,7 +32,7 @@ from generator.ml.constraints import Constraints, parse_key
 from generator.ml.ensemble import parts_of, split_voices
 from generator.ml.form import bar_ticks, first_metre, piece_form
 from generator.ml.sample import Generated, SampleSettings, bars_for_seconds, generate, write_midi
-from generator.ml.styles import DEFAULT_STYLE, ONE_LINE_STYLES, instrument_style
+from generator.ml.styles import DEFAULT_STYLE, ONE_LINE_STYLES, instrument_style, style_token
 from generator.ml.tokenizer import (
     NOTE_NAMES,
     decode_ids,
@@ -170,7 +170,11 @@ def likeliest_style(
     styles: tuple[str, ...],
 ) -> str:
     """The one of ``styles`` under whose control token the model finds the tune's opening (as
-    much as its context holds) likeliest: the style the music itself is most like."""
+    much as its context holds) likeliest: the style the music itself is most like (a folk
+    song when the tokenizer knows none of them)."""
+    styles = tuple(s for s in styles if style_token(s) in tokenizer.vocab)
+    if not styles:
+        return DEFAULT_STYLE
     ids = encode_score(tokenizer, tune)
     device = next(model.parameters()).device
     context = int(model.config.max_len)  # type: ignore[union-attr, arg-type]  # both LMs have one

@@ -226,7 +226,6 @@ class ConstraintMasker:
         return (
             s.last_type == "Duration"
             and self._in_final_cadence()
-            and s.last_onset == s.pos
             and len(self._sounding()) < self.c.max_polyphony
         )
 

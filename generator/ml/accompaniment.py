@@ -343,16 +343,17 @@ def _fit(heard: Heard, chord: Chord) -> float:
 def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:
     """The chord (pitch classes, bass first) in close position above its bass (where the
     piece's bass plays that note most, else the nearest such pitch to ``acc.low``), in
-    ``acc.size`` notes, or in all its tones (four at most) when it has more (a seventh over
-    three-note triads, as the Nottingham pianos play it): the fifth is left out first, and the
-    bass doubled an octave up when the chord has too few notes (two: bass and fifth)."""
+    ``acc.size`` notes, or, when that is three or more, in all its tones (four at most) when it
+    has more (a seventh over three-note triads, as the Nottingham pianos play it): the fifth
+    is left out first, and the bass doubled an octave up when the chord has too few notes
+    (two: bass and fifth)."""
     base = acc.low + ((chord[0] - acc.low) % 12)
     if base - acc.low > 6:
         base -= 12
     if acc.basses and acc.basses[chord[0]] >= 0:
         base = acc.basses[chord[0]]
     above = sorted({(pc - chord[0]) % 12 for pc in chord} - {0})
-    size = max(acc.size, min(len(chord), MAX_SIZE))
+    size = max(acc.size, min(len(chord), MAX_SIZE)) if acc.size >= 3 else acc.size
     if size == 2:
         picked = [7] if 7 in above else above[:1]
     else:

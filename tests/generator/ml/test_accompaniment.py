@@ -154,6 +154,13 @@ def test_a_tune_between_two_chord_onsets_gets_no_chords_and_no_error():
         assert song.note_num() == 1  # the tune alone
 
 
+def test_a_two_note_accompaniment_keeps_two_notes_a_chord():
+    tune, _ = split_accompanied(_tune_over_chords(bars=4))
+    acc = Accompaniment(0, (0.0, 2.0), 2, 46, ((0, 4, 7), (7, 11, 2, 5)), (0.7, 0.3))
+    sizes = {len(ps) for ps in _pitches_by_onset(accompany(tune, "C major", acc)).values()}
+    assert sizes == {2}  # bass and fifth (or the seventh's bass and third), as the piece plays
+
+
 def test_after_a_pickup_the_chords_come_in_on_the_first_bar_line():
     tune, acc = split_accompanied(_tune_over_chords(bars=4))
     assert acc is not None

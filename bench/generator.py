@@ -62,6 +62,7 @@ from catalog.rendering import render_media  # noqa: E402
 from generator.corpus import read_manifest  # noqa: E402
 from generator.evaluation import (  # noqa: E402
     evaluate_songs,
+    feature_table,
     features_of_files,
     format_report,
     songs_features,
@@ -343,10 +344,9 @@ def unseen_measures(model, tok, name: str, archive: Path, pattern: str, count: i
         real = features_of_files(others[:cap], seconds)
     report = evaluate_songs(songs_features(out_dir), real)
     chords = sum(1 for e in manifest if len(set(e["instruments"])) > 1)
-    table = format_report({**report, "styles": {}}).splitlines()[1:-1]  # the features, all songs
     print(
         f"{name} (never seen): {len(manifest)} songs on its {part} pieces ({chords} with chords) "
-        f"against {report['real_pieces']} others:\n" + "\n".join(table) + "\n"
+        f"against {report['real_pieces']} others:\n" + "\n".join(feature_table(report)) + "\n"
         f"  OA mean {report['oa_mean']:.3f} (real vs real {report['oa_mean_real']:.3f}), "
         f"classifier accuracy {report['classifier_accuracy']:.3f} (real vs real "
         f"{report['classifier_accuracy_real']:.3f})   (goals: OA >= {GOAL_OA}, "

@@ -194,20 +194,25 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"{title}: {figures['songs']} songs against {figures['real_pieces']} real pieces"
         )
-        lines.append(
-            f"  {'feature':22s} {'generated':>10s} {'real':>10s} {'OA':>6s} {'OA r-r':>7s}"
-        )
-        for name, row in figures["features"].items():
-            lines.append(
-                f"  {name:22s} {row['generated']:10.3f} {row['real']:10.3f} "
-                f"{row['oa']:6.3f} {row['oa_real']:7.3f}"
-            )
+        lines += feature_table(figures)
         lines.append(
             f"  OA mean {figures['oa_mean']:.3f} (real vs real {figures['oa_mean_real']:.3f}); "
             f"classifier accuracy {figures['classifier_accuracy']:.3f} "
             f"(real vs real {figures['classifier_accuracy_real']:.3f}; 0.5 = cannot tell)"
         )
     return "\n".join(lines)
+
+
+def feature_table(figures: dict[str, Any]) -> list[str]:
+    """A report section's features as text lines: a header, then per feature the generated
+    and real means, their OA and the real-vs-real OA."""
+    lines = [f"  {'feature':22s} {'generated':>10s} {'real':>10s} {'OA':>6s} {'OA r-r':>7s}"]
+    for name, row in figures["features"].items():
+        lines.append(
+            f"  {name:22s} {row['generated']:10.3f} {row['real']:10.3f} "
+            f"{row['oa']:6.3f} {row['oa_real']:7.3f}"
+        )
+    return lines
 
 
 def quality_oa(

@@ -74,10 +74,9 @@ class Accompaniment:
             shares = tuple(float(x) for x in data.get("shares") or ())
             moves = tuple(tuple(float(x) for x in row) for row in data.get("moves") or ())
             known = len(chords) == len(shares)
-            square = (
-                known and len(moves) == len(chords) and all(len(r) == len(chords) for r in moves)
-            )
-            square = square and all(p > 0 for row in moves for p in row)  # log-probabilities
+            square = known and len(moves) == len(chords)
+            # each row a distribution over the chords, every move possible (log-probabilities)
+            square = square and all(len(r) == len(chords) and min(r) > 0 for r in moves)
             basses = tuple(int(x) for x in data.get("basses") or ())
             return cls(
                 int(data["program"]),
@@ -281,9 +280,9 @@ def _triad(tonic: int, degree: int, mode: str) -> Chord:
 def _progression(heard: list[Heard], acc: Accompaniment, last: Chord) -> list[Chord]:
     """The piece's chords over the spans the tune was ``heard`` in (one or more), ending on
     ``last``: the sequence whose tones best hold the tune (``_fit``) as the piece moves
-    between its chords (``acc.moves``, weighed by
-    ``MOVE_WEIGHT``), by Viterbi, as hidden-Markov harmonisers choose (Simon et al. 2008,
-    "MySong"). A ``last`` the piece never plays is reached from any chord alike."""
+    between its chords (``acc.moves``, weighed by ``MOVE_WEIGHT``), by Viterbi, as
+    hidden-Markov harmonisers choose (Simon et al. 2008, "MySong"). A ``last`` the piece never
+    plays is reached from any chord alike."""
     chords = list(acc.chords)
     logs = [[math.log(p) for p in row] for row in acc.moves]
     start = [math.log(s) for s in acc.shares]
@@ -347,11 +346,12 @@ def _voicing(chord: Chord, acc: Accompaniment) -> list[int]:
     has more (a seventh over three-note triads, as the Nottingham pianos play it): the fifth
     is left out first, and the bass doubled an octave up when the chord has too few notes
     (two: bass and fifth)."""
-    base = acc.low + ((chord[0] - acc.low) % 12)
-    if base - acc.low > 6:
-        base -= 12
     if acc.basses and acc.basses[chord[0]] >= 0:
         base = acc.basses[chord[0]]
+    else:
+        base = acc.low + ((chord[0] - acc.low) % 12)
+        if base - acc.low > 6:
+            base -= 12
     above = sorted({(pc - chord[0]) % 12 for pc in chord} - {0})
     size = max(acc.size, min(len(chord), MAX_SIZE)) if acc.size >= 3 else acc.size
     if size == 2:

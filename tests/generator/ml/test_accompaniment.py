@@ -94,10 +94,7 @@ def test_a_seventh_sounds_all_four_notes_over_three_note_triads():
     tune, _ = split_accompanied(_tune_over_chords(bars=4))
     acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2, 5)), (0.7, 0.3))
     song = accompany(tune, "C major", acc)  # a piece's triads in three notes, its G7 in four
-    onsets: dict[int, list[int]] = {}
-    for note in song.tracks[-1].notes:
-        onsets.setdefault(note.time, []).append(note.pitch % 12)
-    sizes = {frozenset(pcs): len(pcs) for pcs in onsets.values()}
+    sizes = {frozenset(p % 12 for p in ps): len(ps) for ps in _pitches_by_onset(song).values()}
     assert sizes == {frozenset({0, 4, 7}): 3, frozenset({7, 11, 2, 5}): 4}
 
 
@@ -115,10 +112,8 @@ def test_the_chords_move_as_the_piece_moves_where_the_tune_cannot_tell():
 
 def _chords_by_onset(song: symusic.Score) -> list[tuple[int, ...]]:
     """The accompaniment's chords in order: pitch classes, the lowest note's first."""
-    onsets: dict[int, list[int]] = {}
-    for note in song.tracks[-1].notes:
-        onsets.setdefault(note.time, []).append(note.pitch)
-    return [tuple(p % 12 for p in sorted(ps)) for _, ps in sorted(onsets.items())]
+    onsets = _pitches_by_onset(song)
+    return [tuple(p % 12 for p in sorted(onsets[t])) for t in sorted(onsets)]
 
 
 def test_a_chord_s_bass_sits_where_the_piece_plays_that_note():
@@ -136,6 +131,7 @@ def test_a_chord_s_bass_sits_where_the_piece_plays_that_note():
 
 
 def _pitches_by_onset(song: symusic.Score) -> dict[int, list[int]]:
+    """The accompaniment's pitches at each of its onsets."""
     onsets: dict[int, list[int]] = {}
     for note in song.tracks[-1].notes:
         onsets.setdefault(note.time, []).append(note.pitch)

@@ -158,7 +158,7 @@ def compose(
     generated.score = split_voices(generated.score, spec.style)
     accompaniment = Accompaniment.from_dict(spec.accompaniment)
     if accompaniment is not None:
-        generated.score = accompany(generated.score, spec.key, accompaniment)
+        generated.score = accompany(generated.score, spec.key, accompaniment, spec.seed)
     return generated
 
 

@@ -104,10 +104,26 @@ def test_the_chords_move_as_the_piece_moves_where_the_tune_cannot_tell():
     drone.tracks[0].notes.extend(symusic.Note(i * TPQ, TPQ, 67, 90) for i in range(16))
     swing = ((0.1, 0.9), (0.9, 0.1))  # the piece goes from C to G and back, half-bar by half-bar
     acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5), swing)
-    roots = [c[0] for c in _chords_by_onset(accompany(drone, "C major", acc))]
-    assert roots == [7, 0] * 4  # it swings all through, into the tonic at the end
+    paths = [
+        [c[0] for c in _chords_by_onset(accompany(drone, "C major", acc, s))] for s in range(40)
+    ]
+    assert all(path[-1] == 0 for path in paths)  # into the tonic at the end
+    swings = [a != b for path in paths for a, b in zip(path, path[1:])]
+    assert sum(swings) / len(swings) > 0.8  # the piece swings at every move (90 %), the songs too
     still = _chords_by_onset(accompany(drone, "C major", replace(acc, moves=())))
     assert len(set(still[:-1])) == 1  # without the moves, each span alone: the same chord
+
+
+def test_a_progression_is_drawn_not_the_likeliest_so_it_varies_as_the_piece_does():
+    drone = symusic.Score(TPQ)  # a tune on G alone: a C chord holds it as well as a G chord
+    drone.tracks.append(symusic.Track(program=73))
+    drone.tracks[0].notes.extend(symusic.Note(i * TPQ, TPQ, 67, 90) for i in range(16))
+    free = ((0.5, 0.5), (0.5, 0.5))  # the piece plays each chord after either, alike
+    acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5), free)
+    songs = [_chords_by_onset(accompany(drone, "C major", acc, seed))[:-1] for seed in range(20)]
+    share_of_c = sum(c[0] == 0 for song in songs for c in song) / sum(map(len, songs))
+    assert 0.3 < share_of_c < 0.7  # the likeliest path would sit on one chord all through
+    assert songs[3] == _chords_by_onset(accompany(drone, "C major", acc, 3))[:-1]  # seeded
 
 
 def _chords_by_onset(song: symusic.Score) -> list[tuple[int, ...]]:

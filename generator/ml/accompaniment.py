@@ -79,7 +79,7 @@ class Accompaniment:
             chords = tuple(tuple(int(pc) % 12 for pc in c) for c in data.get("chords") or ())
             shares = tuple(float(x) for x in data.get("shares") or ())
             moves = tuple(tuple(float(x) for x in row) for row in data.get("moves") or ())
-            known = len(chords) == len(shares)
+            known = len(chords) == len(shares) and all(x > 0 for x in shares)
             square = known and len(moves) == len(chords)
             # each row a distribution over the chords, every move possible (log-probabilities)
             square = square and all(len(r) == len(chords) and min(r) > 0 for r in moves)

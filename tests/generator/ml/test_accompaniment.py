@@ -1,6 +1,7 @@
 """Songs on a tune over chords keep that texture: the model writes the tune, chords follow."""
 
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import symusic
@@ -73,7 +74,8 @@ def test_chords_follow_the_rhythm_hold_the_tune_and_end_on_the_tonic():
     for pitches in onsets.values():
         assert len(pitches) == 3 and {p % 12 for p in pitches} <= scale
         assert 40 <= min(pitches) <= 52  # in the piece's register
-    assert {p % 12 for p in onsets[0]} == {7, 11, 2}  # G B D in the tune: a G chord
+    first = [_chords_by_onset(accompany(tune, "C major", acc, seed))[0] for seed in range(40)]
+    assert sum(set(c) == {7, 11, 2} for c in first) > 0.6 * 40  # G B D in the tune: mostly G
     assert {p % 12 for p in onsets[max(onsets)]} == {0, 4, 7}  # the last chord: the tonic
     assert accompany(tune, None, acc) is tune  # no key to harmonise in: no chords
 
@@ -87,7 +89,8 @@ def test_songs_play_the_pieces_own_chords_its_sevenths_too():
     for note in song.tracks[-1].notes:
         onsets.setdefault(note.time, set()).add(note.pitch % 12)
     assert set(map(frozenset, onsets.values())) == {frozenset({0, 4, 7}), frozenset({7, 11, 2, 5})}
-    assert onsets[0] == {7, 11, 2, 5}  # G B D in the tune: the piece's G7, not a bare G triad
+    first = [_chords_by_onset(accompany(tune, "C major", acc, seed))[0] for seed in range(40)]
+    assert sum(set(c) == {7, 11, 2, 5} for c in first) > 0.6 * 40  # G B D: mostly the piece's G7
 
 
 def test_a_seventh_sounds_all_four_notes_over_three_note_triads():
@@ -108,7 +111,7 @@ def test_the_chords_move_as_the_piece_moves_where_the_tune_cannot_tell():
         [c[0] for c in _chords_by_onset(accompany(drone, "C major", acc, s))] for s in range(40)
     ]
     assert all(path[-1] == 0 for path in paths)  # into the tonic at the end
-    swings = [a != b for path in paths for a, b in zip(path, path[1:])]
+    swings = [a != b for path in paths for a, b in pairwise(path)]
     assert sum(swings) / len(swings) > 0.8  # the piece swings at every move (90 %), the songs too
     still = _chords_by_onset(accompany(drone, "C major", replace(acc, moves=())))
     assert len(set(still[:-1])) == 1  # without the moves, each span alone: the same chord
@@ -124,6 +127,19 @@ def test_a_progression_is_drawn_not_the_likeliest_so_it_varies_as_the_piece_does
     share_of_c = sum(c[0] == 0 for song in songs for c in song) / sum(map(len, songs))
     assert 0.3 < share_of_c < 0.7  # the likeliest path would sit on one chord all through
     assert songs[3] == _chords_by_onset(accompany(drone, "C major", acc, 3))[:-1]  # seeded
+    assert len({tuple(song) for song in songs}) > 10  # each seed its own progression
+
+
+def test_a_drawn_progression_follows_the_piece_s_moves_from_chord_to_chord():
+    drone = symusic.Score(TPQ)  # a tune on G alone: a C chord holds it as well as a G chord
+    drone.tracks.append(symusic.Track(program=73))
+    drone.tracks[0].notes.extend(symusic.Note(i * TPQ, TPQ, 67, 90) for i in range(16))
+    to_g = ((0.1, 0.9), (0.1, 0.9))  # from either chord the piece moves to G (read backwards,
+    # each chord would be left for either alike)
+    acc = Accompaniment(0, (0.0, 2.0), 3, 46, ((0, 4, 7), (7, 11, 2)), (0.5, 0.5), to_g)
+    songs = [_chords_by_onset(accompany(drone, "C major", acc, seed))[1:-1] for seed in range(20)]
+    share_of_g = sum(c[0] == 7 for song in songs for c in song) / sum(map(len, songs))
+    assert share_of_g > 0.8
 
 
 def _chords_by_onset(song: symusic.Score) -> list[tuple[int, ...]]:
@@ -196,6 +212,8 @@ def test_a_stored_accompaniment_reads_back_and_a_broken_one_is_none():
     assert Accompaniment.from_dict(acc.to_dict()) == acc
     assert Accompaniment.from_dict(None) is None
     assert Accompaniment.from_dict({"program": 0, "pattern": "x"}) is None
+    never = Accompaniment.from_dict({**acc.to_dict(), "shares": (1.0, 0.0)})  # a chord never heard
+    assert never is not None and never.chords == ()  # the key's triads, not a log of zero
     # stored before songs had their piece's chords: the key's triads
     older = Accompaniment.from_dict({"program": 0, "pattern": [0, 2], "size": 3, "low": 46})
     assert older == Accompaniment(0, (0.0, 2.0), 3, 46)

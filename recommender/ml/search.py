@@ -48,7 +48,7 @@ from recommender.ml.metrics import filtered_ranks, ndcg
 from recommender.ml.registry import default_config, make_model
 from recommender.ml.seq_model import SeqEnsemble
 from recommender.ml.seq_recommender import SequenceRecommender
-from recommender.ml.seq_train import validate
+from recommender.ml.seq_train import TrainReport, validate
 
 __all__ = [
     "LARGE_CATALOG",
@@ -390,14 +390,12 @@ def _search_sequence(
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, score)
-        row = _trial_row(trial.number, params, score, began, _state(report.stopped_by))
-        row.update(epochs=report.epochs, best_epoch=report.best_epoch, stopped_by=report.stopped_by)
-        result.trials.append(row)
+        state = _state(report.stopped_by)
+        result.trials.append(_trial_row(trial.number, params, score, began, state, report))
         if best is None or score > best[0]:
             best = (score, config, network, report)
     assert best is not None  # the budget pays for one trial at least
-    if best[3].stopped_by == "time_budget":
-        best = _train_longer(trainer, best, data, split, left(), result)
+    best = _train_longer(trainer, best, data, split, left(), result)
     score, config, network, report = best
     result.chosen = {k: getattr(config, k) for k in first}
     members = [(config, network, report)]
@@ -440,34 +438,27 @@ def _train_longer(
     seconds: float,
     result: SearchResult,
 ) -> tuple[float, Any, Any, Any]:
-    """The chosen settings trained again from the start for ``seconds`` (the budget left),
-    kept if they score higher on validation than the trial's network.
+    """When the chosen trial's time cut it short, its settings trained again from the start
+    for ``seconds`` (the budget left), kept if they score higher on validation than the
+    trial's network; else ``best`` as it is.
 
     A trial its time cut short had not converged (ML-1M, one thread: 0.140 in 200 s, 0.160 in
     600 s on the choosing half). What a longer run buys shows on validation; what the members
     and the retraining it leaves no time for would buy cannot all be seen there.
     """
     score, config, _, report = best
-    if seconds < 1.5 * report.seconds:  # not enough longer to be worth a run
-        return best
+    if report.stopped_by != "time_budget" or seconds < 1.5 * report.seconds:
+        return best  # not cut short by its time, or not enough longer to be worth a run
     longer = dataclasses.replace(config, time_budget=seconds)
     began = time.perf_counter()
     network, longer_report = trainer.fit_network(longer, data)
     longer_score = _network_score(network, split, trainer.device)
     kept = longer_score > score
-    row = _trial_row(
-        len(result.trials),
-        {"time_budget": round(seconds)},
-        longer_score,
-        began,
-        "longer run kept" if kept else "longer run refused",
+    state = "longer run kept" if kept else "longer run refused"
+    params = {"time_budget": round(seconds)}
+    result.trials.append(
+        _trial_row(len(result.trials), params, longer_score, began, state, longer_report)
     )
-    row.update(
-        epochs=longer_report.epochs,
-        best_epoch=longer_report.best_epoch,
-        stopped_by=longer_report.stopped_by,
-    )
-    result.trials.append(row)
     return (longer_score, longer, network, longer_report) if kept else best
 
 
@@ -518,12 +509,22 @@ def _state(stopped_by: str) -> str:
 
 
 def _trial_row(
-    number: int, params: dict[str, Any], score: float, began: float, state: str
+    number: int,
+    params: dict[str, Any],
+    score: float,
+    began: float,
+    state: str,
+    report: TrainReport | None = None,
 ) -> dict[str, Any]:
-    return {
+    """A trial's row in ``SearchResult.trials``; with a network's training ``report``, its
+    epochs, best epoch and what stopped it too."""
+    row = {
         "number": number,
         "params": params,
         "valid_NDCG10": round(float(score), 5),
         "seconds": round(time.perf_counter() - began, 2),
         "state": state,
     }
+    if report is not None:
+        row.update(epochs=report.epochs, best_epoch=report.best_epoch, stopped_by=report.stopped_by)
+    return row
